@@ -1,0 +1,338 @@
+"""The SQL schema: SQLModel tables. Natural keys are real UNIQUE constraints.
+
+Conventions: integer surrogate keys; every instant is a UTC-aware ``UTCDateTime``; money is
+``Money`` (exact decimal); enumerations are short strings guarded by CHECK constraints.
+"""
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import Money, UTCDateTime, utcnow
+
+__all__ = [
+    "ActivityKind",
+    "Artist",
+    "ArtistSnapshot",
+    "RunStatus",
+    "Setlist",
+    "SetlistEntry",
+    "Show",
+    "ShowStatus",
+    "ShowSupportAct",
+    "Song",
+    "SyncError",
+    "SyncRun",
+    "TrendingHistory",
+    "UserActivity",
+    "Venue",
+]
+
+
+# Deterministic constraint names: migrations and the metadata agree on every dialect.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _check_in(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+class ShowStatus(StrEnum):
+    UPCOMING = "upcoming"
+    ONGOING = "ongoing"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    POSTPONED = "postponed"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCESS = "success"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class ActivityKind(StrEnum):
+    VIEW = "view"
+    FOLLOW = "follow"
+    UNFOLLOW = "unfollow"
+    VOTE_UP = "vote_up"
+    VOTE_DOWN = "vote_down"
+    ATTENDANCE = "attendance"
+
+
+class Artist(SQLModel, table=True):
+    """One real-world artist, whichever source found it first."""
+
+    __tablename__ = "artists"
+
+    id: int | None = Field(default=None, primary_key=True)
+    spotify_id: str | None = Field(default=None, unique=True, max_length=64)
+    ticketmaster_id: str | None = Field(default=None, unique=True, max_length=64)
+    mbid: str | None = Field(default=None, unique=True, max_length=36)
+    name: str = Field(max_length=512)
+    sort_name: str | None = Field(default=None, max_length=512)
+    normalized_name: str = Field(index=True, max_length=512)
+    slug: str = Field(unique=True, max_length=600)
+    image_url: str | None = None
+    images: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
+    genres: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    popularity: int | None = None
+    followers: int | None = None
+    # Trending (0-100), written only by the trending flow.
+    trending_score: float | None = Field(default=None, index=True)
+    trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Sync bookkeeping: per source, plus the overall outcome. A failure never touches these.
+    spotify_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ticketmaster_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    setlistfm_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    next_sync_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    sync_failures: int = Field(default=0)
+    last_sync_error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("popularity IS NULL OR (popularity BETWEEN 0 AND 100)", name="popularity"),
+        CheckConstraint("followers IS NULL OR followers >= 0", name="followers"),
+        CheckConstraint("sync_failures >= 0", name="sync_failures"),
+    )
+
+
+class Venue(SQLModel, table=True):
+    __tablename__ = "venues"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticketmaster_id: str | None = Field(default=None, unique=True, max_length=64)
+    setlistfm_id: str | None = Field(default=None, unique=True, max_length=64)
+    name: str = Field(max_length=512)
+    normalized_name: str = Field(max_length=512)
+    city: str | None = Field(default=None, max_length=256)
+    state_code: str | None = Field(default=None, max_length=16)
+    country_code: str | None = Field(default=None, max_length=2)
+    postal_code: str | None = Field(default=None, max_length=32)
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    url: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (Index("ix_venues_match", "normalized_name", "city", "country_code"),)
+
+
+class Show(SQLModel, table=True):
+    __tablename__ = "shows"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticketmaster_id: str | None = Field(default=None, unique=True, max_length=64)
+    setlistfm_id: str | None = Field(default=None, unique=True, max_length=64)
+    artist_id: int = Field(foreign_key="artists.id", ondelete="CASCADE")
+    venue_id: int | None = Field(default=None, foreign_key="venues.id", ondelete="SET NULL")
+    name: str | None = Field(default=None, max_length=512)
+    local_date: date
+    local_time: time | None = None
+    starts_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default=ShowStatus.UPCOMING.value, max_length=16)
+    ticket_url: str | None = None
+    min_price: Decimal | None = Field(default=None, sa_type=Money)
+    max_price: Decimal | None = Field(default=None, sa_type=Money)
+    currency: str | None = Field(default=None, max_length=3)
+    trending_score: float | None = Field(default=None, index=True)
+    trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        _check_in("status", ShowStatus, "status"),
+        Index("ix_shows_artist_date", "artist_id", "local_date"),
+        Index("ix_shows_venue", "venue_id"),
+        Index("ix_shows_status_date", "status", "local_date"),
+    )
+
+
+class ShowSupportAct(SQLModel, table=True):
+    """A supporting act of a show, in billing order (1 = first after the headliner)."""
+
+    __tablename__ = "show_support_acts"
+
+    show_id: int = Field(foreign_key="shows.id", primary_key=True, ondelete="CASCADE")
+    artist_id: int = Field(foreign_key="artists.id", primary_key=True, ondelete="CASCADE")
+    position: int
+
+    __table_args__ = (CheckConstraint("position >= 1", name="position"),)
+
+
+class Song(SQLModel, table=True):
+    __tablename__ = "songs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    artist_id: int = Field(foreign_key="artists.id", ondelete="CASCADE")
+    title: str = Field(max_length=512)
+    normalized_title: str = Field(max_length=512)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("artist_id", "normalized_title", name="uq_songs_artist_title"),
+    )
+
+
+class Setlist(SQLModel, table=True):
+    __tablename__ = "setlists"
+
+    id: int | None = Field(default=None, primary_key=True)
+    setlistfm_id: str = Field(unique=True, max_length=64)
+    version_id: str = Field(max_length=64)
+    artist_id: int = Field(foreign_key="artists.id", ondelete="CASCADE")
+    show_id: int | None = Field(default=None, foreign_key="shows.id", ondelete="SET NULL")
+    event_date: date
+    tour_name: str | None = Field(default=None, max_length=512)
+    info: str | None = None
+    url: str | None = None
+    last_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_setlists_artist_date", "artist_id", "event_date"),
+        Index("ix_setlists_show", "show_id"),
+    )
+
+
+class SetlistEntry(SQLModel, table=True):
+    """One song in a setlist, keeping the set structure (set index, name, encore number)."""
+
+    __tablename__ = "setlist_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    setlist_id: int = Field(foreign_key="setlists.id", ondelete="CASCADE")
+    position: int
+    set_index: int
+    set_name: str | None = Field(default=None, max_length=256)
+    encore: int = Field(default=0)
+    song_id: int = Field(foreign_key="songs.id", ondelete="CASCADE", index=True)
+    tape: bool = Field(default=False)
+    cover_artist_name: str | None = Field(default=None, max_length=512)
+    cover_mbid: str | None = Field(default=None, max_length=36)
+    with_artist_name: str | None = Field(default=None, max_length=512)
+    info: str | None = None
+
+    __table_args__ = (
+        UniqueConstraint("setlist_id", "position", name="uq_setlist_entries_position"),
+        CheckConstraint("encore >= 0", name="encore"),
+        CheckConstraint("position >= 1", name="position"),
+    )
+
+
+class UserActivity(SQLModel, table=True):
+    """A user event the web app posts. ``artist_id`` is filled for every event that concerns an
+    artist (directly, or through a show's headliner or a song's artist), so per-artist and per-show
+    aggregates are single index range scans."""
+
+    __tablename__ = "user_activity"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str | None = Field(default=None, unique=True, max_length=64)
+    user_id: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    artist_id: int | None = Field(default=None, foreign_key="artists.id", ondelete="CASCADE")
+    show_id: int | None = Field(default=None, foreign_key="shows.id", ondelete="CASCADE")
+    song_id: int | None = Field(default=None, foreign_key="songs.id", ondelete="CASCADE")
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        _check_in("kind", ActivityKind, "kind"),
+        CheckConstraint(
+            "artist_id IS NOT NULL OR show_id IS NOT NULL OR song_id IS NOT NULL",
+            name="target",
+        ),
+        Index("ix_user_activity_occurred", "occurred_at"),
+        Index("ix_user_activity_artist", "artist_id", "occurred_at"),
+        Index("ix_user_activity_show", "show_id", "occurred_at"),
+    )
+
+
+class ArtistSnapshot(SQLModel, table=True):
+    """One artist's measured figures on one UTC day: the history trending growth is read from."""
+
+    __tablename__ = "artist_snapshots"
+
+    artist_id: int = Field(foreign_key="artists.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)
+    popularity: int | None = None
+    followers: int | None = None
+    app_followers: int = Field(default=0)
+    upcoming_shows: int = Field(default=0)
+    total_shows: int = Field(default=0)
+    captured_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TrendingHistory(SQLModel, table=True):
+    """The daily trending score of an artist or a show."""
+
+    __tablename__ = "trending_history"
+
+    entity_type: str = Field(primary_key=True, max_length=8)
+    entity_id: int = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    score: float
+
+    __table_args__ = (CheckConstraint("entity_type IN ('artist', 'show')", name="entity"),)
+
+
+class SyncRun(SQLModel, table=True):
+    """The run ledger: exactly one row per flow run, updated in place from running to its end."""
+
+    __tablename__ = "sync_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_run_id: str | None = Field(default=None, max_length=64)
+    job: str = Field(max_length=64)
+    mode: str | None = Field(default=None, max_length=32)
+    parameters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dry_run: bool = Field(default=False)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default=RunStatus.RUNNING.value, max_length=16)
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error_summary: str | None = None
+
+    __table_args__ = (
+        _check_in("status", RunStatus, "status"),
+        Index("ix_sync_runs_job_started", "job", "started_at"),
+        Index("ix_sync_runs_started", "started_at"),
+    )
+
+
+class SyncError(SQLModel, table=True):
+    """A record or artist that failed: one row per (source, key), counting attempts."""
+
+    __tablename__ = "sync_errors"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    key: str = Field(max_length=256)
+    entity: str = Field(max_length=32)
+    error: str
+    payload_excerpt: str | None = None
+    run_id: int | None = Field(default=None, foreign_key="sync_runs.id", ondelete="SET NULL")
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    attempts: int = Field(default=1)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_sync_errors_source_key"),)

@@ -1,0 +1,141 @@
+"""The one place that reads configuration: the environment and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEFAULT_MARKETS", "Settings", "get_settings"]
+
+# Major US Ticketmaster markets (marketId), see docs/upstream-apis.md.
+DEFAULT_MARKETS: tuple[int, ...] = (
+    3,
+    5,
+    6,
+    7,
+    10,
+    11,
+    14,
+    15,
+    16,
+    18,
+    20,
+    22,
+    27,
+    31,
+    35,
+    36,
+    37,
+    40,
+    41,
+    42,
+    47,
+)
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'mysetlist.db'}"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the system. Secrets are ``SecretStr`` and never printed."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Storage
+    database_url: str = Field(default_factory=_default_database_url)
+
+    # Upstream credentials
+    spotify_client_id: SecretStr | None = None
+    spotify_client_secret: SecretStr | None = None
+    ticketmaster_api_key: SecretStr | None = None
+    setlistfm_api_key: SecretStr | None = None
+
+    # Our own HTTP endpoints
+    cron_secret: SecretStr | None = None
+
+    # Upstream base URLs (the sandbox serves all three under one origin)
+    spotify_api_url: str = "https://api.spotify.com/v1"
+    spotify_accounts_url: str = "https://accounts.spotify.com"
+    ticketmaster_api_url: str = "https://app.ticketmaster.com/discovery/v2"
+    setlistfm_api_url: str = "https://api.setlist.fm/rest/1.0"
+
+    # HTTP behaviour
+    http_timeout_seconds: float = Field(default=20.0, gt=0)
+    http_max_retries: int = Field(default=4, ge=0, le=10)
+    http_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    http_retry_after_cap_seconds: float = Field(default=60.0, gt=0)
+
+    # Rate caps (enforced by Prefect global concurrency limits in flows)
+    spotify_requests_per_minute: int = Field(default=180, gt=0)
+    ticketmaster_requests_per_second: float = Field(default=5.0, gt=0)
+    ticketmaster_requests_per_day: int = Field(default=5000, gt=0)
+    setlistfm_requests_per_second: float = Field(default=2.0, gt=0)
+    setlistfm_requests_per_day: int = Field(default=1440, gt=0)
+
+    # Discovery
+    discovery_markets: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_MARKETS)
+    )
+    discovery_playlists: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    discovery_window_days: int = Field(default=90, gt=0, le=365)
+
+    # Sync
+    sync_stale_after_hours: float = Field(default=24.0, gt=0)
+    sync_retry_base_minutes: float = Field(default=30.0, gt=0)
+    sync_concurrency: int = Field(default=8, gt=0, le=64)
+
+    # Trending
+    trending_activity_half_life_hours: float = Field(default=72.0, gt=0)
+    trending_show_half_life_days: float = Field(default=14.0, gt=0)
+
+    # Deployments
+    schedule_timezone: str = "UTC"
+    work_pool: str = "mysetlist-process"
+
+    @field_validator("discovery_markets", "discovery_playlists", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    def has_api_keys(self) -> bool:
+        """True when every upstream credential is configured."""
+        return all(
+            secret is not None and secret.get_secret_value()
+            for secret in (
+                self.spotify_client_id,
+                self.spotify_client_secret,
+                self.ticketmaster_api_key,
+                self.setlistfm_api_key,
+            )
+        )
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for redaction."""
+        return [
+            secret.get_secret_value()
+            for secret in (
+                self.spotify_client_id,
+                self.spotify_client_secret,
+                self.ticketmaster_api_key,
+                self.setlistfm_api_key,
+                self.cron_secret,
+            )
+            if secret is not None and secret.get_secret_value()
+        ]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cleared in tests with ``get_settings.cache_clear()``)."""
+    return Settings()

@@ -1,0 +1,126 @@
+"""Shared fixtures: every storage test runs against SQLite and PostgreSQL.
+
+PostgreSQL is taken from ``TEST_POSTGRES_URL`` (default
+``postgresql+asyncpg://postgres@127.0.0.1:5432/``); each test session creates its own throwaway
+database and drops it at the end. When the server is unreachable the PostgreSQL cases skip with
+the reason, unless ``REQUIRE_POSTGRES=1``, where they fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from models.db import create_all, make_engine
+from settings import get_settings
+
+PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+T = TypeVar("T")
+
+# Tests never read a developer's .env or environment for API settings.
+_SETTINGS_ENV = (
+    "DATABASE_URL",
+    "SPOTIFY_CLIENT_ID",
+    "SPOTIFY_CLIENT_SECRET",
+    "TICKETMASTER_API_KEY",
+    "SETLISTFM_API_KEY",
+    "CRON_SECRET",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in _SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a private loop in a worker thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _create_database(admin_url: str, name: str) -> None:
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+
+
+async def _drop_database(admin_url: str, name: str) -> None:
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def _create_tables(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await create_all(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, with every table created."""
+    server = make_url(PG_SERVER_URL)
+    admin_url = server.set(database="postgres").render_as_string(hide_password=False)
+    name = f"mysetlist_test_{uuid.uuid4().hex[:12]}"
+    try:
+        _run(_create_database(admin_url, name))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        reason = f"PostgreSQL unreachable at {server.render_as_string()}: {exc!r}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(f"SKIPPING POSTGRESQL TESTS: {reason}")
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        _run(_create_tables(url))
+        yield url
+    finally:
+        _run(_drop_database(admin_url, name))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a database of the parametrised dialect (SQLite file or the session's PG db)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on an empty, fully created database of each dialect (SQLite and PostgreSQL)."""
+    eng = make_engine(database_url)
+    if eng.dialect.name == "sqlite":
+        await create_all(eng)
+    else:
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+        async with eng.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
