@@ -1,0 +1,385 @@
+"""One real-world artist is one row: resolving candidates from any source onto artist rows.
+
+Every source hands over ``ArtistCandidate``s. A candidate matches an existing row by any of its ids
+(Spotify, Ticketmaster, MusicBrainz); failing that, by normalised name when none of the row's ids
+contradicts the candidate's. Missing ids are filled in (linking). When one candidate's ids point at
+two rows, the rows are the same artist and are merged into the older one (logged and counted).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.identity import normalize_name, slug_candidates, slugify
+from models.tables import (
+    Artist,
+    ArtistSnapshot,
+    Setlist,
+    SetlistEntry,
+    Show,
+    ShowSupportAct,
+    Song,
+    UserActivity,
+)
+from models.types import utcnow
+
+__all__ = ["ID_FIELDS", "ArtistCandidate", "ResolveResult", "merge_artists", "resolve_artists"]
+
+logger = logging.getLogger("mysetlist.models.artists")
+
+ID_FIELDS = ("spotify_id", "ticketmaster_id", "mbid")
+_METADATA_FIELDS = ("sort_name", "image_url", "images", "genres", "popularity", "followers")
+_CHUNK = 500
+
+artists: Table = Artist.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ArtistCandidate:
+    """What one source knows of an artist. ``None`` means "this source does not say"."""
+
+    name: str
+    spotify_id: str | None = None
+    ticketmaster_id: str | None = None
+    mbid: str | None = None
+    sort_name: str | None = None
+    image_url: str | None = None
+    images: list[dict[str, Any]] | None = None
+    genres: list[str] | None = None
+    popularity: int | None = None
+    followers: int | None = None
+
+    @property
+    def ids(self) -> dict[str, str]:
+        return {name: value for name in ID_FIELDS if (value := getattr(self, name))}
+
+    def combine(self, other: ArtistCandidate) -> ArtistCandidate:
+        """This candidate completed with what ``other`` knows and this one does not."""
+        updates = {
+            f.name: getattr(other, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) is None and getattr(other, f.name) is not None
+        }
+        return replace(self, **updates) if updates else self
+
+
+@dataclass
+class ResolveResult:
+    """Where each candidate landed (by input index) and what changed."""
+
+    artist_ids: list[int] = field(default_factory=list)
+    added: int = 0
+    linked: int = 0
+    updated: int = 0
+    merged: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+async def _load_matching(
+    conn: AsyncConnection, candidates: Sequence[ArtistCandidate]
+) -> dict[int, dict[str, Any]]:
+    """Every existing row sharing an id or a normalised name with any candidate."""
+    wanted: dict[str, set[str]] = {name: set() for name in (*ID_FIELDS, "normalized_name")}
+    for candidate in candidates:
+        for name, value in candidate.ids.items():
+            wanted[name].add(value)
+        wanted["normalized_name"].add(normalize_name(candidate.name))
+    rows: dict[int, dict[str, Any]] = {}
+    for column_name, values in wanted.items():
+        column = artists.c[column_name]
+        for chunk in _chunks(sorted(values)):
+            result = await conn.execute(select(artists).where(column.in_(chunk)))
+            for row in result.mappings():
+                rows[row["id"]] = dict(row)
+    return rows
+
+
+def _compatible(row: dict[str, Any], candidate: ArtistCandidate) -> bool:
+    """No id of the row contradicts an id of the candidate."""
+    return all(row[name] in (None, value) for name, value in candidate.ids.items())
+
+
+def _merge_candidates(
+    candidates: Sequence[ArtistCandidate],
+) -> tuple[list[ArtistCandidate], list[int]]:
+    """Union candidates of one batch that share an id; returns the groups and each input's group."""
+    parent = list(range(len(candidates)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[tuple[str, str], int] = {}
+    for index, candidate in enumerate(candidates):
+        for key in candidate.ids.items():
+            if key in seen:
+                parent[find(index)] = find(seen[key])
+            else:
+                seen[key] = index
+    groups: dict[int, ArtistCandidate] = {}
+    for index, candidate in enumerate(candidates):
+        root = find(index)
+        groups[root] = groups[root].combine(candidate) if root in groups else candidate
+    order = {root: position for position, root in enumerate(groups)}
+    return list(groups.values()), [order[find(i)] for i in range(len(candidates))]
+
+
+async def resolve_artists(
+    conn: AsyncConnection,
+    candidates: Sequence[ArtistCandidate],
+    *,
+    create: bool = True,
+    now: datetime | None = None,
+) -> ResolveResult:
+    """Map candidates onto artist rows, linking, updating, merging and (if ``create``) inserting.
+
+    Returns the artist id of every candidate (``0`` for one not found when ``create`` is false).
+    """
+    now = now or utcnow()
+    result = ResolveResult()
+    if not candidates:
+        return result
+    groups, group_of = _merge_candidates(candidates)
+    rows = await _load_matching(conn, groups)
+    by_id = {
+        name: {row[name]: row_id for row_id, row in rows.items() if row[name]} for name in ID_FIELDS
+    }
+    by_name: dict[str, list[int]] = {}
+    for row_id, row in sorted(rows.items()):
+        by_name.setdefault(row["normalized_name"], []).append(row_id)
+
+    group_ids: list[int] = []
+    pending_new: list[tuple[int, ArtistCandidate]] = []
+    for position, candidate in enumerate(groups):
+        matched = sorted(
+            {by_id[name][value] for name, value in candidate.ids.items() if value in by_id[name]}
+        )
+        if len(matched) > 1:
+            survivor = matched[0]
+            for loser in matched[1:]:
+                if loser not in rows or survivor not in rows:
+                    continue
+                if not all(
+                    rows[survivor][name] in (None, rows[loser][name]) or rows[loser][name] is None
+                    for name in ID_FIELDS
+                ):
+                    result.conflicts.append(
+                        f"artists {survivor} and {loser} both claim {candidate.ids}; left apart"
+                    )
+                    continue
+                await merge_artists(conn, survivor_id=survivor, loser_id=loser, now=now)
+                for name in ID_FIELDS:
+                    if rows[loser][name]:
+                        by_id[name][rows[loser][name]] = survivor
+                        if rows[survivor][name] is None:
+                            rows[survivor][name] = rows[loser][name]
+                del rows[loser]
+                result.merged += 1
+            matched = [survivor]
+        if not matched:
+            same_name = [
+                row_id
+                for row_id in by_name.get(normalize_name(candidate.name), [])
+                if row_id in rows and _compatible(rows[row_id], candidate)
+            ]
+            if len(same_name) == 1:
+                matched = same_name
+        if matched:
+            row_id = matched[0]
+            row = rows[row_id]
+            changes: dict[str, Any] = {}
+            for name, value in candidate.ids.items():
+                if row[name] is None and by_id[name].get(value, row_id) == row_id:
+                    changes[name] = value
+                elif row[name] not in (None, value):
+                    result.conflicts.append(
+                        f"artist {row_id} has {name}={row[name]}, source says {value}"
+                    )
+            linked = bool(changes)
+            for name in _METADATA_FIELDS:
+                value = getattr(candidate, name)
+                if value is not None and row[name] != value:
+                    changes[name] = value
+            if changes:
+                changes["updated_at"] = now
+                await conn.execute(update(artists).where(artists.c.id == row_id).values(**changes))
+                row.update(changes)
+                for name in ID_FIELDS:
+                    if name in changes:
+                        by_id[name][changes[name]] = row_id
+                result.linked += int(linked)
+                result.updated += int(not linked)
+            group_ids.append(row_id)
+        elif create:
+            group_ids.append(-1)
+            pending_new.append((position, candidate))
+        else:
+            group_ids.append(0)
+
+    if pending_new:
+        new_ids = await _insert_new(conn, [candidate for _, candidate in pending_new], now=now)
+        for (position, _), new_id in zip(pending_new, new_ids, strict=True):
+            group_ids[position] = new_id
+        result.added = len(new_ids)
+    result.artist_ids = [group_ids[group] for group in group_of]
+    for line in result.conflicts:
+        logger.warning("artist identity conflict: %s", line)
+    return result
+
+
+async def _insert_new(
+    conn: AsyncConnection, candidates: Sequence[ArtistCandidate], *, now: datetime
+) -> list[int]:
+    wanted = {slugify(c.name) for c in candidates}
+    taken: set[str] = set()
+    for base in _chunks(sorted(wanted)):
+        like = or_(*(artists.c.slug.like(f"{b}%") for b in base))
+        taken.update((await conn.execute(select(artists.c.slug).where(like))).scalars())
+    ids: list[int] = []
+    for candidate in candidates:
+        discriminator = next(iter(candidate.ids.values()), None)
+        slug = next(
+            (
+                s
+                for s in slug_candidates(candidate.name, discriminator=discriminator)
+                if s not in taken
+            ),
+            None,
+        )
+        counter = 2
+        while slug is None:
+            probe = f"{slugify(candidate.name)}-{counter}"
+            slug = probe if probe not in taken else None
+            counter += 1
+        taken.add(slug)
+        values = {
+            "name": candidate.name,
+            "normalized_name": normalize_name(candidate.name),
+            "slug": slug,
+            **candidate.ids,
+            **{
+                name: getattr(candidate, name)
+                for name in _METADATA_FIELDS
+                if getattr(candidate, name) is not None
+            },
+            "created_at": now,
+            "updated_at": now,
+            "sync_failures": 0,
+        }
+        inserted = await conn.execute(insert(artists).values(**values).returning(artists.c.id))
+        ids.append(int(inserted.scalar_one()))
+        logger.info(
+            "artist added: %s (%s)",
+            candidate.name,
+            ", ".join(f"{k}={v}" for k, v in candidate.ids.items()),
+        )
+    return ids
+
+
+async def merge_artists(
+    conn: AsyncConnection, *, survivor_id: int, loser_id: int, now: datetime | None = None
+) -> None:
+    """Fold ``loser_id`` into ``survivor_id``: child rows are re-pointed, then the loser goes."""
+    now = now or utcnow()
+    shows: Table = Show.__table__  # type: ignore[attr-defined]
+    acts: Table = ShowSupportAct.__table__  # type: ignore[attr-defined]
+    songs: Table = Song.__table__  # type: ignore[attr-defined]
+    entries: Table = SetlistEntry.__table__  # type: ignore[attr-defined]
+    setlists: Table = Setlist.__table__  # type: ignore[attr-defined]
+    activity: Table = UserActivity.__table__  # type: ignore[attr-defined]
+    snapshots: Table = ArtistSnapshot.__table__  # type: ignore[attr-defined]
+
+    loser = (await conn.execute(select(artists).where(artists.c.id == loser_id))).mappings().one()
+    survivor = (
+        (await conn.execute(select(artists).where(artists.c.id == survivor_id))).mappings().one()
+    )
+
+    # Songs: the survivor's song of the same title wins; entries follow it.
+    twin = songs.alias("twin")
+    pairs = (
+        await conn.execute(
+            select(songs.c.id, twin.c.id)
+            .join(twin, twin.c.normalized_title == songs.c.normalized_title)
+            .where(songs.c.artist_id == loser_id, twin.c.artist_id == survivor_id)
+        )
+    ).all()
+    if pairs:
+        await conn.execute(
+            update(entries)
+            .where(entries.c.song_id == bindparam("old"))
+            .values(song_id=bindparam("new")),
+            [{"old": old, "new": new} for old, new in pairs],
+        )
+        await conn.execute(
+            update(activity)
+            .where(activity.c.song_id == bindparam("old"))
+            .values(song_id=bindparam("new")),
+            [{"old": old, "new": new} for old, new in pairs],
+        )
+        await conn.execute(delete(songs).where(songs.c.id.in_([old for old, _ in pairs])))
+    await conn.execute(
+        update(songs).where(songs.c.artist_id == loser_id).values(artist_id=survivor_id)
+    )
+    # Support acts and snapshots: drop the loser's rows that would collide.
+    both = select(acts.c.show_id).where(acts.c.artist_id == survivor_id)
+    await conn.execute(delete(acts).where(acts.c.artist_id == loser_id, acts.c.show_id.in_(both)))
+    await conn.execute(
+        update(acts).where(acts.c.artist_id == loser_id).values(artist_id=survivor_id)
+    )
+    days = select(snapshots.c.day).where(snapshots.c.artist_id == survivor_id)
+    await conn.execute(
+        delete(snapshots).where(snapshots.c.artist_id == loser_id, snapshots.c.day.in_(days))
+    )
+    await conn.execute(
+        update(snapshots).where(snapshots.c.artist_id == loser_id).values(artist_id=survivor_id)
+    )
+    for table in (shows, setlists, activity):
+        await conn.execute(
+            update(table).where(table.c.artist_id == loser_id).values(artist_id=survivor_id)
+        )
+    # Shows headlined by the survivor no longer list it as a support act.
+    headlined = select(shows.c.id).where(shows.c.artist_id == survivor_id)
+    await conn.execute(
+        delete(acts).where(acts.c.artist_id == survivor_id, acts.c.show_id.in_(headlined))
+    )
+
+    await conn.execute(delete(artists).where(artists.c.id == loser_id))
+    fill = {
+        name: loser[name]
+        for name in (
+            *ID_FIELDS,
+            *_METADATA_FIELDS,
+            "spotify_synced_at",
+            "ticketmaster_synced_at",
+            "setlistfm_synced_at",
+        )
+        if survivor[name] is None and loser[name] is not None
+    }
+    if fill:
+        fill["updated_at"] = now
+        await conn.execute(update(artists).where(artists.c.id == survivor_id).values(**fill))
+    logger.info(
+        "artists merged: %s (id %s) into %s (id %s)",
+        loser["name"],
+        loser_id,
+        survivor["name"],
+        survivor_id,
+    )
+
+
+async def count_artists(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(artists))).scalar_one())

@@ -1,0 +1,57 @@
+"""Pure rules that decide when two records are the same artist, venue or song."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["normalize_name", "normalize_title", "slug_candidates", "slugify"]
+
+_ARTICLE = re.compile(r"^(the|a|an)\s+")
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+_FEAT = re.compile(r"\s*[\(\[]\s*(feat|ft|with)\.?\s.*?[\)\]]", re.IGNORECASE)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.casefold().replace("&", " and ").replace("+", " and ")
+
+
+def normalize_name(name: str) -> str:
+    """The matching form of an artist or venue name.
+
+    Case, accents, punctuation, ``&``/``and`` and a leading article do not matter:
+    ``"The Beatles"``, ``"beatles"`` and ``"BEATLES!"`` are one name; ``"Beyoncé"`` is
+    ``"beyonce"``.
+    """
+    folded = _SPACES.sub(" ", _NON_WORD.sub(" ", _fold(name))).strip()
+    without_article = _ARTICLE.sub("", folded)
+    return without_article or folded
+
+
+def normalize_title(title: str) -> str:
+    """The matching form of a song title: like a name, and a ``(feat. X)`` suffix does not count."""
+    return normalize_name(_FEAT.sub("", title)) or _fold(title).strip()
+
+
+def slugify(name: str) -> str:
+    """A URL slug: lowercase ASCII words joined by dashes.
+
+    ``"Beyoncé & Jay-Z"`` → ``beyonce-and-jay-z``.
+    """
+    folded = _fold(name)
+    ascii_only = folded.encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")
+    return slug or "artist"
+
+
+def slug_candidates(name: str, *, discriminator: str | None = None) -> list[str]:
+    """Slugs to try in order when the plain slug is taken: the plain one, then one made unique by
+    the discriminator (a source id), so a collision never fails an import."""
+    base = slugify(name)
+    candidates = [base]
+    if discriminator:
+        candidates.append(f"{base}-{slugify(discriminator)[:12]}")
+    return candidates
