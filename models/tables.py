@@ -28,6 +28,7 @@ __all__ = [
     "SyncError",
     "SyncRun",
     "TrendingHistory",
+    "TrendingWatermark",
     "UserActivity",
     "Venue",
 ]
@@ -93,6 +94,14 @@ class Artist(SQLModel, table=True):
     # Trending (0-100), written only by the trending flow.
     trending_score: float | None = Field(default=None, index=True)
     trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Trending inputs as of trending_updated_at (see models/trending.py): decayed activity sums,
+    # weekly Spotify follower growth (NULL = not measurable), upcoming-shows proximity sum.
+    trending_views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    trending_follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    trending_votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    trending_attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    trending_growth: float | None = None
+    trending_upcoming: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     # Sync bookkeeping: per source, plus the overall outcome. A failure never touches these.
     spotify_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ticketmaster_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -153,6 +162,11 @@ class Show(SQLModel, table=True):
     currency: str | None = Field(default=None, max_length=3)
     trending_score: float | None = Field(default=None, index=True)
     trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Decayed activity sums as of trending_updated_at (see models/trending.py).
+    trending_views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    trending_follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    trending_votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    trending_attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -292,6 +306,16 @@ class TrendingHistory(SQLModel, table=True):
     score: float
 
     __table_args__ = (CheckConstraint("entity_type IN ('artist', 'show')", name="entity"),)
+
+
+class TrendingWatermark(SQLModel, table=True):
+    """The instant up to which trending last scored activity (one row per name, e.g. 'activity')."""
+
+    __tablename__ = "trending_watermarks"
+
+    name: str = Field(primary_key=True, max_length=32)
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+    mode: str = Field(max_length=16)
 
 
 class SyncRun(SQLModel, table=True):
