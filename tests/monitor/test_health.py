@@ -1,0 +1,588 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, not_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.ledger import JOB_AUTONOMOUS_SYNC, JOB_CALCULATE_TRENDING, JOB_MASTER_SYNC, JOB_SEED
+from monitor.health import (
+    HealthReport,
+    InvalidHoursError,
+    compute_health,
+    needs_sync_clause,
+    percentage,
+    validate_hours,
+)
+from tests.monitor.factories import (
+    ARTISTS,
+    ERRORS,
+    RUNS,
+    SETLISTS,
+    SHOWS,
+    VENUES,
+    artist,
+    insert_rows,
+    run,
+    setlist,
+    show,
+    sync_error,
+    venue,
+)
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+def ago(hours: float) -> datetime:
+    return NOW - timedelta(hours=hours)
+
+
+# --- Pure rules -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "expected"),
+    [(1, 8, 13), (5, 8, 63), (1, 3, 33), (2, 3, 67), (0, 5, 0), (5, 5, 100), (1, 200, 1)],
+)
+def test_percentage_rounds_half_up(part: int, whole: int, expected: int) -> None:
+    assert percentage(part, whole) == expected
+
+
+def test_percentage_of_nothing_is_the_given_empty_value() -> None:
+    assert percentage(0, 0) == 0
+    assert percentage(0, 0, empty=100) == 100
+
+
+def test_percentage_refuses_a_part_larger_than_the_whole() -> None:
+    with pytest.raises(ValueError, match="not a proportion: 3/2"):
+        percentage(3, 2)
+
+
+@pytest.mark.parametrize("hours", [1, 24, 720])
+def test_validate_hours_accepts_1_to_720(hours: int) -> None:
+    assert validate_hours(hours) == hours
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        (0, "hours must be from 1 to 720, got 0"),
+        (721, "hours must be from 1 to 720, got 721"),
+        (-5, "hours must be from 1 to 720, got -5"),
+        (True, "hours must be a whole number from 1 to 720, got True"),
+        (1.5, "hours must be a whole number from 1 to 720, got 1.5"),
+        ("24", "hours must be a whole number from 1 to 720, got '24'"),
+    ],
+)
+def test_validate_hours_rejects_anything_else_with_a_clear_message(
+    hours: object, message: str
+) -> None:
+    with pytest.raises(InvalidHoursError) as caught:
+        validate_hours(hours)
+    assert str(caught.value) == message
+    assert isinstance(caught.value, ValueError)
+
+
+# --- The report on an empty database --------------------------------------------------------
+
+
+async def test_empty_database_has_zero_coverage_and_a_full_success_rate(
+    engine: AsyncEngine,
+) -> None:
+    report = await compute_health(engine, hours=24, now=NOW, stale_after_hours=24)
+
+    assert report.model_dump(mode="json") == {
+        "healthScore": {
+            "overall": 25,
+            "syncCoverage": 0,
+            "syncFreshness": 0,
+            "trendingCoverage": 0,
+            "errorRate": 100,
+        },
+        "statistics": {
+            "artists": {"total": 0, "synced": 0, "needsSync": 0},
+            "shows": {"total": 0, "upcoming": 0, "completed": 0, "cancelled": 0, "postponed": 0},
+            "venues": {"total": 0, "withShows": 0},
+            "setlists": {"total": 0},
+        },
+        "syncSummary": {
+            key: {
+                "runs": 0,
+                "success": 0,
+                "partial": 0,
+                "errors": 0,
+                "running": 0,
+                "lastRun": None,
+            }
+            for key in ("masterSync", "autonomousSync", "trendingCalc", "seed")
+        }
+        | {"discovery": {"found": 0, "added": 0}},
+        "window": {"hours": 24, "from": "2026-03-09T12:00:00Z", "to": "2026-03-10T12:00:00Z"},
+        "trending": {"artists": [], "shows": []},
+        "recentErrors": [],
+    }
+
+
+# --- A hand-built database ------------------------------------------------------------------
+
+
+ARTIST_ROWS = [
+    # synced, fresh, scored
+    artist(1, last_synced_at=ago(2), trending_score=90.0),
+    # synced long ago (stale), scored -> needs sync
+    artist(2, last_synced_at=ago(30), trending_score=50.0),
+    # never synced -> needs sync
+    artist(3),
+    # fresh, but its planned next sync has come -> needs sync
+    artist(4, last_synced_at=ago(1), next_sync_at=NOW - timedelta(minutes=1)),
+    # stale but backing off after a failure until later -> not due
+    artist(5, last_synced_at=ago(48), next_sync_at=NOW + 2 * H, trending_score=70.0),
+    # synced exactly at the window start: fresh, and exactly stale_after_hours old: not stale
+    artist(6, last_synced_at=ago(24)),
+    # never synced, backing off -> not due
+    artist(7, next_sync_at=NOW + H),
+]
+
+RUN_ROWS = [
+    # master sync: one straddling the window start (started before it), one at the very edge,
+    # a partial one, one still running.
+    run(1, job=JOB_MASTER_SYNC, started_at=ago(30), finished_at=ago(23), status="success"),
+    run(2, job=JOB_MASTER_SYNC, started_at=ago(24), finished_at=ago(23), status="success"),
+    run(3, job=JOB_MASTER_SYNC, started_at=ago(3), finished_at=ago(2), status="partial"),
+    run(4, job=JOB_MASTER_SYNC, started_at=ago(1), status="running"),
+    # autonomous sync: discovery, full (failed), dry-run discovery, plain sync, and an older one.
+    run(
+        5,
+        job=JOB_AUTONOMOUS_SYNC,
+        mode="discovery",
+        started_at=ago(10),
+        finished_at=ago(9),
+        status="success",
+        counts={"artists_found": 12, "artists_added": 5},
+    ),
+    run(
+        6,
+        job=JOB_AUTONOMOUS_SYNC,
+        mode="full",
+        started_at=ago(5),
+        finished_at=ago(4.5),
+        status="failed",
+        counts={"artists_found": 3, "artists_added": 1},
+    ),
+    run(
+        7,
+        job=JOB_AUTONOMOUS_SYNC,
+        mode="discovery",
+        dry_run=True,
+        started_at=ago(4),
+        finished_at=ago(3.9),
+        status="success",
+        counts={"artists_found": 100, "artists_added": 40},
+    ),
+    run(
+        8,
+        job=JOB_AUTONOMOUS_SYNC,
+        mode="sync",
+        started_at=ago(6),
+        finished_at=ago(5.5),
+        status="success",
+        counts={"artists_synced": 10},
+    ),
+    run(
+        9,
+        job=JOB_AUTONOMOUS_SYNC,
+        mode="discovery",
+        started_at=ago(25),
+        finished_at=ago(23),
+        status="success",
+        counts={"artists_found": 50, "artists_added": 50},
+    ),
+    # trending: only an old run
+    run(10, job=JOB_CALCULATE_TRENDING, started_at=ago(48), finished_at=ago(47), status="success"),
+    # seed: one in the window, one "after now" (a report as of a past instant ignores it)
+    run(
+        11,
+        job=JOB_SEED,
+        started_at=ago(2),
+        finished_at=ago(1.5),
+        status="success",
+        counts={"artists_found": 7, "artists_added": 7},
+    ),
+    run(12, job=JOB_SEED, started_at=NOW + H, status="failed", counts={"artists_found": 9}),
+    # a job the report does not know: ignored everywhere
+    run(13, job="something-else", started_at=ago(1), finished_at=ago(0.5), status="failed"),
+]
+
+SHOW_ROWS = [
+    show(1, artist_id=1, venue_id=1, status="upcoming", trending_score=80.0, name="Night one"),
+    show(2, artist_id=1, venue_id=1, status="upcoming", trending_score=80.0, name="Night two"),
+    show(3, artist_id=2, venue_id=2, status="ongoing", trending_score=95.5),
+    show(4, artist_id=2, venue_id=None, status="completed", trending_score=10.0),
+    show(5, artist_id=3, venue_id=1, status="completed"),
+    show(6, artist_id=3, venue_id=2, status="cancelled"),
+    show(7, artist_id=4, venue_id=None, status="postponed"),
+]
+
+ERROR_ROWS = [
+    sync_error(1, last_seen_at=ago(1), attempts=3, run_id=3),
+    sync_error(2, last_seen_at=ago(48)),
+    sync_error(3, last_seen_at=ago(0.5), resolved_at=ago(0.25)),
+    sync_error(4, last_seen_at=NOW + H),
+    sync_error(5, last_seen_at=NOW - timedelta(minutes=10)),
+]
+
+
+async def _build(engine: AsyncEngine) -> None:
+    await insert_rows(
+        engine,
+        (ARTISTS, ARTIST_ROWS),
+        (VENUES, [venue(1), venue(2), venue(3)]),
+        (SHOWS, SHOW_ROWS),
+        (
+            SETLISTS,
+            [setlist(1, artist_id=2, show_id=4), setlist(2, artist_id=3, show_id=5)],
+        ),
+        (RUNS, RUN_ROWS),
+        (ERRORS, ERROR_ROWS),
+    )
+
+
+async def _report(engine: AsyncEngine, **options: Any) -> HealthReport:
+    await _build(engine)
+    arguments: dict[str, Any] = {"hours": 24, "now": NOW, "stale_after_hours": 24} | options
+    return await compute_health(engine, **arguments)
+
+
+async def test_health_scores_match_hand_computed_values(engine: AsyncEngine) -> None:
+    report = await _report(engine)
+
+    # synced 5/7 = 71.4 -> 71; fresh 3/5 = 60; scored 3/7 = 42.9 -> 43;
+    # runs: master 1 of 2, autonomous 3 of 4, seed 1 of 1 -> 5/7 = 71.4 -> 71;
+    # overall (71 + 60 + 43 + 71) / 4 = 61.25 -> 61.
+    assert report.health_score.model_dump() == {
+        "overall": 61,
+        "syncCoverage": 71,
+        "syncFreshness": 60,
+        "trendingCoverage": 43,
+        "errorRate": 71,
+    }
+
+
+async def test_statistics_count_artists_shows_venues_and_setlists(engine: AsyncEngine) -> None:
+    report = await _report(engine)
+
+    assert report.statistics.model_dump() == {
+        "artists": {"total": 7, "synced": 5, "needsSync": 3},
+        "shows": {"total": 7, "upcoming": 3, "completed": 2, "cancelled": 1, "postponed": 1},
+        "venues": {"total": 3, "withShows": 2},
+        "setlists": {"total": 2},
+    }
+
+
+async def test_sync_summary_counts_runs_started_in_the_window_once_each(
+    engine: AsyncEngine,
+) -> None:
+    report = await _report(engine)
+
+    summary = report.sync_summary.model_dump(mode="json")
+    assert summary["masterSync"] == {
+        "runs": 2,
+        "success": 1,
+        "partial": 1,
+        "errors": 0,
+        "running": 1,
+        "lastRun": {
+            "id": 4,
+            "status": "running",
+            "startedAt": "2026-03-10T11:00:00Z",
+            "finishedAt": None,
+        },
+    }
+    assert summary["autonomousSync"] == {
+        "runs": 4,
+        "success": 3,
+        "partial": 0,
+        "errors": 1,
+        "running": 0,
+        "lastRun": {
+            "id": 7,
+            "status": "success",
+            "startedAt": "2026-03-10T08:00:00Z",
+            "finishedAt": "2026-03-10T08:06:00Z",
+        },
+    }
+    assert summary["trendingCalc"] == {
+        "runs": 0,
+        "success": 0,
+        "partial": 0,
+        "errors": 0,
+        "running": 0,
+        "lastRun": {
+            "id": 10,
+            "status": "success",
+            "startedAt": "2026-03-08T12:00:00Z",
+            "finishedAt": "2026-03-08T13:00:00Z",
+        },
+    }
+    assert summary["seed"] == {
+        "runs": 1,
+        "success": 1,
+        "partial": 0,
+        "errors": 0,
+        "running": 0,
+        "lastRun": {
+            "id": 11,
+            "status": "success",
+            "startedAt": "2026-03-10T10:00:00Z",
+            "finishedAt": "2026-03-10T10:30:00Z",
+        },
+    }
+
+
+async def test_discovery_sums_counts_of_real_runs_in_the_window(engine: AsyncEngine) -> None:
+    report = await _report(engine)
+
+    # runs 5, 6 and 11; not the dry run 7, not run 9 (before the window), not run 12 (after now).
+    assert report.sync_summary.discovery.model_dump() == {"found": 22, "added": 13}
+
+
+async def test_a_run_straddling_the_window_start_counts_in_the_window_it_started_in(
+    engine: AsyncEngine,
+) -> None:
+    report = await _report(engine, hours=30)
+
+    assert report.sync_summary.master_sync.runs == 3
+    assert report.sync_summary.master_sync.success == 2
+    # run 9 (25 h ago) is now inside as well
+    assert report.sync_summary.autonomous_sync.runs == 5
+    assert report.sync_summary.discovery.model_dump() == {"found": 72, "added": 63}
+    # 7 of 9 finished runs succeeded: 77.8 -> 78
+    assert report.health_score.error_rate == 78
+    # artist 2 (synced 30 h ago) is fresh in a 30 h window: 4 of 5
+    assert report.health_score.sync_freshness == 80
+
+
+async def test_a_one_hour_window_sees_only_the_last_hour(engine: AsyncEngine) -> None:
+    report = await _report(engine, hours=1)
+
+    # run 4 (running, started exactly 1 h ago) is the only ledger run; nothing finished.
+    assert report.sync_summary.master_sync.model_dump(exclude={"last_run"}) == {
+        "runs": 0,
+        "success": 0,
+        "partial": 0,
+        "errors": 0,
+        "running": 1,
+    }
+    assert report.sync_summary.autonomous_sync.runs == 0
+    assert report.health_score.error_rate == 100
+    # fresh within an hour: artist 4 only (synced 1 h ago, at the window start)
+    assert report.health_score.sync_freshness == 20
+    assert report.window.model_dump(mode="json") == {
+        "hours": 1,
+        "from": "2026-03-10T11:00:00Z",
+        "to": "2026-03-10T12:00:00Z",
+    }
+
+
+async def test_trending_lists_top_artists_and_shows_by_score_then_id(
+    engine: AsyncEngine,
+) -> None:
+    report = await _report(engine, top=3)
+
+    assert report.trending.model_dump(mode="json") == {
+        "artists": [
+            {"id": 1, "name": "Artist 1", "slug": "artist-1", "trendingScore": 90.0},
+            {"id": 5, "name": "Artist 5", "slug": "artist-5", "trendingScore": 70.0},
+            {"id": 2, "name": "Artist 2", "slug": "artist-2", "trendingScore": 50.0},
+        ],
+        "shows": [
+            {
+                "id": 3,
+                "name": None,
+                "artistId": 2,
+                "artistName": "Artist 2",
+                "venueName": "Venue 2",
+                "localDate": "2026-03-01",
+                "status": "ongoing",
+                "trendingScore": 95.5,
+            },
+            {
+                "id": 1,
+                "name": "Night one",
+                "artistId": 1,
+                "artistName": "Artist 1",
+                "venueName": "Venue 1",
+                "localDate": "2026-03-01",
+                "status": "upcoming",
+                "trendingScore": 80.0,
+            },
+            {
+                "id": 2,
+                "name": "Night two",
+                "artistId": 1,
+                "artistName": "Artist 1",
+                "venueName": "Venue 1",
+                "localDate": "2026-03-01",
+                "status": "upcoming",
+                "trendingScore": 80.0,
+            },
+        ],
+    }
+
+
+async def test_a_show_without_a_venue_is_listed_with_a_null_venue(engine: AsyncEngine) -> None:
+    report = await _report(engine, top=4)
+
+    assert [s.id for s in report.trending.shows] == [3, 1, 2, 4]
+    assert report.trending.shows[3].venue_name is None
+
+
+async def test_recent_errors_are_unresolved_ones_seen_by_now_latest_first(
+    engine: AsyncEngine,
+) -> None:
+    report = await _report(engine)
+
+    assert [e.model_dump(mode="json") for e in report.recent_errors] == [
+        {
+            "id": 5,
+            "source": "ticketmaster",
+            "key": "K5",
+            "entity": "artist",
+            "error": "HTTP 500 for K5",
+            "attempts": 1,
+            "firstSeenAt": "2026-03-10T11:50:00Z",
+            "lastSeenAt": "2026-03-10T11:50:00Z",
+            "runId": None,
+        },
+        {
+            "id": 1,
+            "source": "ticketmaster",
+            "key": "K1",
+            "entity": "artist",
+            "error": "HTTP 500 for K1",
+            "attempts": 3,
+            "firstSeenAt": "2026-03-10T11:00:00Z",
+            "lastSeenAt": "2026-03-10T11:00:00Z",
+            "runId": 3,
+        },
+        {
+            "id": 2,
+            "source": "ticketmaster",
+            "key": "K2",
+            "entity": "artist",
+            "error": "HTTP 500 for K2",
+            "attempts": 1,
+            "firstSeenAt": "2026-03-08T12:00:00Z",
+            "lastSeenAt": "2026-03-08T12:00:00Z",
+            "runId": None,
+        },
+    ]
+
+
+async def test_list_lengths_follow_top_and_recent_errors(engine: AsyncEngine) -> None:
+    report = await _report(engine, top=1, recent_errors=2)
+
+    assert [a.id for a in report.trending.artists] == [1]
+    assert [s.id for s in report.trending.shows] == [3]
+    assert [e.id for e in report.recent_errors] == [5, 1]
+
+
+async def _count_selects(engine: AsyncEngine) -> int:
+    statements: list[str] = []
+
+    def _record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", _record)
+    try:
+        await compute_health(engine, hours=24, now=NOW, stale_after_hours=24)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", _record)
+    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+
+
+async def test_a_report_takes_the_same_eight_queries_whatever_the_row_count(
+    engine: AsyncEngine,
+) -> None:
+    assert await _count_selects(engine) == 8
+    await _build(engine)
+    assert await _count_selects(engine) == 8
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"hours": 0}, "hours must be from 1 to 720, got 0"),
+        ({"hours": 721}, "hours must be from 1 to 720, got 721"),
+        ({"now": datetime(2026, 3, 10, 12)}, "now must be a timezone-aware datetime"),
+        ({"top": 101}, "top must be from 0 to 100, got 101"),
+        ({"recent_errors": -1}, "recent_errors must be from 0 to 100, got -1"),
+    ],
+)
+async def test_invalid_options_are_refused_before_any_query(
+    engine: AsyncEngine, options: dict[str, Any], message: str
+) -> None:
+    statements: list[str] = []
+
+    def _record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", _record)
+    arguments: dict[str, Any] = {"hours": 24, "now": NOW, "stale_after_hours": 24} | options
+    try:
+        with pytest.raises(ValueError, match="^" + message + "$"):
+            await compute_health(engine, **arguments)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", _record)
+    assert statements == []
+
+
+# --- needs_sync_clause, as the sync flows use it ------------------------------------------
+
+
+async def test_needs_sync_clause_selects_due_artists_and_its_negation_the_rest(
+    engine: AsyncEngine,
+) -> None:
+    await insert_rows(engine, (ARTISTS, ARTIST_ROWS))
+    due = needs_sync_clause(NOW, 24)
+    async with engine.connect() as conn:
+        due_ids = (
+            (await conn.execute(select(ARTISTS.c.id).where(due).order_by(ARTISTS.c.id)))
+            .scalars()
+            .all()
+        )
+        not_due_ids = (
+            (await conn.execute(select(ARTISTS.c.id).where(not_(due)).order_by(ARTISTS.c.id)))
+            .scalars()
+            .all()
+        )
+
+    assert due_ids == [2, 3, 4]
+    assert not_due_ids == [1, 5, 6, 7]
+
+
+async def test_needs_sync_clause_uses_the_staleness_it_is_given(engine: AsyncEngine) -> None:
+    await insert_rows(engine, (ARTISTS, ARTIST_ROWS))
+    async with engine.connect() as conn:
+        due_ids = (
+            (
+                await conn.execute(
+                    select(ARTISTS.c.id).where(needs_sync_clause(NOW, 1.5)).order_by(ARTISTS.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+
+    # artist 1 (2 h), 2 (30 h), 6 (24 h) are stale after 1.5 h; 3 never synced; 4 planned now.
+    assert due_ids == [1, 2, 3, 4, 6]
+
+
+def test_needs_sync_clause_refuses_a_naive_now_and_a_non_positive_staleness() -> None:
+    with pytest.raises(ValueError, match="now must be a timezone-aware datetime"):
+        needs_sync_clause(datetime(2026, 3, 10), 24)
+    with pytest.raises(ValueError, match="stale_after_hours must be positive"):
+        needs_sync_clause(NOW, 0)
