@@ -92,8 +92,16 @@ class Settings(BaseSettings):
 
     # Sync
     sync_stale_after_hours: float = Field(default=24.0, gt=0)
+    sync_show_window_days: int = Field(default=365, gt=0, le=730)
+    setlist_first_sync_max_pages: int = Field(default=3, ge=1, le=50)
+    setlist_cursor_overlap_minutes: float = Field(default=10.0, ge=0)
     sync_retry_base_minutes: float = Field(default=30.0, gt=0)
     sync_concurrency: int = Field(default=8, gt=0, le=64)
+
+    # Caching of upstream reads (minutes; 0 disables caching for that source)
+    cache_ttl_spotify_minutes: float = Field(default=360.0, ge=0)
+    cache_ttl_ticketmaster_minutes: float = Field(default=30.0, ge=0)
+    cache_ttl_setlistfm_minutes: float = Field(default=30.0, ge=0)
 
     # Trending
     trending_activity_half_life_hours: float = Field(default=72.0, gt=0)
