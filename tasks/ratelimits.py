@@ -105,16 +105,20 @@ class MissingRateLimits(RuntimeError):
 class PrefectRateLimiter:
     """``clients.ratelimit.RateLimiter`` backed by Prefect global concurrency limits.
 
-    ``acquire(api)`` takes one slot from every limit of ``api`` in one call (``strict=True``:
-    a missing limit raises instead of silently limiting nothing).
+    ``acquire(api)`` takes one slot from every limit of ``api`` in one ``rate_limit`` call
+    (``strict=True``). Prefect's ``strict`` only raises when *none* of the listed limits exists,
+    so the first ``acquire`` of each api also checks that every one of its limits exists and is
+    active (``MissingRateLimits`` otherwise): a missing per-day limit never goes unnoticed.
     """
 
     def __init__(self, settings: Settings, *, timeout_seconds: float | None = None) -> None:
+        self._settings = settings
         self._names = {
             api: [spec.name for spec in specs]
             for api, specs in _group_by_api(limit_specs(settings)).items()
         }
         self._timeout_seconds = timeout_seconds
+        self._verified: set[str] = set()
 
     def names(self, api: str) -> list[str]:
         """The limit names ``acquire(api)`` takes a slot from."""
@@ -126,7 +130,11 @@ class PrefectRateLimiter:
     async def acquire(self, api: str) -> None:
         from prefect.concurrency.asyncio import rate_limit
 
-        await rate_limit(self.names(api), timeout_seconds=self._timeout_seconds, strict=True)
+        names = self.names(api)
+        if api not in self._verified:
+            await require_limits(self._settings, [api])
+            self._verified.add(api)
+        await rate_limit(names, timeout_seconds=self._timeout_seconds, strict=True)
 
 
 def _group_by_api(specs: Iterable[LimitSpec]) -> dict[str, list[LimitSpec]]:

@@ -124,3 +124,20 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[str]:
+    """One throwaway Prefect server (SQLite) for the whole test session; yields its API URL.
+
+    Starting it costs ~10 s, so every Prefect test shares it. Tests that change server state
+    (limits, work pools, deployments) restore it. Under ``respx`` route this URL
+    ``pass_through()``, or respx intercepts Prefect's own API calls.
+    """
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        with prefect_test_harness(server_startup_timeout=60):
+            yield str(PREFECT_API_URL.value())
