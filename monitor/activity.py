@@ -1,0 +1,321 @@
+"""User activity intake: validate a batch of events, check what they reference, store all or none.
+
+Targets by kind (``artist_id`` / ``show_id`` / ``song_id``):
+
+- ``view``: at least one of the three;
+- ``follow`` / ``unfollow``: an artist or a show, no song;
+- ``vote_up`` / ``vote_down``: a song and the show whose setlist has it;
+- ``attendance``: a show, no song.
+
+When several targets are given they must agree: the song is in the setlist of the show, the artist
+is the song's artist, or (without a song) the show's headliner or one of its support acts. A
+missing ``artist_id`` is filled from the song's artist, else the show's headliner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from models.tables import (
+    ActivityKind,
+    Artist,
+    Setlist,
+    SetlistEntry,
+    Show,
+    ShowSupportAct,
+    Song,
+    UserActivity,
+)
+
+__all__ = [
+    "MAX_EVENTS",
+    "MAX_FUTURE_SKEW",
+    "ActivityBatch",
+    "ActivityEvent",
+    "ActivityRejected",
+    "parse_batch",
+    "store_activity",
+]
+
+MAX_EVENTS = 1000
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+_MAX_ID = 2**31 - 1  # integer primary keys
+
+_artists = Artist.__table__  # type: ignore[attr-defined]
+_shows = Show.__table__  # type: ignore[attr-defined]
+_support = ShowSupportAct.__table__  # type: ignore[attr-defined]
+_songs = Song.__table__  # type: ignore[attr-defined]
+_setlists = Setlist.__table__  # type: ignore[attr-defined]
+_entries = SetlistEntry.__table__  # type: ignore[attr-defined]
+_activity = UserActivity.__table__  # type: ignore[attr-defined]
+
+EntityId = Annotated[int, Field(strict=True, gt=0, le=_MAX_ID)]
+EventKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[!-~]+$")]
+
+
+class ActivityRejected(ValueError):
+    """A batch refused because of one event's field (``index`` None: the batch itself)."""
+
+    def __init__(self, *, index: int | None, field: str, message: str) -> None:
+        self.index = index
+        self.field = field
+        self.message = message
+        where = "batch" if index is None else f"event {index}"
+        super().__init__(f"{where}, {field}: {message}")
+
+    def as_detail(self) -> dict[str, Any]:
+        """The JSON ``detail`` of the 422 answer."""
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+def _target_error(field: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError("activity_target", "{message}", {"field": field, "message": message})
+
+
+class ActivityEvent(BaseModel):
+    """One user event. ``event_id`` is an optional idempotency key."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[!-~]+$")
+    ] | (None) = Field(default=None, description="Idempotency key: printable ASCII, no spaces.")
+    user_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    kind: ActivityKind
+    artist_id: EntityId | None = None
+    show_id: EntityId | None = None
+    song_id: EntityId | None = None
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="Defaults to the time received; at most 5 minutes ahead."
+    )
+
+    @model_validator(mode="after")
+    def _targets_fit_the_kind(self) -> Self:
+        kind = self.kind
+        if kind is ActivityKind.VIEW:
+            if self.artist_id is None and self.show_id is None and self.song_id is None:
+                raise _target_error("artist_id", "a view needs an artist_id, show_id or song_id")
+        elif kind in (ActivityKind.FOLLOW, ActivityKind.UNFOLLOW):
+            what = "a follow" if kind is ActivityKind.FOLLOW else "an unfollow"
+            if self.song_id is not None:
+                raise _target_error("song_id", f"{what} targets an artist or a show")
+            if self.artist_id is None and self.show_id is None:
+                raise _target_error("artist_id", f"{what} needs an artist_id or show_id")
+        elif kind in (ActivityKind.VOTE_UP, ActivityKind.VOTE_DOWN):
+            if self.song_id is None:
+                raise _target_error("song_id", "a vote needs the song_id voted on")
+            if self.show_id is None:
+                raise _target_error("show_id", "a vote needs the show_id of the setlist")
+        else:  # attendance
+            if self.song_id is not None:
+                raise _target_error("song_id", "an attendance targets a show")
+            if self.show_id is None:
+                raise _target_error("show_id", "an attendance needs a show_id")
+        return self
+
+
+class ActivityBatch(BaseModel):
+    """1 to 1,000 events, stored all together or not at all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: list[ActivityEvent] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+def parse_batch(raw: bytes | str) -> ActivityBatch:
+    """Validate a JSON batch; the first fault raises ``ActivityRejected``."""
+    try:
+        return ActivityBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _rejection(exc.errors(include_url=False)[0]) from None
+
+
+def _rejection(error: Any) -> ActivityRejected:
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    message = str(error["msg"])
+    if error["type"] == "json_invalid":
+        return ActivityRejected(index=None, field="body", message=message)
+    if len(loc) >= 2 and loc[0] == "events" and isinstance(loc[1], int):
+        ctx = error.get("ctx") or {}
+        field = ctx.get("field") if error["type"] == "activity_target" else None
+        if field is None:
+            field = str(loc[2]) if len(loc) >= 3 else "event"
+        return ActivityRejected(index=loc[1], field=str(field), message=message)
+    return ActivityRejected(index=None, field=str(loc[0]) if loc else "body", message=message)
+
+
+async def store_activity(engine: AsyncEngine, batch: ActivityBatch, *, now: datetime) -> int:
+    """Store every event of ``batch`` in one transaction; return how many were new.
+
+    Referenced ids are checked with set-based queries; the first bad event raises
+    ``ActivityRejected`` and nothing is stored. An ``event_id`` already stored is skipped.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    events = batch.events
+    _check_times_and_keys(events, now=now)
+    async with engine.begin() as conn:
+        known = await _Known.load(conn, events)
+        rows = [
+            {
+                "event_id": event.event_id,
+                "user_id": event.user_id,
+                "kind": event.kind.value,
+                "artist_id": known.artist_of(index, event),
+                "show_id": event.show_id,
+                "song_id": event.song_id,
+                "occurred_at": event.occurred_at or now,
+                "received_at": now,
+            }
+            for index, event in enumerate(events)
+        ]
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            dialect_insert(_activity)
+            .on_conflict_do_nothing(index_elements=[_activity.c.event_id])
+            .returning(_activity.c.id)
+        )
+        result = await conn.execute(stmt, rows)
+        return len(result.all())
+
+
+def _check_times_and_keys(events: Iterable[ActivityEvent], *, now: datetime) -> None:
+    latest = now + MAX_FUTURE_SKEW
+    first_index: dict[str, int] = {}
+    for index, event in enumerate(events):
+        if event.occurred_at is not None and event.occurred_at > latest:
+            ahead = event.occurred_at - now
+            raise ActivityRejected(
+                index=index,
+                field="occurred_at",
+                message=f"is {ahead} in the future; at most {MAX_FUTURE_SKEW} is allowed",
+            )
+        if event.event_id is not None:
+            if event.event_id in first_index:
+                raise ActivityRejected(
+                    index=index,
+                    field="event_id",
+                    message=f"repeats the event_id of event {first_index[event.event_id]}",
+                )
+            first_index[event.event_id] = index
+
+
+class _Known:
+    """What the batch references, read with one query per table."""
+
+    def __init__(
+        self,
+        *,
+        artists: set[int],
+        show_headliner: dict[int, int],
+        song_artist: dict[int, int],
+        support_acts: set[tuple[int, int]],
+        setlist_songs: set[tuple[int, int]],
+    ) -> None:
+        self.artists = artists
+        self.show_headliner = show_headliner
+        self.song_artist = song_artist
+        self.support_acts = support_acts
+        self.setlist_songs = setlist_songs
+
+    @classmethod
+    async def load(cls, conn: AsyncConnection, events: list[ActivityEvent]) -> _Known:
+        artist_ids = {e.artist_id for e in events if e.artist_id is not None}
+        show_ids = {e.show_id for e in events if e.show_id is not None}
+        song_ids = {e.song_id for e in events if e.song_id is not None}
+        artists: set[int] = set()
+        show_headliner: dict[int, int] = {}
+        song_artist: dict[int, int] = {}
+        support_acts: set[tuple[int, int]] = set()
+        setlist_songs: set[tuple[int, int]] = set()
+        if artist_ids:
+            found = await conn.execute(select(_artists.c.id).where(_artists.c.id.in_(artist_ids)))
+            artists = set(found.scalars())
+        if show_ids:
+            found = await conn.execute(
+                select(_shows.c.id, _shows.c.artist_id).where(_shows.c.id.in_(show_ids))
+            )
+            show_headliner = {row.id: row.artist_id for row in found}
+        if song_ids:
+            found = await conn.execute(
+                select(_songs.c.id, _songs.c.artist_id).where(_songs.c.id.in_(song_ids))
+            )
+            song_artist = {row.id: row.artist_id for row in found}
+        if artist_ids and show_ids:
+            found = await conn.execute(
+                select(_support.c.show_id, _support.c.artist_id).where(
+                    and_(_support.c.show_id.in_(show_ids), _support.c.artist_id.in_(artist_ids))
+                )
+            )
+            support_acts = {(row.show_id, row.artist_id) for row in found}
+        if show_ids and song_ids:
+            found = await conn.execute(
+                select(_setlists.c.show_id, _entries.c.song_id)
+                .distinct()
+                .select_from(_entries.join(_setlists, _entries.c.setlist_id == _setlists.c.id))
+                .where(and_(_setlists.c.show_id.in_(show_ids), _entries.c.song_id.in_(song_ids)))
+            )
+            setlist_songs = {(row.show_id, row.song_id) for row in found}
+        return cls(
+            artists=artists,
+            show_headliner=show_headliner,
+            song_artist=song_artist,
+            support_acts=support_acts,
+            setlist_songs=setlist_songs,
+        )
+
+    def artist_of(self, index: int, event: ActivityEvent) -> int | None:
+        """The event's artist (given or derived), after checking every reference it makes."""
+        artist, show, song = event.artist_id, event.show_id, event.song_id
+        if artist is not None and artist not in self.artists:
+            raise ActivityRejected(index=index, field="artist_id", message=f"no artist {artist}")
+        if show is not None and show not in self.show_headliner:
+            raise ActivityRejected(index=index, field="show_id", message=f"no show {show}")
+        if song is not None and song not in self.song_artist:
+            raise ActivityRejected(index=index, field="song_id", message=f"no song {song}")
+        if show is not None and song is not None and (show, song) not in self.setlist_songs:
+            raise ActivityRejected(
+                index=index,
+                field="song_id",
+                message=f"song {song} is not in the setlist of show {show}",
+            )
+        if song is not None:
+            song_artist = self.song_artist[song]
+            if artist is not None and artist != song_artist:
+                raise ActivityRejected(
+                    index=index,
+                    field="artist_id",
+                    message=f"artist {artist} is not the artist of song {song}",
+                )
+            return song_artist
+        if show is not None:
+            headliner = self.show_headliner[show]
+            if (
+                artist is not None
+                and artist != headliner
+                and (show, artist) not in self.support_acts
+            ):
+                raise ActivityRejected(
+                    index=index,
+                    field="artist_id",
+                    message=f"artist {artist} does not play show {show}",
+                )
+            return headliner if artist is None else artist
+        return artist
