@@ -1,0 +1,49 @@
+"""``seed-comprehensive``: a new installation's first fill, from the configured APIs only (never
+random data): discovery with a larger limit, a show sync of what it found, a full master sync,
+then a daily trending calculation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from prefect import flow
+from pydantic import BaseModel, ConfigDict, Field
+
+from flows._runs import tracked_run
+from flows.autonomous_sync import autonomous_sync
+from flows.calculate_trending import calculate_trending
+from flows.master_sync import master_sync
+from models.ledger import JOB_SEED
+
+__all__ = ["SeedParams", "seed_comprehensive"]
+
+Limit = Annotated[int, Field(ge=1, le=10_000)]
+
+
+class SeedParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: Limit = 100
+
+
+@flow(name="seed-comprehensive", validate_parameters=True)
+async def seed_comprehensive(limit: Limit = 100) -> dict[str, int]:
+    """Discover up to ``limit`` artists, sync their shows and setlists, and score them."""
+    params = SeedParams(limit=limit)
+    async with tracked_run(job=JOB_SEED, mode=None, parameters=params) as run:
+        discovered = await autonomous_sync(mode="discovery", limit=limit)
+        synced = await autonomous_sync(mode="sync", limit=limit)
+        mastered = await master_sync(mode="full", limit=limit)
+        trending = await calculate_trending(mode="daily")
+        run.count("artists_found", discovered.get("artists_found", 0))
+        run.count("artists_added", discovered.get("artists_added", 0))
+        run.count("artists_synced", synced.get("artists_synced", 0))
+        run.count("artists_master_synced", mastered.get("artists_synced", 0))
+        run.count("setlists_added", mastered.get("setlists_added", 0))
+        for key in ("artists_scored", "shows_scored"):
+            run.count(key, int(trending.get(key, 0)))
+        run.summary_lines.append(
+            "Seed: discovery → artist sync → full master sync → daily trending, each with its own "
+            "ledger row."
+        )
+        return dict(run.counts)

@@ -1,0 +1,554 @@
+"""Writing what the sources say about shows, venues and setlists — idempotently, in batches.
+
+The records here are plain dataclasses (the tasks map upstream payloads onto them), so this module
+knows nothing of HTTP. Every write is keyed on a natural key; running a store twice with the same
+records changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Table, and_, case, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from models.identity import normalize_name, normalize_title
+from models.tables import (
+    Artist,
+    ArtistSnapshot,
+    Setlist,
+    SetlistEntry,
+    Show,
+    ShowStatus,
+    ShowSupportAct,
+    Song,
+    UserActivity,
+    Venue,
+)
+from models.types import utcnow
+from models.upserts import upsert
+
+__all__ = [
+    "SetRecord",
+    "SetlistRecord",
+    "ShowRecord",
+    "SongRecord",
+    "StoreCounts",
+    "VenueRecord",
+    "complete_past_shows",
+    "setlist_versions",
+    "snapshot_artists",
+    "store_setlists",
+    "store_shows",
+    "store_venues",
+]
+
+venues: Table = Venue.__table__  # type: ignore[attr-defined]
+shows: Table = Show.__table__  # type: ignore[attr-defined]
+acts: Table = ShowSupportAct.__table__  # type: ignore[attr-defined]
+songs: Table = Song.__table__  # type: ignore[attr-defined]
+setlists: Table = Setlist.__table__  # type: ignore[attr-defined]
+entries: Table = SetlistEntry.__table__  # type: ignore[attr-defined]
+artists: Table = Artist.__table__  # type: ignore[attr-defined]
+snapshots: Table = ArtistSnapshot.__table__  # type: ignore[attr-defined]
+activity: Table = UserActivity.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class VenueRecord:
+    name: str
+    ticketmaster_id: str | None = None
+    setlistfm_id: str | None = None
+    city: str | None = None
+    state_code: str | None = None
+    country_code: str | None = None
+    postal_code: str | None = None
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str | None = None
+    url: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        if self.ticketmaster_id:
+            return ("ticketmaster", self.ticketmaster_id)
+        if self.setlistfm_id:
+            return ("setlistfm", self.setlistfm_id)
+        raise ValueError(f"venue {self.name!r} has no source id")
+
+    def values(self) -> dict[str, Any]:
+        """The columns this record knows (``None`` fields are left out, never overwrite)."""
+        row = {
+            "name": self.name,
+            "normalized_name": normalize_name(self.name),
+            "city": self.city,
+            "state_code": self.state_code,
+            "country_code": self.country_code,
+            "postal_code": self.postal_code,
+            "address": self.address,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "timezone": self.timezone,
+            "url": self.url,
+        }
+        return {k: v for k, v in row.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ShowRecord:
+    """An upcoming show as Ticketmaster lists it."""
+
+    ticketmaster_id: str
+    artist_id: int
+    local_date: date
+    status: ShowStatus
+    venue: VenueRecord | None = None
+    name: str | None = None
+    local_time: time | None = None
+    starts_at: datetime | None = None
+    ticket_url: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    currency: str | None = None
+    support_artist_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SongRecord:
+    title: str
+    info: str | None = None
+    tape: bool = False
+    cover_name: str | None = None
+    cover_mbid: str | None = None
+    with_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SetRecord:
+    name: str | None
+    encore: int
+    songs: tuple[SongRecord, ...]
+
+
+@dataclass(frozen=True)
+class SetlistRecord:
+    setlistfm_id: str
+    version_id: str
+    event_date: date
+    venue: VenueRecord | None = None
+    tour_name: str | None = None
+    info: str | None = None
+    url: str | None = None
+    last_updated: datetime | None = None
+    sets: tuple[SetRecord, ...] = ()
+
+
+@dataclass
+class StoreCounts:
+    """What a store changed, by kind (``shows_added``, ``shows_updated``, ...)."""
+
+    values: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, key: str, n: int) -> None:
+        if n:
+            self.values[key] += n
+
+    def merge(self, other: StoreCounts) -> None:
+        for key, n in other.values.items():
+            self.add(key, n)
+
+
+def _record(counts: StoreCounts, kind: str, result: Any) -> None:
+    counts.add(f"{kind}_added", result.inserted)
+    counts.add(f"{kind}_updated", result.updated)
+
+
+async def store_venues(
+    conn: AsyncConnection, records: Sequence[VenueRecord], *, counts: StoreCounts | None = None
+) -> dict[tuple[str, str], int]:
+    """Upsert venues; a setlist.fm venue completes the Ticketmaster venue of the same name and city.
+
+    Returns the venue id of every record's ``key``.
+    """
+    counts = counts if counts is not None else StoreCounts()
+    by_key: dict[tuple[str, str], VenueRecord] = {}
+    for record in records:
+        by_key[record.key] = record
+    ids: dict[tuple[str, str], int] = {}
+    tm = [r for k, r in by_key.items() if k[0] == "ticketmaster"]
+    if tm:
+        rows = [{"ticketmaster_id": r.ticketmaster_id, **r.values()} for r in tm]
+        result = await upsert(conn, venues, rows, conflict=["ticketmaster_id"], with_ids=True)
+        _record(counts, "venues", result)
+        for r in tm:
+            ids[r.key] = result.ids[(r.ticketmaster_id,)]
+    sfm = [r for k, r in by_key.items() if k[0] == "setlistfm"]
+    if sfm:
+        known = (
+            await conn.execute(
+                select(venues.c.setlistfm_id, venues.c.id).where(
+                    venues.c.setlistfm_id.in_([r.setlistfm_id for r in sfm])
+                )
+            )
+        ).all()
+        known_ids = {sfm_id: venue_id for sfm_id, venue_id in known}
+        unknown = [r for r in sfm if r.setlistfm_id not in known_ids]
+        if unknown:
+            # A venue Ticketmaster already gave us: same name, same city, no setlist.fm id yet.
+            names = sorted({normalize_name(r.name) for r in unknown})
+            candidates = (
+                await conn.execute(
+                    select(venues.c.id, venues.c.normalized_name, venues.c.city)
+                    .where(venues.c.normalized_name.in_(names), venues.c.setlistfm_id.is_(None))
+                    .order_by(venues.c.id)
+                )
+            ).all()
+            index: dict[tuple[str, str], int] = {}
+            for venue_id, name, city in candidates:
+                index.setdefault((name, normalize_name(city or "")), venue_id)
+            claimed: set[int] = set()
+            for r in unknown:
+                match = index.get((normalize_name(r.name), normalize_name(r.city or "")))
+                if match is not None and match not in claimed:
+                    claimed.add(match)
+                    await conn.execute(
+                        update(venues)
+                        .where(venues.c.id == match)
+                        .values(setlistfm_id=r.setlistfm_id, updated_at=utcnow())
+                    )
+                    counts.add("venues_linked", 1)
+        rows = [{"setlistfm_id": r.setlistfm_id, **r.values()} for r in sfm]
+        # Ticketmaster's details win on a linked venue: setlist.fm only fills what is missing.
+        result = await upsert(
+            conn, venues, rows, conflict=["setlistfm_id"], update=(), with_ids=True
+        )
+        counts.add("venues_added", result.inserted)
+        for r in sfm:
+            ids[r.key] = result.ids[(r.setlistfm_id,)]
+    return ids
+
+
+async def store_shows(
+    conn: AsyncConnection, records: Sequence[ShowRecord], *, counts: StoreCounts | None = None
+) -> dict[str, int]:
+    """Upsert Ticketmaster shows, their venues and supporting acts; returns tm id -> show id."""
+    counts = counts if counts is not None else StoreCounts()
+    if not records:
+        return {}
+    latest = {r.ticketmaster_id: r for r in records}
+    venue_ids = await store_venues(
+        conn, [r.venue for r in latest.values() if r.venue is not None], counts=counts
+    )
+    rows = []
+    for r in latest.values():
+        row: dict[str, Any] = {
+            "ticketmaster_id": r.ticketmaster_id,
+            "artist_id": r.artist_id,
+            "venue_id": venue_ids[r.venue.key] if r.venue is not None else None,
+            "name": r.name,
+            "local_date": r.local_date,
+            "local_time": r.local_time,
+            "starts_at": r.starts_at,
+            "status": r.status.value,
+            "ticket_url": r.ticket_url,
+            "min_price": r.min_price,
+            "max_price": r.max_price,
+            "currency": r.currency,
+        }
+        rows.append(row)
+    result = await upsert(conn, shows, rows, conflict=["ticketmaster_id"], with_ids=True)
+    _record(counts, "shows", result)
+    show_ids = {tm_id: result.ids[(tm_id,)] for tm_id in latest}
+
+    act_rows = [
+        {"show_id": show_ids[r.ticketmaster_id], "artist_id": artist_id, "position": position}
+        for r in latest.values()
+        for position, artist_id in enumerate(dict.fromkeys(r.support_artist_ids), start=1)
+        if artist_id != r.artist_id
+    ]
+    wanted = {(row["show_id"], row["artist_id"]) for row in act_rows}
+    present = (
+        await conn.execute(
+            select(acts.c.show_id, acts.c.artist_id).where(
+                acts.c.show_id.in_(list(show_ids.values()))
+            )
+        )
+    ).all()
+    stale = [(s, a) for s, a in present if (s, a) not in wanted]
+    for show_id, artist_id in stale:
+        await conn.execute(
+            delete(acts).where(acts.c.show_id == show_id, acts.c.artist_id == artist_id)
+        )
+    counts.add("support_acts_removed", len(stale))
+    if act_rows:
+        acts_result = await upsert(conn, acts, act_rows, conflict=["show_id", "artist_id"])
+        _record(counts, "support_acts", acts_result)
+    return show_ids
+
+
+async def _match_shows(
+    conn: AsyncConnection,
+    artist_id: int,
+    records: Sequence[SetlistRecord],
+    venue_ids: dict[tuple[str, str], int],
+) -> dict[str, int | None]:
+    """The existing show each setlist belongs to: the same setlist.fm id, else the same artist on
+    the same date at the same venue, else the only show of that artist on that date."""
+    found: dict[str, int | None] = {}
+    by_sfm = dict(
+        (
+            await conn.execute(
+                select(shows.c.setlistfm_id, shows.c.id).where(
+                    shows.c.setlistfm_id.in_([r.setlistfm_id for r in records])
+                )
+            )
+        ).all()
+    )
+    dates = sorted({r.event_date for r in records})
+    same_day = (
+        await conn.execute(
+            select(shows.c.id, shows.c.local_date, shows.c.venue_id)
+            .where(
+                shows.c.artist_id == artist_id,
+                shows.c.local_date.in_(dates),
+                shows.c.setlistfm_id.is_(None),
+            )
+            .order_by(shows.c.id)
+        )
+    ).all()
+    day_index: dict[date, list[tuple[int, int | None]]] = defaultdict(list)
+    for show_id, local_date, venue_id in same_day:
+        day_index[local_date].append((show_id, venue_id))
+    claimed: set[int] = set()
+    for r in records:
+        if r.setlistfm_id in by_sfm:
+            found[r.setlistfm_id] = by_sfm[r.setlistfm_id]
+            continue
+        venue_id = venue_ids.get(r.venue.key) if r.venue is not None else None
+        options = [(s, v) for s, v in day_index.get(r.event_date, []) if s not in claimed]
+        exact = [s for s, v in options if venue_id is not None and v == venue_id]
+        choice = exact[0] if exact else (options[0][0] if len(options) == 1 else None)
+        if choice is not None:
+            claimed.add(choice)
+        found[r.setlistfm_id] = choice
+    return found
+
+
+async def store_setlists(
+    conn: AsyncConnection,
+    artist_id: int,
+    records: Sequence[SetlistRecord],
+    *,
+    today: date,
+    counts: StoreCounts | None = None,
+) -> int:
+    """Store an artist's setlists with their set structure. A setlist whose ``versionId`` is
+    already stored is skipped untouched. Returns how many setlists were new or changed."""
+    counts = counts if counts is not None else StoreCounts()
+    latest = {r.setlistfm_id: r for r in records}
+    if not latest:
+        return 0
+    stored = dict(
+        (
+            await conn.execute(
+                select(setlists.c.setlistfm_id, setlists.c.version_id).where(
+                    setlists.c.setlistfm_id.in_(list(latest))
+                )
+            )
+        ).all()
+    )
+    changed = [r for r in latest.values() if stored.get(r.setlistfm_id) != r.version_id]
+    counts.add("setlists_unchanged", len(latest) - len(changed))
+    if not changed:
+        return 0
+    venue_ids = await store_venues(
+        conn, [r.venue for r in changed if r.venue is not None], counts=counts
+    )
+    show_for = await _match_shows(conn, artist_id, changed, venue_ids)
+
+    # Shows: link the matched ones, create the ones nobody listed.
+    for r in changed:
+        show_id = show_for[r.setlistfm_id]
+        if show_id is not None:
+            linked = await conn.execute(
+                update(shows)
+                .where(shows.c.id == show_id, shows.c.setlistfm_id.is_(None))
+                .values(setlistfm_id=r.setlistfm_id, updated_at=utcnow())
+            )
+            counts.add("shows_linked", linked.rowcount or 0)
+    new_shows: list[dict[str, Any]] = [
+        {
+            "setlistfm_id": r.setlistfm_id,
+            "artist_id": artist_id,
+            "venue_id": venue_ids.get(r.venue.key) if r.venue is not None else None,
+            "name": r.tour_name,
+            "local_date": r.event_date,
+            "status": (ShowStatus.COMPLETED if r.event_date < today else ShowStatus.UPCOMING).value,
+        }
+        for r in changed
+        if show_for[r.setlistfm_id] is None
+    ]
+    if new_shows:
+        result = await upsert(
+            conn, shows, new_shows, conflict=["setlistfm_id"], update=(), with_ids=True
+        )
+        counts.add("shows_added", result.inserted)
+        for row in new_shows:
+            sfm_id = str(row["setlistfm_id"])
+            show_for[sfm_id] = result.ids[(sfm_id,)]
+
+    # Songs, keyed per artist on the normalised title.
+    titles: dict[str, str] = {}
+    for r in changed:
+        for set_record in r.sets:
+            for song in set_record.songs:
+                titles.setdefault(normalize_title(song.title), song.title)
+    song_ids: dict[str, int] = {}
+    if titles:
+        song_rows = [
+            {"artist_id": artist_id, "title": title, "normalized_title": normalized}
+            for normalized, title in titles.items()
+        ]
+        result = await upsert(
+            conn,
+            songs,
+            song_rows,
+            conflict=["artist_id", "normalized_title"],
+            update=(),
+            with_ids=True,
+        )
+        counts.add("songs_added", result.inserted)
+        song_ids = {normalized: result.ids[(artist_id, normalized)] for normalized in titles}
+
+    setlist_rows = [
+        {
+            "setlistfm_id": r.setlistfm_id,
+            "version_id": r.version_id,
+            "artist_id": artist_id,
+            "show_id": show_for[r.setlistfm_id],
+            "event_date": r.event_date,
+            "tour_name": r.tour_name,
+            "info": r.info,
+            "url": r.url,
+            "last_updated_at": r.last_updated,
+        }
+        for r in changed
+    ]
+    result = await upsert(conn, setlists, setlist_rows, conflict=["setlistfm_id"], with_ids=True)
+    _record(counts, "setlists", result)
+    setlist_ids = [result.ids[(r.setlistfm_id,)] for r in changed]
+    await conn.execute(delete(entries).where(entries.c.setlist_id.in_(setlist_ids)))
+    entry_rows: list[dict[str, Any]] = []
+    for r, setlist_id in zip(changed, setlist_ids, strict=True):
+        position = 0
+        for set_index, set_record in enumerate(r.sets, start=1):
+            for song in set_record.songs:
+                position += 1
+                entry_rows.append(
+                    {
+                        "setlist_id": setlist_id,
+                        "position": position,
+                        "set_index": set_index,
+                        "set_name": set_record.name,
+                        "encore": set_record.encore,
+                        "song_id": song_ids[normalize_title(song.title)],
+                        "tape": song.tape,
+                        "cover_artist_name": song.cover_name,
+                        "cover_mbid": song.cover_mbid,
+                        "with_artist_name": song.with_name,
+                        "info": song.info,
+                    }
+                )
+    if entry_rows:
+        await conn.execute(insert(entries), entry_rows)
+    counts.add("setlist_entries_written", len(entry_rows))
+    return len(changed)
+
+
+async def complete_past_shows(conn: AsyncConnection, *, today: date) -> int:
+    """Shows still upcoming or ongoing whose date has passed become completed.
+
+    Cancelled and postponed shows keep their status."""
+    result = await conn.execute(
+        update(shows)
+        .where(
+            shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+            shows.c.local_date < today,
+        )
+        .values(status=ShowStatus.COMPLETED.value, updated_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+async def snapshot_artists(conn: AsyncConnection, *, day: date, today: date | None = None) -> int:
+    """Record every artist's figures for ``day`` (idempotent per day): popularity, followers,
+    net app followers, upcoming and total show counts. One set-based statement."""
+    today = today or day
+    follows = (
+        select(
+            activity.c.artist_id.label("artist_id"),
+            func.sum(case((activity.c.kind == "follow", 1), else_=-1)).label("net"),
+        )
+        .where(activity.c.kind.in_(["follow", "unfollow"]), activity.c.artist_id.is_not(None))
+        .group_by(activity.c.artist_id)
+        .subquery()
+    )
+    is_upcoming = and_(
+        shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+        shows.c.local_date >= today,
+    )
+    counts = (
+        select(
+            shows.c.artist_id.label("artist_id"),
+            func.count().label("total"),
+            func.sum(case((is_upcoming, 1), else_=0)).label("upcoming"),
+        )
+        .group_by(shows.c.artist_id)
+        .subquery()
+    )
+    rows = (
+        await conn.execute(
+            select(
+                artists.c.id,
+                artists.c.popularity,
+                artists.c.followers,
+                func.coalesce(follows.c.net, 0),
+                func.coalesce(counts.c.upcoming, 0),
+                func.coalesce(counts.c.total, 0),
+            )
+            .outerjoin(follows, follows.c.artist_id == artists.c.id)
+            .outerjoin(counts, counts.c.artist_id == artists.c.id)
+        )
+    ).all()
+    snapshot_rows = [
+        {
+            "artist_id": artist_id,
+            "day": day,
+            "popularity": popularity,
+            "followers": followers,
+            "app_followers": max(int(net), 0),
+            "upcoming_shows": int(upcoming),
+            "total_shows": int(total),
+        }
+        for artist_id, popularity, followers, net, upcoming, total in rows
+    ]
+    if not snapshot_rows:
+        return 0
+    result = await upsert(conn, snapshots, snapshot_rows, conflict=["artist_id", "day"])
+    return int(result.inserted + result.updated)
+
+
+async def setlist_versions(conn: AsyncConnection, artist_id: int) -> dict[str, str]:
+    """The stored ``versionId`` of each of an artist's setlists, by setlist.fm id."""
+    rows = await conn.execute(
+        select(setlists.c.setlistfm_id, setlists.c.version_id).where(
+            setlists.c.artist_id == artist_id
+        )
+    )
+    return {sfm_id: version for sfm_id, version in rows.all()}

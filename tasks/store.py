@@ -1,0 +1,166 @@
+"""Prefect tasks that write: never cached, each one transaction, idempotent.
+
+A ``Writer`` owns the transactions of a run: it serialises them (SQLite has one writer; on
+PostgreSQL it keeps concurrent artist writes from deadlocking on shared venues) and, in a dry run,
+rolls every one of them back, so the run reports what it would have changed and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from prefect import task
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from clients.setlistfm import SfmSetlist
+from clients.ticketmaster import TmEvent
+from models.artists import ArtistCandidate, ResolveResult, resolve_artists
+from models.catalog import (
+    StoreCounts,
+    complete_past_shows,
+    snapshot_artists,
+    store_setlists,
+    store_shows,
+)
+from models.sync_state import mark_artist_failed, mark_artist_synced
+from tasks.mapping import attraction_candidate, setlist_record, show_record
+
+__all__ = [
+    "ArtistSyncOutcome",
+    "Writer",
+    "finish_master_sync",
+    "import_artists",
+    "record_artist_failure",
+    "store_artist_sync",
+    "store_events",
+]
+
+
+@dataclass
+class Writer:
+    engine: AsyncEngine
+    dry_run: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.lock, self.engine.connect() as conn:
+            trans = await conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                await trans.rollback()
+                raise
+            if self.dry_run:
+                await trans.rollback()
+            else:
+                await trans.commit()
+
+
+@dataclass
+class ArtistSyncOutcome:
+    artist_id: int
+    counts: dict[str, int]
+
+
+async def _store_events(
+    conn: AsyncConnection, events: Sequence[TmEvent], *, today: date, now: datetime
+) -> tuple[StoreCounts, ResolveResult]:
+    """Resolve every attraction of the events (headliners and supporting acts) and store the
+    shows whose headliner is known. New attractions become artists."""
+    counts = StoreCounts()
+    attractions = {a.id: a for event in events for a in event.attractions}
+    ordered = list(attractions.values())
+    resolved = await resolve_artists(
+        conn, [attraction_candidate(a) for a in ordered], create=True, now=now
+    )
+    artist_ids = {
+        a.id: artist_id for a, artist_id in zip(ordered, resolved.artist_ids, strict=True)
+    }
+    records = [r for e in events if (r := show_record(e, artist_ids=artist_ids, today=today))]
+    counts.add("events_without_date", len(events) - len(records))
+    await store_shows(conn, records, counts=counts)
+    counts.add("artists_added", resolved.added)
+    counts.add("artists_linked", resolved.linked)
+    counts.add("artists_merged", resolved.merged)
+    return counts, resolved
+
+
+@task(name="import-artists")
+async def import_artists(
+    writer: Writer, candidates: Sequence[ArtistCandidate], *, create: bool, now: datetime
+) -> ResolveResult:
+    """Resolve candidates onto artist rows (linking ids, merging duplicates, adding new ones)."""
+    async with writer.transaction() as conn:
+        return await resolve_artists(conn, candidates, create=create, now=now)
+
+
+@task(name="store-events")
+async def store_events(
+    writer: Writer, events: Sequence[TmEvent], *, today: date, now: datetime
+) -> dict[str, int]:
+    """Store Ticketmaster events (shows, venues, supporting acts) in one transaction."""
+    async with writer.transaction() as conn:
+        counts, _ = await _store_events(conn, events, today=today, now=now)
+    return dict(counts.values)
+
+
+@task(name="store-artist-sync")
+async def store_artist_sync(
+    writer: Writer,
+    *,
+    artist_id: int,
+    identity: ArtistCandidate | None,
+    events: Sequence[TmEvent] | None,
+    setlists: Sequence[SfmSetlist] | None,
+    sources: Sequence[str],
+    today: date,
+    now: datetime,
+    next_sync_at: datetime | None,
+) -> dict[str, int]:
+    """Everything one artist's sync found, and its success mark, in ONE transaction: either the
+    data and the fresh ``last_synced_at`` land together, or neither does."""
+    counts = StoreCounts()
+    async with writer.transaction() as conn:
+        if identity is not None:
+            resolved = await resolve_artists(conn, [identity], create=False, now=now)
+            counts.add("artists_linked", resolved.linked)
+            counts.add("artists_merged", resolved.merged)
+            if resolved.artist_ids and resolved.artist_ids[0]:
+                artist_id = resolved.artist_ids[0]
+        if events is not None:
+            event_counts, _ = await _store_events(conn, events, today=today, now=now)
+            counts.merge(event_counts)
+        if setlists is not None:
+            records = [setlist_record(s) for s in setlists]
+            await store_setlists(conn, artist_id, records, today=today, counts=counts)
+        await mark_artist_synced(
+            conn, artist_id, sources=sources, now=now, next_sync_at=next_sync_at
+        )
+    return dict(counts.values)
+
+
+@task(name="record-artist-failure")
+async def record_artist_failure(
+    writer: Writer, *, artist_id: int, error: str, now: datetime, base_minutes: float
+) -> datetime | None:
+    """A failed artist keeps its old ``last_synced_at``; it gets a retry time instead."""
+    if writer.dry_run:
+        return None
+    async with writer.transaction() as conn:
+        return await mark_artist_failed(
+            conn, artist_id, error=error, now=now, base_minutes=base_minutes
+        )
+
+
+@task(name="finish-master-sync")
+async def finish_master_sync(writer: Writer, *, today: date, snapshot: bool) -> dict[str, int]:
+    """Past shows become completed; with ``snapshot``, today's artist snapshots are taken."""
+    async with writer.transaction() as conn:
+        completed = await complete_past_shows(conn, today=today)
+        snapshots = await snapshot_artists(conn, day=today) if snapshot else 0
+    return {"shows_completed": completed, "snapshots_written": snapshots}
