@@ -1,0 +1,146 @@
+"""What the three clients share: the payload base model, record validation, lifecycle."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from clients._transport import RateLimitStatus, RequestStats, Transport
+from clients.errors import MalformedRecord
+
+__all__ = ["BaseClient", "Image", "Payload", "as_utc", "nested"]
+
+M = TypeVar("M", bound=BaseModel)
+EXCERPT_CHARS = 500
+
+
+class Payload(BaseModel):
+    """Base of every parsed record: immutable, unknown fields ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Image(Payload):
+    """An image reference (Spotify and Ticketmaster share the shape)."""
+
+    url: str
+    height: int | None = None
+    width: int | None = None
+
+
+def nested(data: Any, *path: str) -> Any:
+    """``data[path[0]][path[1]]...`` or None where any level is missing or not a mapping."""
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime (a naive one is taken as UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _error_summary(exc: ValidationError) -> list[str]:
+    summary = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "record"
+        summary.append(f"{location}: {error['msg']}")
+    return summary
+
+
+def _excerpt(item: object) -> str:
+    try:
+        text = json.dumps(item, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(item)
+    return text[:EXCERPT_CHARS]
+
+
+class BaseClient:
+    """Lifecycle, stats and per-record validation over one ``Transport``."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self.malformed_records: list[MalformedRecord] = []
+
+    @property
+    def api(self) -> str:
+        return self._transport.api
+
+    @property
+    def stats(self) -> RequestStats:
+        """Requests sent by this client, per HTTP status, with retries and waits."""
+        return self._transport.stats
+
+    @property
+    def rate_limit_status(self) -> RateLimitStatus | None:
+        """The latest quota headers seen (Ticketmaster only sends them)."""
+        return self._transport.rate_limit_status
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it."""
+        await self._transport.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _malformed(
+        self, kind: str, key: str | int, errors: list[str], item: object
+    ) -> MalformedRecord:
+        record = MalformedRecord(
+            api=self.api,
+            kind=kind,
+            key=key,
+            errors=errors,
+            excerpt=_excerpt(item),
+            secrets=self._transport.secrets,
+        )
+        self.malformed_records.append(record)
+        self.stats.malformed_records += 1
+        self._transport.logger.warning("%s", record)
+        return record
+
+    def _validate_one(self, kind: str, item: object, model: type[M], *, key: str | int) -> M:
+        """One record, or ``MalformedRecord`` raised (and logged)."""
+        try:
+            return model.model_validate(item)
+        except ValidationError as exc:
+            raise self._malformed(kind, key, _error_summary(exc), item) from None
+
+    def _validate_items(
+        self, kind: str, items: object, model: type[M], *, key_field: str = "id"
+    ) -> tuple[list[M], list[MalformedRecord]]:
+        """Each item validated on its own: the good ones, and a ``MalformedRecord`` per bad one."""
+        if items is None:
+            return [], []
+        if not isinstance(items, list):
+            return [], [self._malformed(f"{kind} list", "0", ["not a list"], items)]
+        good: list[M] = []
+        bad: list[MalformedRecord] = []
+        for index, item in enumerate(items):
+            key: str | int = index
+            if isinstance(item, dict):
+                candidate = item.get(key_field)
+                if isinstance(candidate, str | int) and not isinstance(candidate, bool):
+                    key = candidate if candidate != "" else index
+            try:
+                good.append(model.model_validate(item))
+            except ValidationError as exc:
+                bad.append(self._malformed(kind, key, _error_summary(exc), item))
+        return good, bad

@@ -1,0 +1,421 @@
+"""setlist.fm API 1.0 client: artist search, setlists (all or recently edited), one setlist.
+
+404 also means "no results" here: it maps to an empty list or page.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote
+
+import httpx
+from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
+
+from clients._base import BaseClient, Payload, as_utc, nested
+from clients._transport import (
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_AFTER_CAP,
+    DEFAULT_TIMEOUT,
+    ErrorInfo,
+    Params,
+    Reply,
+    Transport,
+    join_url,
+)
+from clients.clock import Clock
+from clients.errors import AuthError, BadRequest, MalformedRecord, NotFound, UpstreamError
+from clients.ratelimit import SETLISTFM, RateLimiter, TokenBucketLimiter
+
+if TYPE_CHECKING:
+    from settings import Settings
+
+__all__ = [
+    "ITEMS_PER_PAGE",
+    "SetlistFmClient",
+    "SetlistPage",
+    "SfmArtist",
+    "SfmArtistRef",
+    "SfmSet",
+    "SfmSetlist",
+    "SfmSong",
+    "SfmVenue",
+    "format_last_updated",
+    "parse_event_date",
+    "setlistfm_error_info",
+]
+
+ITEMS_PER_PAGE: Final = 20
+_EVENT_DATE = re.compile(r"^(\d{2})-(\d{2})-(\d{4})$")
+
+
+def parse_event_date(value: str) -> date:
+    """A setlist.fm ``dd-MM-yyyy`` date."""
+    match = _EVENT_DATE.match(value.strip())
+    if match is None:
+        raise ValueError(f"expected a dd-MM-yyyy date, got {value!r}")
+    day, month, year = (int(part) for part in match.groups())
+    return date(year, month, day)
+
+
+def format_last_updated(since: datetime) -> str:
+    """The ``lastUpdated`` search value, ``yyyyMMddHHmmss`` in UTC; naive is refused."""
+    if since.tzinfo is None or since.utcoffset() is None:
+        raise ValueError("lastUpdated must be timezone-aware")
+    return since.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+class SfmArtistRef(Payload):
+    """An artist named on a song: a cover's original artist or a guest."""
+
+    mbid: str | None = None
+    name: str
+
+
+class SfmArtist(Payload):
+    mbid: str = Field(min_length=1)
+    tmid: int | str | None = None
+    name: str
+    sort_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("sortName", "sort_name")
+    )
+    url: str | None = None
+
+
+class SfmVenue(Payload):
+    id: str = Field(min_length=1)
+    name: str
+    city_id: str | None = Field(
+        default=None, validation_alias=AliasChoices(AliasPath("city", "id"), "city_id")
+    )
+    city: str | None = Field(
+        default=None, validation_alias=AliasChoices(AliasPath("city", "name"), "city")
+    )
+    state: str | None = Field(
+        default=None, validation_alias=AliasChoices(AliasPath("city", "state"), "state")
+    )
+    state_code: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(AliasPath("city", "stateCode"), "state_code"),
+    )
+    country_code: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(AliasPath("city", "country", "code"), "country_code"),
+    )
+    country_name: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(AliasPath("city", "country", "name"), "country_name"),
+    )
+    latitude: float | None = Field(
+        default=None,
+        ge=-90,
+        le=90,
+        validation_alias=AliasChoices(AliasPath("city", "coords", "lat"), "latitude"),
+    )
+    longitude: float | None = Field(
+        default=None,
+        ge=-180,
+        le=180,
+        validation_alias=AliasChoices(AliasPath("city", "coords", "long"), "longitude"),
+    )
+
+    @field_validator("city_id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class SfmSong(Payload):
+    name: str
+    info: str | None = None
+    tape: bool = False
+    cover: SfmArtistRef | None = None
+    with_artist: SfmArtistRef | None = Field(
+        default=None, validation_alias=AliasChoices("with", "with_artist")
+    )
+
+    @field_validator("tape", mode="before")
+    @classmethod
+    def _tape(cls, value: Any) -> Any:
+        return False if value is None else value
+
+
+class SfmSet(Payload):
+    """One set; ``encore`` 0 is the main set, 1 the first encore, ..."""
+
+    name: str | None = None
+    encore: int = Field(default=0, ge=0)
+    songs: list[SfmSong] = Field(
+        default_factory=list, validation_alias=AliasChoices("song", "songs")
+    )
+
+    @field_validator("encore", mode="before")
+    @classmethod
+    def _encore(cls, value: Any) -> Any:
+        return 0 if value is None else value
+
+    @field_validator("songs", mode="before")
+    @classmethod
+    def _songs(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+class SfmSetlist(Payload):
+    id: str = Field(min_length=1)
+    version_id: str = Field(min_length=1, validation_alias=AliasChoices("versionId", "version_id"))
+    event_date: date = Field(validation_alias=AliasChoices("eventDate", "event_date"))
+    last_updated: datetime | None = Field(
+        default=None, validation_alias=AliasChoices("lastUpdated", "last_updated")
+    )
+    url: str | None = None
+    info: str | None = None
+    tour_name: str | None = Field(
+        default=None, validation_alias=AliasChoices(AliasPath("tour", "name"), "tour_name")
+    )
+    artist: SfmArtist
+    venue: SfmVenue | None = None
+    sets: list[SfmSet] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sets(cls, data: Any) -> Any:
+        """``sets.set`` as documented, or the Swagger examples' top-level ``set``."""
+        if not isinstance(data, dict):
+            return data
+        sets = data.get("sets")
+        if isinstance(sets, dict):
+            return {**data, "sets": sets.get("set") or []}
+        if sets is None:
+            legacy = data.get("set")
+            return {**data, "sets": legacy if legacy is not None else []}
+        return data
+
+    @field_validator("event_date", mode="before")
+    @classmethod
+    def _event_date(cls, value: Any) -> Any:
+        return parse_event_date(value) if isinstance(value, str) else value
+
+    @field_validator("last_updated", mode="before")
+    @classmethod
+    def _last_updated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                return value  # let pydantic report it
+        return value
+
+    @field_validator("last_updated")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class SetlistPage:
+    """One page of setlists (1-based ``page``; setlist.fm serves 20 a page)."""
+
+    setlists: list[SfmSetlist]
+    errors: list[MalformedRecord]
+    page: int
+    total: int
+    items_per_page: int
+
+    @property
+    def is_last(self) -> bool:
+        if self.items_per_page <= 0:
+            return True
+        return self.page * self.items_per_page >= self.total or (
+            not self.setlists and not self.errors
+        )
+
+
+def setlistfm_error_info(status: int, body: Any) -> ErrorInfo:
+    """``{code, status, message, timestamp}`` answers; 401/403 mean a bad key."""
+    message = nested(body, "message")
+    text = str(message) if message else f"HTTP {status}"
+    kinds: dict[int, type[UpstreamError]] = {
+        400: BadRequest,
+        401: AuthError,
+        403: AuthError,
+        404: NotFound,
+    }
+    return ErrorInfo(kinds.get(status, UpstreamError), text, None)
+
+
+class SetlistFmClient(BaseClient):
+    """The setlist.fm REST API 1.0 (JSON)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_url: str,
+        http: httpx.AsyncClient | None = None,
+        limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        backoff_base: float = DEFAULT_BACKOFF_BASE,
+        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
+        rng: random.Random | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        if not api_key:
+            raise AuthError("a setlist.fm API key is required", api=SETLISTFM)
+        super().__init__(
+            Transport(
+                api=SETLISTFM,
+                http=http,
+                limiter=limiter,
+                clock=clock,
+                timeout=timeout,
+                max_retries=max_retries,
+                backoff_base=backoff_base,
+                retry_after_cap=retry_after_cap,
+                rng=rng,
+                secrets=[api_key, *secrets],
+                error_mapper=setlistfm_error_info,
+            )
+        )
+        self._api_url = api_url
+        self._headers = {"x-api-key": api_key, "Accept": "application/json"}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        http: httpx.AsyncClient | None = None,
+        limiter: RateLimiter | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> SetlistFmClient:
+        """A client from the settings; without ``limiter``, the product caps apply in-process."""
+        if settings.setlistfm_api_key is None:
+            raise AuthError("SETLISTFM_API_KEY is not configured", api=SETLISTFM)
+        if limiter is None:
+            limiter = TokenBucketLimiter.from_settings(settings, clock=clock)
+        return cls(
+            api_key=settings.setlistfm_api_key.get_secret_value(),
+            api_url=settings.setlistfm_api_url,
+            http=http,
+            limiter=limiter,
+            clock=clock,
+            timeout=settings.http_timeout_seconds,
+            max_retries=settings.http_max_retries,
+            backoff_base=settings.http_backoff_base_seconds,
+            retry_after_cap=settings.http_retry_after_cap_seconds,
+            rng=rng,
+            secrets=settings.secret_values(),
+        )
+
+    async def _get(self, path: str, params: Params | None = None) -> Reply | None:
+        """The answer, or None for a 404 (setlist.fm's "no results")."""
+        try:
+            return await self._transport.request(
+                "GET", join_url(self._api_url, path), params=params, headers=self._headers
+            )
+        except NotFound:
+            return None
+
+    async def search_artists(
+        self,
+        *,
+        name: str | None = None,
+        mbid: str | None = None,
+        tmid: str | int | None = None,
+        page: int = 1,
+    ) -> list[SfmArtist]:
+        """``search/artists`` by name, MusicBrainz id or Ticketmaster attraction id; [] on 404."""
+        params: dict[str, str | int] = {}
+        if name is not None:
+            params["artistName"] = name
+        if mbid is not None:
+            params["artistMbid"] = mbid
+        if tmid is not None:
+            params["artistTmid"] = tmid
+        if not params:
+            raise ValueError("search_artists needs a name, an mbid or a tmid")
+        params.update({"p": _page(page), "sort": "relevance"})
+        reply = await self._get("search/artists", params)
+        if reply is None:
+            return []
+        artists, _ = self._validate_items(
+            "artist", nested(reply.body, "artist"), SfmArtist, key_field="mbid"
+        )
+        return artists
+
+    async def artist_setlists(self, mbid: str, *, page: int = 1) -> SetlistPage:
+        """``artist/{mbid}/setlists`` (newest first); an empty page on 404."""
+        if not mbid:
+            raise ValueError("mbid must not be empty")
+        path = f"artist/{quote(mbid, safe='')}/setlists"
+        return self._setlist_page(await self._get(path, {"p": _page(page)}), page)
+
+    async def iter_artist_setlists(
+        self, mbid: str, *, max_pages: int | None = None
+    ) -> AsyncIterator[SetlistPage]:
+        """Pages of ``artist_setlists`` from the newest until the last (or ``max_pages``)."""
+        number = 1
+        while max_pages is None or number <= max_pages:
+            current = await self.artist_setlists(mbid, page=number)
+            yield current
+            if current.is_last:
+                return
+            number += 1
+
+    async def setlists_updated_since(
+        self, mbid: str, since: datetime, *, page: int = 1
+    ) -> SetlistPage:
+        """``search/setlists?artistMbid=&lastUpdated=`` : setlists edited at or after ``since``."""
+        if not mbid:
+            raise ValueError("mbid must not be empty")
+        params: dict[str, str | int] = {
+            "artistMbid": mbid,
+            "lastUpdated": format_last_updated(since),
+            "p": _page(page),
+        }
+        return self._setlist_page(await self._get("search/setlists", params), page)
+
+    async def get_setlist(self, setlist_id: str) -> SfmSetlist | None:
+        """``setlist/{id}``; None when unknown."""
+        if not setlist_id:
+            raise ValueError("setlist id must not be empty")
+        reply = await self._get(f"setlist/{quote(setlist_id, safe='')}")
+        if reply is None:
+            return None
+        return self._validate_one("setlist", reply.body, SfmSetlist, key=setlist_id)
+
+    def _setlist_page(self, reply: Reply | None, page: int) -> SetlistPage:
+        if reply is None:
+            return SetlistPage(
+                setlists=[], errors=[], page=page, total=0, items_per_page=ITEMS_PER_PAGE
+            )
+        setlists, errors = self._validate_items(
+            "setlist", nested(reply.body, "setlist"), SfmSetlist
+        )
+        return SetlistPage(
+            setlists=setlists,
+            errors=errors,
+            page=_int_or(nested(reply.body, "page"), page),
+            total=_int_or(nested(reply.body, "total"), len(setlists) + len(errors)),
+            items_per_page=_int_or(nested(reply.body, "itemsPerPage"), ITEMS_PER_PAGE),
+        )
+
+
+def _page(page: int) -> int:
+    if page < 1:
+        raise ValueError(f"setlist.fm pages start at 1, got {page}")
+    return page
+
+
+def _int_or(value: Any, default: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return default
