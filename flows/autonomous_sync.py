@@ -23,9 +23,8 @@ from models.ledger import JOB_AUTONOMOUS_SYNC
 from models.sync_state import ArtistToSync, select_artists_for_sync
 from models.types import utcnow
 from settings import Settings, get_settings
-from tasks.deps import Upstream, check_credentials, open_upstream
+from tasks.deps import Upstream, check_credentials, open_upstream, prepare_limiter
 from tasks.mapping import attraction_candidate, spotify_candidate
-from tasks.ratelimits import PrefectRateLimiter, require_limits
 from tasks.store import Writer, import_artists, store_artist_sync, store_events
 from tasks.upstream import (
     fetch_artist_events,
@@ -67,10 +66,10 @@ async def autonomous_sync(
     settings = get_settings()
     apis = _apis(params, settings)
     check_credentials(settings, apis)
-    await require_limits(settings, apis)
+    limiter = await prepare_limiter(settings, apis)
     async with (
         tracked_run(job=JOB_AUTONOMOUS_SYNC, mode=mode, parameters=params, dry_run=dry_run) as run,
-        open_upstream(settings, apis=apis, limiter=PrefectRateLimiter(settings)) as upstream,
+        open_upstream(settings, apis=apis, limiter=limiter) as upstream,
     ):
         writer = Writer(run.engine, dry_run=dry_run)
         now = utcnow()

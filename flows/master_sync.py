@@ -24,9 +24,8 @@ from models.ledger import JOB_MASTER_SYNC
 from models.sync_state import ArtistToSync, select_artists_for_sync, select_hourly_artists
 from models.types import utcnow
 from settings import get_settings
-from tasks.deps import Upstream, check_credentials, open_upstream
+from tasks.deps import Upstream, check_credentials, open_upstream, prepare_limiter
 from tasks.mapping import spotify_candidate
-from tasks.ratelimits import PrefectRateLimiter, require_limits
 from tasks.store import Writer, finish_master_sync, import_artists, store_artist_sync
 from tasks.upstream import (
     fetch_artist_events,
@@ -61,10 +60,10 @@ async def master_sync(
     params = MasterSyncParams(mode=mode, limit=limit, dry_run=dry_run)
     settings = get_settings()
     check_credentials(settings, APIS)
-    await require_limits(settings, APIS)
+    limiter = await prepare_limiter(settings, APIS)
     async with (
         tracked_run(job=JOB_MASTER_SYNC, mode=mode, parameters=params, dry_run=dry_run) as run,
-        open_upstream(settings, apis=APIS, limiter=PrefectRateLimiter(settings)) as upstream,
+        open_upstream(settings, apis=APIS, limiter=limiter) as upstream,
     ):
         writer = Writer(run.engine, dry_run=dry_run)
         now = utcnow()

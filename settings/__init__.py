@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     http_backoff_base_seconds: float = Field(default=0.5, ge=0)
     http_retry_after_cap_seconds: float = Field(default=60.0, gt=0)
 
-    # Rate caps (enforced by Prefect global concurrency limits in flows)
+    # Rate caps (enforced by Prefect global concurrency limits in flows). ``local`` enforces the
+    # same caps with in-process token buckets: for a single process only (tests, benchmarks).
+    rate_limiter: Literal["prefect", "local"] = "prefect"
     spotify_requests_per_minute: int = Field(default=180, gt=0)
     ticketmaster_requests_per_second: float = Field(default=5.0, gt=0)
     ticketmaster_requests_per_day: int = Field(default=5000, gt=0)

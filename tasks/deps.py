@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from clients.ratelimit import RateLimiter
+from clients.ratelimit import RateLimiter, TokenBucketLimiter
 from clients.setlistfm import SetlistFmClient
 from clients.spotify import SpotifyClient
 from clients.ticketmaster import TicketmasterClient
 from settings import Settings
+from tasks.ratelimits import PrefectRateLimiter, require_limits
 
 __all__ = ["MissingCredentials", "Upstream", "open_upstream", "use_http_factory"]
 
@@ -75,7 +76,7 @@ class Upstream:
             ("setlistfm", self.setlistfm),
         ):
             if client is not None:
-                counts[f"requests_{name}"] = client.stats.total
+                counts[f"requests_{name}"] = client.stats.attempts
         return counts
 
 
@@ -92,6 +93,15 @@ def check_credentials(settings: Settings, apis: Iterable[str]) -> None:
             f"missing settings: {', '.join(missing)} (set them in the environment or .env; "
             "`make run` uses the offline sandbox when no API keys are set)"
         )
+
+
+async def prepare_limiter(settings: Settings, apis: Iterable[str]) -> RateLimiter:
+    """The run's rate limiter: Prefect global concurrency limits (refusing to start when they are
+    missing, naming ``mysetlist setup``), or in-process buckets with ``RATE_LIMITER=local``."""
+    if settings.rate_limiter == "local":
+        return TokenBucketLimiter.from_settings(settings)
+    await require_limits(settings, list(apis))
+    return PrefectRateLimiter(settings)
 
 
 @asynccontextmanager

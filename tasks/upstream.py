@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from prefect import Task, task
-from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
+from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CachePolicy
 from prefect.tasks import exponential_backoff
 
 from clients.errors import MalformedRecord, RetriesExhausted
@@ -77,7 +77,7 @@ def with_cache(read_task: Task[Any, Any], settings: Settings, source: str) -> Ta
     """The task with this source's cache expiry; caching off when the expiry is 0."""
     minutes = float(getattr(settings, f"cache_ttl_{source}_minutes"))
     if minutes <= 0:
-        return read_task.with_options(cache_policy=None, refresh_cache=True, persist_result=False)
+        return read_task.with_options(cache_policy=NO_CACHE, persist_result=False)
     return read_task.with_options(cache_expiration=timedelta(minutes=minutes))
 
 
