@@ -1,0 +1,296 @@
+"""Trending scores on a hand-computed fixture, identical on SQLite and PostgreSQL.
+
+Artist score = 100 * sum(w c) / sum(w) over present components, weights (points) popularity 30,
+Spotify growth 15, app followers 15, upcoming shows 10, views 10, votes 10, attendance 10;
+saturation x / (x + k) with k: growth 0.02, followers 5, upcoming 1, views 20, votes 10,
+attendance 5. Show weights: popularity 20, proximity 25, followers 10, views 15, votes 15,
+attendance 15.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.trending import RankedEntity, recalculate_trending
+from tests.trending.scenario import (
+    ARTISTS,
+    HISTORY,
+    NOW,
+    SHOWS,
+    SNAPSHOTS,
+    WATERMARKS,
+    add_events,
+    artist,
+    events,
+    rows,
+    scores,
+    seed,
+    snapshot,
+    trending_settings,
+)
+
+SETTINGS = trending_settings()
+
+# Hand-computed, daily at NOW (see scenario.seed):
+EXPECTED_ARTISTS = {
+    # 30*0.8 + 15*(0.1/0.12) + 15*(5/10) + 10*(1/2) + 10*(20/40) + 10*(10/20) + 10*(5/10) = 64
+    1: 64.0,
+    # no popularity, no growth: (10*(20/40) + 10*(0.25/1.25)) / 55 * 100 = 7/55*100
+    2: 12.7273,
+    # 30*0.5 / 85 * 100 (growth absent, no activity)
+    3: 17.6471,
+    4: 17.6471,
+    # 30*0.2 + 15*(0.35/0.37) + 10*(2.5/7.5): growth (600-100)/max(100,1000) * 7/10 = 0.35
+    5: 23.5225,
+    # 30*0.4 / 85 * 100: newest snapshot 12 days old, so no growth; the future view is ignored
+    6: 14.1176,
+    # 30*0.6 + 15*0 (growth -10 %) + 15*0 (net follows -1) = 18
+    7: 18.0,
+}
+EXPECTED_SHOWS = {
+    1: 48.5,  # today: 20*0.8 + 25*1 + 15*(10/20)
+    2: 0.0,  # cancelled
+    3: 7.8125,  # 28 days ahead, no headliner popularity: 25*0.25 / 80 * 100
+    4: 5.0,  # past: popularity and proximity count 0; 15*(2.5/7.5)
+}
+
+
+async def test_daily_scores_match_the_hand_computed_values(engine: AsyncEngine) -> None:
+    await seed(engine)
+
+    result = await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+
+    assert await scores(engine, ARTISTS) == EXPECTED_ARTISTS
+    assert await scores(engine, SHOWS) == EXPECTED_SHOWS
+    assert result.counts() == {
+        "artists_scored": 7,
+        "shows_scored": 4,
+        "artists_decayed": 0,
+        "shows_decayed": 0,
+        "history_rows": 10,
+    }
+    assert result.full is True
+    assert result.since is None
+
+
+async def test_stored_inputs_are_the_decayed_sums_growth_and_upcoming(engine: AsyncEngine) -> None:
+    await seed(engine)
+
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+
+    c = ARTISTS.c
+    async with engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                select(
+                    c.id,
+                    c.trending_views,
+                    c.trending_follows,
+                    c.trending_votes,
+                    c.trending_attendance,
+                    c.trending_growth,
+                    c.trending_upcoming,
+                    c.trending_updated_at,
+                ).order_by(c.id)
+            )
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        # 10 views now + 20 views 72 h ago = 10 + 20 * 0.5
+        (1, 20.0, 5.0, 10.0, 5.0, pytest.approx(0.1, abs=1e-12), 1.0, NOW),
+        (2, 20.0, 0.0, 0.0, 0.0, None, 0.25, NOW),
+        (3, 0.0, 0.0, 0.0, 0.0, None, 0.0, NOW),
+        (4, 0.0, 0.0, 0.0, 0.0, None, 0.0, NOW),
+        (5, 0.0, 0.0, 0.0, 2.5, pytest.approx(0.35, abs=1e-12), 0.0, NOW),
+        (6, 0.0, 0.0, 0.0, 0.0, None, 0.0, NOW),
+        (7, 0.0, -1.0, 0.0, 0.0, pytest.approx(-0.1, abs=1e-12), 0.0, NOW),
+    ]
+
+
+async def test_top_lists_rank_by_score_then_id_for_ties(engine: AsyncEngine) -> None:
+    await seed(engine)
+
+    result = await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS, top=5)
+
+    assert result.top_artists == (
+        RankedEntity(1, "Artist 1", 64.0),
+        RankedEntity(5, "Artist 5", 23.5225),
+        RankedEntity(7, "Artist 7", 18.0),
+        RankedEntity(3, "Artist 3", 17.6471),
+        RankedEntity(4, "Artist 4", 17.6471),
+    )
+    assert result.top_shows == (
+        RankedEntity(1, "Show 1", 48.5),
+        RankedEntity(3, "Show 3", 7.8125),
+        RankedEntity(4, "Show 4", 5.0),
+        RankedEntity(2, "Show 2", 0.0),
+    )
+
+
+async def test_an_event_weighs_half_as_much_per_half_life(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(ARTISTS.insert(), [artist(1, popularity=None, followers=None)])
+    await add_events(
+        engine,
+        [
+            *events("view", 1, artist_id=1),
+            *events("view", 1, artist_id=1, at=NOW - timedelta(hours=72)),
+            *events("view", 1, artist_id=1, at=NOW - timedelta(hours=144)),
+            *events("view", 1, artist_id=1, at=NOW - timedelta(hours=216)),
+        ],
+    )
+
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+
+    async with engine.connect() as conn:
+        views = await conn.scalar(select(ARTISTS.c.trending_views))
+    assert views == 1.875  # 1 + 1/2 + 1/4 + 1/8
+    # 10 * 1.875 / 21.875 / 55 * 100
+    assert (await scores(engine, ARTISTS))[1] == 1.5584
+
+
+async def test_growth_is_absent_without_an_earlier_snapshot_and_weights_renormalise(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            ARTISTS.insert(),
+            [artist(1, popularity=50, followers=10), artist(2, popularity=50, followers=10)],
+        )
+        await conn.execute(
+            SNAPSHOTS.insert(),
+            [
+                snapshot(1, date(2025, 6, 1), 2000),
+                snapshot(1, date(2025, 5, 30), 1000),  # only 2 days earlier
+                snapshot(2, date(2025, 6, 1), 2000),
+                snapshot(2, date(2025, 5, 25), None),  # 7 days earlier, but no followers
+            ],
+        )
+
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+
+    # 30 * 0.5 / 85 * 100 for both: the growth weight left the denominator
+    assert await scores(engine, ARTISTS) == {1: 17.6471, 2: 17.6471}
+
+
+async def test_growth_uses_the_latest_snapshot_with_followers(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(ARTISTS.insert(), [artist(1, popularity=None, followers=None)])
+        await conn.execute(
+            SNAPSHOTS.insert(),
+            [
+                snapshot(1, date(2025, 6, 1), None),  # today's sync had no followers
+                snapshot(1, date(2025, 5, 31), 3000),
+                snapshot(1, date(2025, 5, 24), 2000),
+            ],
+        )
+
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+
+    async with engine.connect() as conn:
+        growth = await conn.scalar(select(ARTISTS.c.trending_growth))
+    assert growth == 0.5  # (3000 - 2000) / 2000 over exactly 7 days
+    # 15 * (0.5 / 0.52) / 70 * 100
+    assert (await scores(engine, ARTISTS))[1] == 20.6044
+
+
+async def test_future_events_do_not_count_until_they_happen(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(ARTISTS.insert(), [artist(1, popularity=None, followers=None)])
+    await add_events(engine, events("view", 20, artist_id=1, at=NOW + timedelta(seconds=1)))
+
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    assert await scores(engine, ARTISTS) == {1: 0.0}
+
+    await recalculate_trending(
+        engine, mode="daily", now=NOW + timedelta(seconds=1), settings=SETTINGS
+    )
+    assert await scores(engine, ARTISTS) == {1: 9.0909}  # 10 * 0.5 / 55 * 100
+
+
+async def test_daily_keeps_one_history_row_per_scored_entity_per_day(engine: AsyncEngine) -> None:
+    await seed(engine)
+
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    first_day = await rows(engine, HISTORY)
+    await recalculate_trending(engine, mode="daily", now=NOW + timedelta(days=1), settings=SETTINGS)
+
+    history = await rows(engine, HISTORY)
+    day1, day2 = date(2025, 6, 1), date(2025, 6, 2)
+    assert [r for r in history if r[2] == day1] == first_day
+    assert sorted((r[0], r[1], r[3]) for r in first_day) == sorted(
+        [("artist", i, s) for i, s in EXPECTED_ARTISTS.items()]
+        + [("show", i, s) for i, s in EXPECTED_SHOWS.items() if s > 0]
+    )
+    assert sorted((r[0], r[1]) for r in history if r[2] == day2) == sorted(
+        (r[0], r[1]) for r in first_day
+    )
+    assert len(history) == 20
+
+
+async def test_rerunning_daily_on_the_same_day_replaces_that_days_history(
+    engine: AsyncEngine,
+) -> None:
+    await seed(engine)
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    async with engine.begin() as conn:
+        await conn.execute(SHOWS.update().where(SHOWS.c.id == 1).values(status="cancelled"))
+
+    result = await recalculate_trending(
+        engine, mode="daily", now=NOW + timedelta(hours=1), settings=SETTINGS
+    )
+
+    history = await rows(engine, HISTORY)
+    assert result.history_rows == 9
+    assert len(history) == 9
+    assert ("show", 1) not in {(r[0], r[1]) for r in history}  # its score is now 0
+
+
+async def test_dry_run_ranks_without_writing_anything(engine: AsyncEngine) -> None:
+    await seed(engine)
+
+    result = await recalculate_trending(
+        engine, mode="daily", now=NOW, settings=SETTINGS, dry_run=True, top=1
+    )
+
+    assert result.dry_run is True
+    assert result.top_artists == (RankedEntity(1, "Artist 1", 64.0),)
+    assert result.top_shows == (RankedEntity(1, "Show 1", 48.5),)
+    assert result.history_rows == 10
+    assert set((await scores(engine, ARTISTS)).values()) == {None}
+    assert set((await scores(engine, SHOWS)).values()) == {None}
+    assert await rows(engine, HISTORY) == []
+    assert await rows(engine, WATERMARKS) == []
+
+
+async def test_an_empty_database_scores_nothing_in_either_mode(engine: AsyncEngine) -> None:
+    daily = await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    hourly = await recalculate_trending(
+        engine, mode="hourly", now=NOW + timedelta(hours=1), settings=SETTINGS
+    )
+
+    assert daily.counts() == dict.fromkeys(daily.counts(), 0)
+    assert hourly.counts() == dict.fromkeys(hourly.counts(), 0)
+    assert (daily.top_artists, hourly.top_shows) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"mode": "weekly", "now": NOW}, "unknown trending mode 'weekly'"),
+        ({"mode": "daily", "now": NOW.replace(tzinfo=None)}, "now must be timezone-aware"),
+        ({"mode": "daily", "now": NOW, "top": -1}, "top must be >= 0"),
+    ],
+)
+async def test_bad_arguments_are_refused_before_any_work(
+    engine: AsyncEngine, kwargs: dict[str, object], message: str
+) -> None:
+    await seed(engine)
+
+    with pytest.raises(ValueError, match=message):
+        await recalculate_trending(engine, settings=SETTINGS, **kwargs)  # type: ignore[arg-type]
+
+    assert set((await scores(engine, ARTISTS)).values()) == {None}
