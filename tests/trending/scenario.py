@@ -30,7 +30,7 @@ WATERMARKS = TABLES["trending_watermarks"]
 
 def trending_settings() -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         trending_activity_half_life_hours=72.0,
         trending_show_half_life_days=14.0,
     )

@@ -122,8 +122,10 @@ async def test_hourly_rescores_active_entities_exactly_as_daily_would(engine: As
     assert daily.artists_scored == 7
     assert await scores(engine, ARTISTS) == hourly_artists
     assert await scores(engine, SHOWS) == hourly_shows
-    assert hourly_artists[3] > EXPECTED_ARTISTS[3]
-    assert hourly_shows[3] > EXPECTED_SHOWS[3]
+    v = 7 * 2 ** (-5 / 72)  # 7 views, 5 hours old
+    assert hourly_artists[3] == 20.5897 == round((15 + 10 * v / (v + 20)) / 85 * 100, 4)
+    q = 4 * 2 ** (-4 / 72)  # 4 votes, 4 hours old
+    assert hourly_shows[3] == 13.0235 == round((25 * 0.25 + 15 * q / (q + 10)) / 80 * 100, 4)
     assert hourly_artists[4] == EXPECTED_ARTISTS[4]
 
 
