@@ -8,6 +8,7 @@ from sqlalchemy import event, not_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.ledger import JOB_AUTONOMOUS_SYNC, JOB_CALCULATE_TRENDING, JOB_MASTER_SYNC, JOB_SEED
+from models.sync_state import select_artists_for_sync
 from monitor.health import (
     HealthReport,
     InvalidHoursError,
@@ -586,3 +587,15 @@ def test_needs_sync_clause_refuses_a_naive_now_and_a_non_positive_staleness() ->
         needs_sync_clause(datetime(2026, 3, 10), 24)
     with pytest.raises(ValueError, match="stale_after_hours must be positive"):
         needs_sync_clause(NOW, 0)
+
+
+async def test_needs_sync_counts_exactly_the_artists_the_next_sync_would_pick(
+    engine: AsyncEngine,
+) -> None:
+    await insert_rows(engine, (ARTISTS, ARTIST_ROWS))
+    async with engine.connect() as conn:
+        picked = await select_artists_for_sync(conn, now=NOW, limit=None, stale_after_hours=24)
+    report = await compute_health(engine, hours=24, now=NOW, stale_after_hours=24)
+
+    assert sorted(a.id for a in picked) == [2, 3, 4]
+    assert report.statistics.artists.needs_sync == len(picked)
