@@ -356,9 +356,7 @@ async def _show_statistics(conn: AsyncConnection) -> ShowStatistics:
         await conn.execute(
             select(
                 func.count().label("total"),
-                _count_if(status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value])).label(
-                    "upcoming"
-                ),
+                _count_if(status.in_(_UPCOMING)).label("upcoming"),
                 _count_if(status == ShowStatus.COMPLETED.value).label("completed"),
                 _count_if(status == ShowStatus.CANCELLED.value).label("cancelled"),
                 _count_if(status == ShowStatus.POSTPONED.value).label("postponed"),
