@@ -25,6 +25,7 @@ __all__ = [
     "LimitSpec",
     "MissingRateLimits",
     "PrefectRateLimiter",
+    "client_or_default",
     "ensure_limits",
     "ensure_work_pool",
     "limit_names",
@@ -145,7 +146,8 @@ def _group_by_api(specs: Iterable[LimitSpec]) -> dict[str, list[LimitSpec]]:
 
 
 @asynccontextmanager
-async def _client_or_default(client: PrefectClient | None) -> AsyncIterator[PrefectClient]:
+async def client_or_default(client: PrefectClient | None) -> AsyncIterator[PrefectClient]:
+    """``client`` itself, or a new ``get_client()`` closed at the end of the block."""
     if client is not None:
         yield client
         return
@@ -184,7 +186,7 @@ async def ensure_limits(
     )
 
     results: list[tuple[str, Outcome]] = []
-    async with _client_or_default(client) as prefect_client:
+    async with client_or_default(client) as prefect_client:
         for spec in limit_specs(settings):
             existing = await _read_limit(prefect_client, spec.name)
             if existing is None:
@@ -221,7 +223,7 @@ async def ensure_work_pool(name: str, *, client: PrefectClient | None = None) ->
     from prefect.exceptions import ObjectNotFound
     from prefect.workers.process import ProcessWorker
 
-    async with _client_or_default(client) as prefect_client:
+    async with client_or_default(client) as prefect_client:
         try:
             pool = await prefect_client.read_work_pool(name)
         except ObjectNotFound:
@@ -245,7 +247,7 @@ async def missing_limits(
     """Names of the limits of ``apis`` that are absent or inactive on the Prefect server."""
     wanted = [name for api in apis for name in limit_names(settings, api)]
     missing: list[str] = []
-    async with _client_or_default(client) as prefect_client:
+    async with client_or_default(client) as prefect_client:
         for name in wanted:
             existing = await _read_limit(prefect_client, name)
             if existing is None or not existing.active:

@@ -6,11 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import (
-    GlobalConcurrencyLimitCreate,
-    GlobalConcurrencyLimitUpdate,
-    WorkPoolCreate,
-)
+from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate, WorkPoolCreate
 from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError, rate_limit
 
 from clients.ratelimit import RateLimiter
@@ -102,37 +98,6 @@ def test_missing_rate_limits_message_names_the_limits_and_the_setup_command() ->
 
 
 # --- against the Prefect server ----------------------------------------------------------------
-
-
-async def _delete_our_limits() -> None:
-    async with get_client() as client:
-        for limit in await client.read_global_concurrency_limits(limit=200):
-            if limit.name.startswith("mysetlist-"):
-                await client.delete_global_concurrency_limit_by_name(limit.name)
-
-
-@pytest.fixture
-async def clean_limits(prefect_harness: str) -> AsyncIterator[None]:
-    """No ``mysetlist-*`` limit exists during the test; the previous ones are restored after."""
-    async with get_client() as client:
-        saved = [
-            limit
-            for limit in await client.read_global_concurrency_limits(limit=200)
-            if limit.name.startswith("mysetlist-")
-        ]
-    await _delete_our_limits()
-    yield
-    await _delete_our_limits()
-    async with get_client() as client:
-        for limit in saved:
-            await client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(
-                    name=limit.name,
-                    limit=limit.limit,
-                    active=limit.active,
-                    slot_decay_per_second=limit.slot_decay_per_second,
-                )
-            )
 
 
 @pytest.mark.prefect

@@ -1,0 +1,363 @@
+"""``mysetlist demo`` (``make run``): the whole system end to end on the embedded database.
+
+Without API keys it starts the offline sandbox on loopback and points the settings at it before
+anything reads them. Then: migrate, set up the Prefect limits, seed (discovery, sync, master sync,
+trending), post deterministic user activity through the real monitor API the way the web app
+would, recalculate trending, and print the health report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from clients.errors import redact
+from models.db import make_engine
+from models.tables import Artist, Setlist, SetlistEntry, Show, ShowStatus
+from models.types import utcnow
+from settings import Settings, get_settings
+
+__all__ = [
+    "DEMO_SEED",
+    "ActivityTargets",
+    "demo_activity",
+    "load_activity_targets",
+    "post_activity",
+    "run_demo",
+    "sandbox_environment",
+]
+
+DEMO_SEED: Final = 7
+_USERS: Final = 40
+_BATCH: Final = 500
+_ACTIVITY_WINDOW_MINUTES: Final = 48 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityTargets:
+    """What simulated users can act on: artist ids, (show, headliner) pairs, (song, show) pairs
+    from setlists attached to a show."""
+
+    artists: Sequence[int]
+    shows: Sequence[tuple[int, int]]
+    votes: Sequence[tuple[int, int]]
+
+
+def demo_activity(
+    targets: ActivityTargets, *, now: datetime, day_key: str, seed: int = DEMO_SEED
+) -> list[dict[str, Any]]:
+    """Deterministic user events for ``targets``: a few artists draw most of the attention.
+
+    Event ids are ``demo-<day_key>-<n>``, so running the demo twice on one day stores nothing
+    new. Every event happened within the 48 hours before ``now``.
+    """
+    rng = random.Random(f"{seed}:{day_key}")
+    events: list[dict[str, Any]] = []
+
+    def add(kind: str, **target: int) -> None:
+        minutes = rng.randrange(1, _ACTIVITY_WINDOW_MINUTES)
+        events.append(
+            {
+                "event_id": f"demo-{day_key}-{len(events) + 1}",
+                "user_id": f"demo-user-{rng.randrange(_USERS) + 1}",
+                "kind": kind,
+                **target,
+                "occurred_at": (now - timedelta(minutes=minutes)).isoformat(),
+            }
+        )
+
+    artists = list(targets.artists)
+    rng.shuffle(artists)
+    for rank, artist_id in enumerate(artists):
+        attention = max(1, 24 // (rank + 1))  # 24, 12, 8, 6, ... 1
+        for _ in range(attention):
+            add("view", artist_id=artist_id)
+        for _ in range(attention // 3):
+            add("follow", artist_id=artist_id)
+    shows = list(targets.shows)
+    rng.shuffle(shows)
+    for rank, (show_id, artist_id) in enumerate(shows[:40]):
+        attention = max(1, 12 // (rank + 1))
+        for _ in range(attention):
+            add("view", show_id=show_id, artist_id=artist_id)
+        for _ in range(attention // 2):
+            add("attendance", show_id=show_id)
+    votes = list(targets.votes)
+    rng.shuffle(votes)
+    for song_id, show_id in votes[:60]:
+        add("vote_up" if rng.random() < 0.8 else "vote_down", song_id=song_id, show_id=show_id)
+    return events
+
+
+async def load_activity_targets(engine: AsyncEngine, *, now: datetime) -> ActivityTargets:
+    """Synced artists, their upcoming shows, and songs of setlists attached to a show."""
+    artists_t = Artist.__table__  # type: ignore[attr-defined]
+    shows_t = Show.__table__  # type: ignore[attr-defined]
+    setlists_t = Setlist.__table__  # type: ignore[attr-defined]
+    entries_t = SetlistEntry.__table__  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        artists = (
+            await conn.execute(
+                select(artists_t.c.id)
+                .where(artists_t.c.last_synced_at.is_not(None))
+                .order_by(artists_t.c.id)
+                .limit(200)
+            )
+        ).scalars()
+        artist_ids = [int(value) for value in artists]
+        shows = (
+            await conn.execute(
+                select(shows_t.c.id, shows_t.c.artist_id)
+                .where(
+                    shows_t.c.status == ShowStatus.UPCOMING.value,
+                    shows_t.c.local_date >= now.date(),
+                )
+                .order_by(shows_t.c.local_date, shows_t.c.id)
+                .limit(200)
+            )
+        ).all()
+        votes = (
+            await conn.execute(
+                select(entries_t.c.song_id, setlists_t.c.show_id)
+                .join(setlists_t, setlists_t.c.id == entries_t.c.setlist_id)
+                .where(setlists_t.c.show_id.is_not(None))
+                .order_by(setlists_t.c.id, entries_t.c.position)
+                .limit(400)
+            )
+        ).all()
+    return ActivityTargets(
+        artists=artist_ids,
+        shows=[(int(show), int(artist)) for show, artist in shows],
+        votes=sorted({(int(song), int(show)) for song, show in votes}),
+    )
+
+
+async def post_activity(
+    settings: Settings, engine: AsyncEngine, events: Sequence[Mapping[str, Any]]
+) -> tuple[int, int]:
+    """POST the events to the monitor API in batches, in process, with the CRON_SECRET bearer
+    token; returns (stored, received)."""
+    import httpx
+
+    from monitor.api import create_app
+
+    if settings.cron_secret is None:
+        raise RuntimeError("CRON_SECRET is not set: the monitor API refuses activity")
+    token = settings.cron_secret.get_secret_value()
+    transport = httpx.ASGITransport(app=create_app(settings, engine=engine))
+    stored = received = 0
+    async with httpx.AsyncClient(transport=transport, base_url="http://monitor") as client:
+        for start in range(0, len(events), _BATCH):
+            batch = list(events[start : start + _BATCH])
+            response = await client.post(
+                "/api/activity",
+                json={"events": batch},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code != 200:
+                raise RuntimeError(
+                    f"monitor API answered {response.status_code}: "
+                    f"{redact(response.text, settings.secret_values())}"
+                )
+            body = response.json()
+            stored += int(body["stored"])
+            received += int(body["received"])
+    return stored, received
+
+
+@contextmanager
+def _environment(updates: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, restoring the previous values after."""
+    previous = {name: os.environ.get(name) for name in updates}
+    os.environ.update(updates)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        get_settings.cache_clear()
+
+
+@contextmanager
+def sandbox_environment(*, artists: int, seed: int = DEMO_SEED) -> Iterator[str]:
+    """Start the sandbox on loopback and point the settings (environment) at it: its URLs and
+    its demo credentials. Yields its URL; stops it and restores the environment after."""
+    from sandbox.config import DEMO_CREDENTIALS, SandboxConfig
+    from sandbox.server import sandbox_settings_overrides, start_in_thread
+
+    server = start_in_thread(SandboxConfig(artists=artists, seed=seed), host="127.0.0.1", port=0)
+    try:
+        overrides = sandbox_settings_overrides(server.url)
+        updates = {name.upper(): value for name, value in overrides.items()}
+        updates.update({name.upper(): value for name, value in DEMO_CREDENTIALS.items()})
+        with _environment(updates):
+            yield str(server.url)
+    finally:
+        server.stop()
+
+
+class _Steps:
+    """Numbered, timed step lines."""
+
+    def __init__(self, console: Console, clock: Callable[[], float]) -> None:
+        self._console = console
+        self._clock = clock
+        self._started = clock()
+        self._number = 0
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        self._number += 1
+        begun = self._clock()
+        self._console.rule(f"[bold]{self._number}. {title}", align="left")
+        yield
+        self._console.print(f"[dim]   done in {self._clock() - begun:.1f} s[/dim]")
+
+    def elapsed(self) -> float:
+        return self._clock() - self._started
+
+
+def run_demo(
+    console: Console,
+    *,
+    artists: int = 300,
+    limit: int = 30,
+    clock: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = utcnow,
+) -> int:
+    """Run the demo; returns the exit code (0 on success)."""
+    settings = get_settings()
+    with _demo_settings(console, settings, artists=artists):
+        try:
+            _run_steps(console, get_settings(), limit=limit, clock=clock, now=now)
+        except Exception as exc:
+            secrets_now = get_settings().secret_values()
+            console.print(
+                f"[red]demo failed:[/red] {type(exc).__name__}: {redact(str(exc), secrets_now)}"
+            )
+            return 1
+    return 0
+
+
+@contextmanager
+def _demo_settings(console: Console, settings: Settings, *, artists: int) -> Iterator[None]:
+    cron: dict[str, str] = {}
+    if settings.cron_secret is None or not settings.cron_secret.get_secret_value().strip():
+        cron["CRON_SECRET"] = f"demo-{secrets.token_urlsafe(24)}"
+    with _environment(cron):
+        if cron:
+            console.print("CRON_SECRET not set: using a random one for this demo run")
+        if settings.has_api_keys():
+            console.print("[bold]using the real APIs[/bold] (API keys set)")
+            yield
+            return
+        with sandbox_environment(artists=artists) as url:
+            console.print(f"[bold]using the offline sandbox at {url}[/bold] (no API keys set)")
+            yield
+
+
+def _run_steps(
+    console: Console,
+    settings: Settings,
+    *,
+    limit: int,
+    clock: Callable[[], float],
+    now: Callable[[], datetime],
+) -> None:
+    from cli.checks import safe_url
+    from cli.deployments import JOBS, JobRequest
+    from cli.main import run_flow_locally
+    from cli.setup import run_setup
+    from models.migrate import current_revision, upgrade
+    from monitor.health import compute_health
+    from monitor.render import render_report
+
+    steps = _Steps(console, clock)
+    url = settings.database_url
+
+    with steps.step(f"Migrating the database {safe_url(url)}"):
+        asyncio.run(upgrade(url))
+        console.print(f"   schema at revision {asyncio.run(current_revision(url))}")
+
+    with steps.step("Setting up Prefect: rate limits, work pool, variables"):
+        for step in asyncio.run(run_setup(settings)):
+            console.print(f"   {step.kind:<10} {step.name:<36} {step.outcome:<9} {step.detail}")
+
+    with steps.step(f"Seeding: discovery, sync, master sync and trending of {limit} artists"):
+        counts = run_flow_locally(JobRequest(JOBS["seed-comprehensive"], {"limit": limit}))
+        if isinstance(counts, dict):
+            shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items()))
+            console.print(f"   {shown}")
+
+    with steps.step("Posting simulated user activity through the monitor API"):
+        stored, received = asyncio.run(_simulate_activity(settings, now()))
+        console.print(f"   {received} events posted, {stored} new")
+
+    with steps.step("Calculating trending scores (daily)"):
+        run_flow_locally(JobRequest(JOBS["calculate-trending"], {"mode": "daily"}))
+
+    async def report() -> Any:
+        engine = make_engine(url)
+        try:
+            return await compute_health(
+                engine, hours=24, now=now(), stale_after_hours=settings.sync_stale_after_hours
+            )
+        finally:
+            await engine.dispose()
+
+    health = asyncio.run(report())
+    console.rule("[bold]Health report (last 24 hours)", align="left")
+    console.print(render_report(health))
+    _print_top(console, health)
+    console.print(f"[green]demo finished in {steps.elapsed():.0f} s[/green]")
+
+
+async def _simulate_activity(settings: Settings, now: datetime) -> tuple[int, int]:
+    engine = make_engine(settings.database_url)
+    try:
+        targets = await load_activity_targets(engine, now=now)
+        events = demo_activity(targets, now=now, day_key=now.strftime("%Y%m%d"))
+        if not events:
+            return 0, 0
+        return await post_activity(settings, engine, events)
+    finally:
+        await engine.dispose()
+
+
+def _print_top(console: Console, health: Any) -> None:
+    artists = Table(title="Top trending artists", title_justify="left")
+    for column in ("#", "artist", "score"):
+        artists.add_column(column)
+    for rank, artist in enumerate(health.trending.artists, start=1):
+        artists.add_row(str(rank), artist.name, f"{artist.trending_score:.1f}")
+    shows = Table(title="Top trending shows", title_justify="left")
+    for column in ("#", "show", "artist", "venue", "date", "score"):
+        shows.add_column(column)
+    for rank, show in enumerate(health.trending.shows, start=1):
+        shows.add_row(
+            str(rank),
+            show.name or "",
+            show.artist_name,
+            show.venue_name or "",
+            show.local_date.isoformat(),
+            f"{show.trending_score:.1f}",
+        )
+    console.print(artists)
+    console.print(shows)

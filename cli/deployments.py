@@ -1,0 +1,205 @@
+"""The jobs and the five scheduled deployments: one definition for ``serve``, ``trigger`` and
+``prefect.yaml`` (a test keeps the yaml equal to ``DEPLOYMENTS``)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from prefect import Flow
+
+__all__ = [
+    "DEPLOYMENTS",
+    "JOBS",
+    "JOB_ALIASES",
+    "MAX_LIMIT",
+    "MIN_LIMIT",
+    "DeploymentDef",
+    "InvalidJobRequest",
+    "JobDef",
+    "JobRequest",
+    "load_flow",
+    "resolve_job",
+    "validate_request",
+]
+
+MIN_LIMIT: Final = 1
+MAX_LIMIT: Final = 10000
+
+
+@dataclass(frozen=True, slots=True)
+class JobDef:
+    """A flow the ``mysetlist`` command can run: its Prefect name, entrypoint and parameters."""
+
+    name: str
+    entrypoint: str
+    modes: tuple[str, ...] = ()
+    takes_limit: bool = True
+    takes_dry_run: bool = True
+
+    @property
+    def module(self) -> str:
+        path, _, _ = self.entrypoint.partition(":")
+        return path.removesuffix(".py").replace("/", ".")
+
+    @property
+    def function(self) -> str:
+        return self.entrypoint.partition(":")[2]
+
+
+JOBS: Final[dict[str, JobDef]] = {
+    job.name: job
+    for job in (
+        JobDef(
+            "autonomous-sync",
+            "flows/autonomous_sync.py:autonomous_sync",
+            modes=("discovery", "sync", "full"),
+        ),
+        JobDef(
+            "master-sync",
+            "flows/master_sync.py:master_sync",
+            modes=("hourly", "daily", "full"),
+        ),
+        JobDef(
+            "calculate-trending",
+            "flows/calculate_trending.py:calculate_trending",
+            modes=("hourly", "daily"),
+            takes_limit=False,
+        ),
+        JobDef(
+            "seed-comprehensive",
+            "flows/seed.py:seed_comprehensive",
+            takes_dry_run=False,
+        ),
+    )
+}
+
+# The seed's job names (``pnpm trigger:sync autonomous-discovery|trending``) -> ours.
+JOB_ALIASES: Final[dict[str, str]] = {
+    "autonomous-discovery": "autonomous-sync",
+    "trending": "calculate-trending",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentDef:
+    """A scheduled deployment: ``<flow>/<name>`` on ``cron`` with fixed ``parameters``."""
+
+    job: str
+    name: str
+    cron: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def entrypoint(self) -> str:
+        return JOBS[self.job].entrypoint
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.job}/{self.name}"
+
+
+DEPLOYMENTS: Final[tuple[DeploymentDef, ...]] = (
+    DeploymentDef(
+        "autonomous-sync",
+        "discovery",
+        "0 */4 * * *",
+        {"mode": "discovery", "limit": 25},
+        "Discover new artists from Ticketmaster markets and Spotify playlists.",
+    ),
+    DeploymentDef(
+        "autonomous-sync",
+        "sync",
+        "0 */2 * * *",
+        {"mode": "sync", "limit": 25},
+        "Sync shows and setlists of the artists most overdue for a sync.",
+    ),
+    DeploymentDef(
+        "master-sync",
+        "daily",
+        "0 6 * * *",
+        {"mode": "daily", "limit": 50},
+        "Comprehensive daily sync: Spotify metadata, Ticketmaster shows, setlist.fm setlists.",
+    ),
+    DeploymentDef(
+        "calculate-trending",
+        "hourly",
+        "30 * * * *",
+        {"mode": "hourly"},
+        "Update trending scores of recently active artists and shows.",
+    ),
+    DeploymentDef(
+        "calculate-trending",
+        "daily",
+        "0 7 * * *",
+        {"mode": "daily"},
+        "Recalculate every trending score.",
+    ),
+)
+
+
+class InvalidJobRequest(ValueError):
+    """A job name, mode or limit the command refuses before doing any work."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """A validated request to run a job: the flow parameters to pass."""
+
+    job: JobDef
+    parameters: dict[str, Any]
+
+    @property
+    def mode(self) -> str | None:
+        mode = self.parameters.get("mode")
+        return mode if isinstance(mode, str) else None
+
+
+def resolve_job(name: str) -> JobDef:
+    """The job called ``name`` (or one of the seed's aliases for it)."""
+    canonical = JOB_ALIASES.get(name, name)
+    try:
+        return JOBS[canonical]
+    except KeyError:
+        known = ", ".join([*JOBS, *JOB_ALIASES])
+        raise InvalidJobRequest(f"unknown job {name!r}; choose one of: {known}") from None
+
+
+def validate_request(
+    name: str, *, mode: str | None, limit: int | None, dry_run: bool = False
+) -> JobRequest:
+    """Check ``mode``, ``limit`` and ``dry_run`` against the job; the flow parameters to pass.
+
+    Options left out are left to the flow's defaults.
+    """
+    job = resolve_job(name)
+    parameters: dict[str, Any] = {}
+    if mode is not None:
+        if not job.modes:
+            raise InvalidJobRequest(f"{job.name} takes no --mode")
+        if mode not in job.modes:
+            raise InvalidJobRequest(
+                f"unknown mode {mode!r} for {job.name}; choose one of: {', '.join(job.modes)}"
+            )
+        parameters["mode"] = mode
+    if limit is not None:
+        if not job.takes_limit:
+            raise InvalidJobRequest(f"{job.name} takes no --limit")
+        if isinstance(limit, bool) or not MIN_LIMIT <= limit <= MAX_LIMIT:
+            raise InvalidJobRequest(f"--limit must be from {MIN_LIMIT} to {MAX_LIMIT}, got {limit}")
+        parameters["limit"] = limit
+    if dry_run:
+        if not job.takes_dry_run:
+            raise InvalidJobRequest(f"{job.name} has no dry run")
+        parameters["dry_run"] = True
+    return JobRequest(job, parameters)
+
+
+def load_flow(job: JobDef) -> Flow[..., Any]:
+    """Import the flow object of ``job`` (``ImportError`` when its module is missing)."""
+    module = importlib.import_module(job.module)
+    flow: Flow[..., Any] = getattr(module, job.function)
+    return flow

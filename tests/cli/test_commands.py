@@ -1,0 +1,198 @@
+"""Every command answers --help; parameters are refused before any work, with exit code 2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import cli.main
+from cli.deployments import (
+    InvalidJobRequest,
+    JobRequest,
+    resolve_job,
+    validate_request,
+)
+from cli.main import app
+
+runner = CliRunner()
+
+COMMANDS = [
+    [],
+    ["db"],
+    ["db", "upgrade"],
+    ["setup"],
+    ["sandbox"],
+    ["monitor"],
+    ["serve"],
+    ["seed"],
+    ["status"],
+    ["check"],
+    ["check", "env"],
+    ["check", "db"],
+    ["trigger"],
+    ["demo"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "mysetlist")
+def test_every_command_answers_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: mysetlist" in result.output
+    assert " ".join(["mysetlist", *command]) in result.output
+
+
+def test_top_level_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    for name in ("db", "setup", "sandbox", "monitor", "serve", "seed", "status", "check"):
+        assert name in result.output
+    assert "trigger" in result.output
+    assert "demo" in result.output
+
+
+@pytest.fixture
+def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Any attempt to run a flow or reach Prefect is recorded (and fails the command)."""
+    calls: list[str] = []
+
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        calls.append("work")
+        raise AssertionError("work started before validation")
+
+    monkeypatch.setattr(cli.main, "run_flow_locally", forbidden)
+    monkeypatch.setattr(cli.main, "_trigger_deployment", forbidden)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["trigger", "backfill"], "unknown job 'backfill'; choose one of: autonomous-sync"),
+        (
+            ["trigger", "autonomous-sync", "--mode", "hourly"],
+            "unknown mode 'hourly' for autonomous-sync; choose one of: discovery, sync, full",
+        ),
+        (
+            ["trigger", "trending", "--mode", "full"],
+            "unknown mode 'full' for calculate-trending; choose one of: hourly, daily",
+        ),
+        (
+            ["trigger", "master-sync", "--mode", "daily", "--limit", "0"],
+            "--limit must be from 1 to 10000, got 0",
+        ),
+        (
+            ["trigger", "autonomous-discovery", "--limit", "10001", "--local"],
+            "--limit must be from 1 to 10000, got 10001",
+        ),
+        (
+            ["trigger", "calculate-trending", "--mode", "daily", "--limit", "5"],
+            "calculate-trending takes no --limit",
+        ),
+        (
+            ["trigger", "seed-comprehensive", "--mode", "daily"],
+            "seed-comprehensive takes no --mode",
+        ),
+        (["trigger", "seed-comprehensive", "--dry-run"], "seed-comprehensive has no dry run"),
+        (["seed", "--limit", "0"], "--limit must be from 1 to 10000, got 0"),
+        (["status", "--hours", "0"], "hours must be from 1 to 720, got 0"),
+        (["status", "--hours", "721", "--json"], "hours must be from 1 to 720, got 721"),
+        (
+            ["sandbox", "--spotify-tier", "premium"],
+            "--spotify-tier must be extended or development, got 'premium'",
+        ),
+    ],
+)
+def test_invalid_parameters_exit_2_with_a_clear_message_before_any_work(
+    arguments: list[str], message: str, no_work: list[str]
+) -> None:
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert no_work == []
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["trigger", "master-sync", "--limit", "many"],
+        ["status", "--hours", "1.5"],
+        ["trigger"],
+    ],
+)
+def test_malformed_options_are_usage_errors(arguments: list[str], no_work: list[str]) -> None:
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 2
+    assert no_work == []
+
+
+def test_seed_aliases_resolve_to_our_jobs() -> None:
+    assert resolve_job("autonomous-discovery").name == "autonomous-sync"
+    assert resolve_job("trending").name == "calculate-trending"
+    assert resolve_job("master-sync").entrypoint == "flows/master_sync.py:master_sync"
+
+
+def test_a_request_passes_only_the_options_given() -> None:
+    request = validate_request("autonomous-discovery", mode="discovery", limit=20, dry_run=True)
+    assert request == JobRequest(
+        resolve_job("autonomous-sync"), {"mode": "discovery", "limit": 20, "dry_run": True}
+    )
+    assert validate_request("master-sync", mode=None, limit=None).parameters == {}
+    assert validate_request("seed-comprehensive", mode=None, limit=100).parameters == {"limit": 100}
+
+
+@pytest.mark.parametrize("limit", [1, 10000])
+def test_limit_bounds_are_inclusive(limit: int) -> None:
+    assert validate_request("master-sync", mode="full", limit=limit).parameters["limit"] == limit
+
+
+def test_a_boolean_is_not_a_limit() -> None:
+    with pytest.raises(InvalidJobRequest, match="--limit must be from 1 to 10000"):
+        validate_request("master-sync", mode="full", limit=True)
+
+
+def test_trigger_local_runs_the_validated_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[JobRequest] = []
+
+    def fake_run(request: JobRequest) -> dict[str, int]:
+        seen.append(request)
+        return {"artists_found": 3}
+
+    monkeypatch.setattr(cli.main, "run_flow_locally", fake_run)
+    result = runner.invoke(
+        app, ["trigger", "autonomous-discovery", "--mode", "full", "--limit", "20", "--local"]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen == [JobRequest(resolve_job("autonomous-sync"), {"mode": "full", "limit": 20})]
+    assert "autonomous-sync finished" in result.output
+    assert "artists_found" in result.output
+
+
+def test_a_failing_local_run_exits_1_with_the_error_redacted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TICKETMASTER_API_KEY", "tm-secret-key-123")
+
+    def fake_run(request: JobRequest) -> None:
+        raise RuntimeError("GET https://tm.example/events.json?apikey=tm-secret-key-123 failed")
+
+    monkeypatch.setattr(cli.main, "run_flow_locally", fake_run)
+    result = runner.invoke(app, ["trigger", "master-sync", "--local"])
+    assert result.exit_code == 1
+    assert "master-sync failed: RuntimeError" in result.output
+    assert "tm-secret-key-123" not in result.output
+
+
+def test_missing_rate_limits_name_mysetlist_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.ratelimits import MissingRateLimits
+
+    def fake_run(request: JobRequest) -> None:
+        raise MissingRateLimits(["mysetlist-setlistfm-per-day"])
+
+    monkeypatch.setattr(cli.main, "run_flow_locally", fake_run)
+    result = runner.invoke(app, ["seed", "--limit", "5"])
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "mysetlist-setlistfm-per-day" in text
+    assert "run `mysetlist setup`" in text

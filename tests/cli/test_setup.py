@@ -1,0 +1,102 @@
+"""``mysetlist setup`` against the session's Prefect server: limits, work pool, variables."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from prefect.client.orchestration import get_client
+from typer.testing import CliRunner
+
+from cli.main import app
+from cli.setup import TIMEZONE_VARIABLE, WORK_POOL_VARIABLE, SetupStep, run_setup
+from settings import Settings
+
+runner = CliRunner()
+POOL = "mysetlist-cli-test-pool"
+LIMITS = [
+    "mysetlist-spotify-per-minute",
+    "mysetlist-ticketmaster-per-second",
+    "mysetlist-ticketmaster-per-day",
+    "mysetlist-setlistfm-per-second",
+    "mysetlist-setlistfm-per-day",
+]
+
+
+async def _forget_setup_state() -> None:
+    async with get_client() as client:
+        for variable in (WORK_POOL_VARIABLE, TIMEZONE_VARIABLE):
+            if await client.read_variable_by_name(variable) is not None:
+                await client.delete_variable_by_name(variable)
+        if POOL in {pool.name for pool in await client.read_work_pools()}:
+            await client.delete_work_pool(POOL)
+
+
+@pytest.fixture
+async def fresh_prefect(clean_limits: None) -> AsyncIterator[None]:
+    await _forget_setup_state()
+    yield
+    await _forget_setup_state()
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("fresh_prefect")
+async def test_run_setup_creates_everything_then_changes_nothing() -> None:
+    settings = Settings(work_pool=POOL, schedule_timezone="America/Chicago")
+
+    first = await run_setup(settings)
+    second = await run_setup(settings)
+
+    assert [(s.kind, s.name, s.outcome) for s in first] == [
+        *[("rate limit", name, "created") for name in LIMITS],
+        ("work pool", POOL, "created"),
+        ("variable", WORK_POOL_VARIABLE, "created"),
+        ("variable", TIMEZONE_VARIABLE, "created"),
+    ]
+    assert first[0] == SetupStep(
+        "rate limit", "mysetlist-spotify-per-minute", "created", "180 slots, 3/s refill"
+    )
+    assert {s.outcome for s in second} == {"unchanged"}
+    async with get_client() as client:
+        pool_variable = await client.read_variable_by_name(WORK_POOL_VARIABLE)
+        timezone_variable = await client.read_variable_by_name(TIMEZONE_VARIABLE)
+        pool = await client.read_work_pool(POOL)
+    assert pool_variable is not None
+    assert pool_variable.value == POOL
+    assert timezone_variable is not None
+    assert timezone_variable.value == "America/Chicago"
+    assert pool.type == "process"
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("fresh_prefect")
+async def test_run_setup_follows_a_changed_timezone_and_cap() -> None:
+    await run_setup(Settings(work_pool=POOL))
+    changed = Settings(
+        work_pool=POOL, schedule_timezone="Europe/Berlin", setlistfm_requests_per_day=50000
+    )
+
+    outcomes = {(s.kind, s.name): s.outcome for s in await run_setup(changed)}
+
+    assert outcomes[("variable", TIMEZONE_VARIABLE)] == "updated"
+    assert outcomes[("variable", WORK_POOL_VARIABLE)] == "unchanged"
+    assert outcomes[("rate limit", "mysetlist-setlistfm-per-day")] == "updated"
+    assert outcomes[("rate limit", "mysetlist-setlistfm-per-second")] == "unchanged"
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("fresh_prefect")
+def test_setup_command_prints_what_it_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORK_POOL", POOL)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    first = runner.invoke(app, ["setup"])
+    second = runner.invoke(app, ["setup"])
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    for name in [*LIMITS, POOL, WORK_POOL_VARIABLE, TIMEZONE_VARIABLE]:
+        assert name in first.output
+    assert first.output.count("created") == 8
+    assert second.output.count("unchanged") == 8
+    assert "created" not in second.output
