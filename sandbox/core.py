@@ -1,0 +1,149 @@
+"""The sandbox's state: catalogue, calendar, clock, rate caps, access tokens, faults, stats."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Final, Literal
+
+from clients.clock import Clock, SystemClock
+from clients.ratelimit import API_NAMES, rate_caps
+from sandbox.catalog import Catalog, base62, stable_hash
+from sandbox.config import FaultKind, SandboxConfig
+from sandbox.limits import RateGate, Refusal
+from sandbox.stats import SandboxStats
+
+__all__ = ["SPOTIFY_ACCOUNTS", "Sandbox", "TokenState"]
+
+SPOTIFY_ACCOUNTS: Final = "spotify_accounts"  # the token endpoint, counted apart from the API
+TokenState = Literal["valid", "expired", "unknown"]
+
+
+class Sandbox:
+    """Everything the sandbox app serves from, on ``app.state.sandbox``.
+
+    Two notions of time: the monotonic ``clock`` (rate caps, token expiry, latency) and the
+    calendar instant ``now()`` (which setlists are published, which events are upcoming).
+    ``now()`` starts at midnight UTC of ``config.today``, moves with the clock, and jumps
+    forward with ``advance()``.
+    """
+
+    def __init__(self, config: SandboxConfig, *, catalog: Catalog | None = None) -> None:
+        self.config = config
+        self.clock: Clock = config.clock if config.clock is not None else SystemClock()
+        if catalog is not None and (catalog.seed, catalog.size, catalog.today) != (
+            config.seed,
+            config.artists,
+            config.today,
+        ):
+            raise ValueError("the catalogue was not built from this config's seed, size and date")
+        self.catalog = (
+            catalog
+            if catalog is not None
+            else Catalog(seed=config.seed, artists=config.artists, today=config.today)
+        )
+        self.settings = config.effective_settings()
+        self.stats = SandboxStats()
+        self.gate = self._make_gate()
+        self._clock_origin = self.clock.now()
+        self._calendar_offset = timedelta(0)
+        self._tokens: dict[str, float] = {}
+        self._issued = 0
+        fault_seed = config.fault_seed if config.fault_seed is not None else config.seed
+        self._fault_rng = random.Random(stable_hash(fault_seed, "faults"))
+        self._latency_rng = random.Random(stable_hash(config.seed, "latency"))
+        self._spotify_served: Counter[date] = Counter()
+
+    def _make_gate(self) -> RateGate:
+        caps = self.config.caps
+        product = rate_caps(self.settings)
+        if caps is True:
+            return RateGate(product, enforced=frozenset(product), clock=self.clock)
+        if caps is False:
+            return RateGate(product, enforced=frozenset(), clock=self.clock)
+        buckets = {api: list(product[api]) for api in API_NAMES}
+        buckets.update({api: list(group) for api, group in caps.items()})
+        return RateGate(buckets, enforced=frozenset(caps), clock=self.clock)
+
+    # calendar -----------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The calendar instant (UTC)."""
+        elapsed = timedelta(seconds=self.clock.now() - self._clock_origin)
+        return self.catalog.origin + self._calendar_offset + elapsed
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def advance(
+        self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0
+    ) -> datetime:
+        """Move the calendar forward (new and edited setlists appear); returns the new ``now()``.
+
+        The monotonic clock (rate caps, token expiry) is not touched.
+        """
+        step = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        if step < timedelta(0):
+            raise ValueError("the sandbox calendar cannot go backwards")
+        self._calendar_offset += step
+        return self.now()
+
+    def seconds_to_midnight(self) -> float:
+        now = self.now()
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(0, 0), now.tzinfo)
+        return (midnight - now).total_seconds()
+
+    # caps ---------------------------------------------------------------------------------------
+
+    def admit(self, api: str) -> Refusal | None:
+        """Count one request to ``api`` against its caps, or refuse it."""
+        quota = self.config.spotify_daily_quota
+        if api == "spotify" and quota is not None and self._spotify_served[self.today()] >= quota:
+            return Refusal(api=api, reason="quota", retry_after=self.seconds_to_midnight())
+        refusal = self.gate.admit(api)
+        if refusal is None and api == "spotify":
+            self._spotify_served[self.today()] += 1
+        return refusal
+
+    # Spotify access tokens ------------------------------------------------------------------------
+
+    def issue_token(self) -> str:
+        """A new access token, valid for ``config.token_ttl_seconds`` of the clock."""
+        self._issued += 1
+        token = (
+            "BQ"
+            + base62(stable_hash(self.config.seed, "token", self._issued), 22)
+            + base62(stable_hash(self.config.seed, "token-tail", self._issued), 22)
+        )
+        self._tokens[token] = self.clock.now() + self.config.token_ttl_seconds
+        return token
+
+    def token_state(self, token: str) -> TokenState:
+        expires = self._tokens.get(token)
+        if expires is None:
+            return "unknown"
+        return "valid" if self.clock.now() < expires else "expired"
+
+    @property
+    def tokens_issued(self) -> int:
+        return self._issued
+
+    # faults and latency ---------------------------------------------------------------------------
+
+    def decide_fault(self) -> FaultKind | None:
+        """One draw per request: a fault kind with probability ``fault_rate``, else None."""
+        rate = self.config.fault_rate
+        if rate <= 0.0:
+            return None
+        if self._fault_rng.random() >= rate:
+            return None
+        return self._fault_rng.choice(self.config.fault_kinds)
+
+    async def delay(self) -> None:
+        """Sleep the configured latency on the sandbox clock."""
+        low, high = self.config.latency_range
+        if high <= 0.0:
+            return
+        seconds = low if low == high else self._latency_rng.uniform(low, high)
+        await self.clock.sleep(seconds)
