@@ -50,13 +50,26 @@ class ArtistToSync:
     sync_failures: int
 
 
-def needs_sync_clause(*, now: datetime, stale_after_hours: float) -> ColumnElement[bool]:
-    """Never synced, stale, or due again after a failure."""
+def needs_sync_clause(now: datetime, stale_after_hours: float) -> ColumnElement[bool]:
+    """SQL condition on ``artists``: the artist is due for a sync at ``now``.
+
+    When ``next_sync_at`` is set it decides (a retry back-off or a planned sync): due once it is
+    ``<= now``. Otherwise the artist is due when it was never synced or its ``last_synced_at`` is
+    older than ``stale_after_hours``. Never NULL, so it may be negated safely.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    if stale_after_hours <= 0:
+        raise ValueError("stale_after_hours must be positive")
     stale_before = now - timedelta(hours=stale_after_hours)
+    next_sync = artists.c.next_sync_at
+    last_synced = artists.c.last_synced_at
     return or_(
-        artists.c.last_synced_at.is_(None),
-        artists.c.last_synced_at < stale_before,
-        and_(artists.c.next_sync_at.is_not(None), artists.c.next_sync_at <= now),
+        and_(next_sync.is_not(None), next_sync <= now),
+        and_(
+            next_sync.is_(None),
+            or_(last_synced.is_(None), and_(last_synced.is_not(None), last_synced < stale_before)),
+        ),
     )
 
 

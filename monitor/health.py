@@ -29,7 +29,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    or_,
     select,
     type_coerce,
 )
@@ -37,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import JSON
 
 from models.ledger import JOB_AUTONOMOUS_SYNC, JOB_CALCULATE_TRENDING, JOB_MASTER_SYNC, JOB_SEED
+from models.sync_state import needs_sync_clause
 from models.tables import Artist, RunStatus, Setlist, Show, ShowStatus, SyncError, SyncRun, Venue
 
 __all__ = [
@@ -108,28 +108,6 @@ def percentage(part: int, whole: int, *, empty: int = 0) -> int:
     if whole == 0:
         return empty
     return (200 * part + whole) // (2 * whole)
-
-
-def needs_sync_clause(now: datetime, stale_after_hours: float) -> ColumnElement[bool]:
-    """SQL condition on ``artists``: the artist is due for a sync at ``now``.
-
-    When ``next_sync_at`` is set it decides (a retry back-off or a planned sync): due once it is
-    ``<= now``. Otherwise the artist is due when it was never synced or its ``last_synced_at`` is
-    older than ``stale_after_hours``. Never NULL, so it may be negated safely.
-    """
-    _require_aware(now)
-    if stale_after_hours <= 0:
-        raise ValueError("stale_after_hours must be positive")
-    stale_before = now - timedelta(hours=stale_after_hours)
-    next_sync = _artists.c.next_sync_at
-    last_synced = _artists.c.last_synced_at
-    return or_(
-        and_(next_sync.is_not(None), next_sync <= now),
-        and_(
-            next_sync.is_(None),
-            or_(last_synced.is_(None), and_(last_synced.is_not(None), last_synced < stale_before)),
-        ),
-    )
 
 
 # --- The report ---------------------------------------------------------------------------
