@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from typing import Any
@@ -143,6 +144,19 @@ async def test_token_is_renewed_when_fewer_than_60_seconds_remain(
     assert tokens.call_count == 2
     bearers = [call.request.headers["Authorization"] for call in artist.calls]
     assert bearers == ["Bearer first", "Bearer first", "Bearer second"]
+
+
+async def test_concurrent_first_calls_share_one_token_request(
+    router: respx.MockRouter, token_route: respx.Route, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    artist = router.get(f"{SPOTIFY_API}/artists/4Z8W4fKeB5YxbusRsdQVPb").respond(
+        200, json=load("spotify_artist.json")
+    )
+    client = make_client(http, clock)
+    found = await asyncio.gather(*(client.get_artist("4Z8W4fKeB5YxbusRsdQVPb") for _ in range(5)))
+    assert found == [RADIOHEAD] * 5
+    assert token_route.call_count == 1
+    assert artist.call_count == 5
 
 
 async def test_a_401_renews_the_token_once_and_retries_the_request_once(
