@@ -166,12 +166,17 @@ async def _sync_spotify(
 
 
 async def _resolve_mbid(
-    run: RunTracker, upstream: Upstream, artist: ArtistToSync
-) -> tuple[str | None, ArtistCandidate | None]:
+    run: RunTracker, upstream: Upstream, artist: ArtistToSync, *, now: datetime
+) -> tuple[str | None, ArtistCandidate | None, bool]:
     """The artist's MusicBrainz id: stored, or found on setlist.fm by Ticketmaster id (exact) or
-    by name (only an exact normalised match)."""
+    by name (only an exact normalised match). The flag says whether setlist.fm was asked."""
     if artist.mbid:
-        return artist.mbid, None
+        return artist.mbid, None, False
+    searched = artist.setlistfm_synced_at
+    if searched is not None and searched > now - timedelta(
+        days=run.settings.setlist_research_after_days
+    ):
+        return None, None, False  # looked for recently, not on setlist.fm: no request this time
     found: list[SfmArtist] = await with_cache(find_setlistfm_artist, run.settings, "setlistfm")(
         upstream, artist.ticketmaster_id, artist.name
     )
@@ -185,7 +190,7 @@ async def _resolve_mbid(
         None,
     ) or next((a for a in found if normalize_name(a.name) == wanted), None)
     if match is None or not match.mbid:
-        return None, None
+        return None, None, True
     identity = ArtistCandidate(
         name=artist.name,
         ticketmaster_id=artist.ticketmaster_id,
@@ -193,7 +198,7 @@ async def _resolve_mbid(
         mbid=match.mbid,
         sort_name=match.sort_name,
     )
-    return match.mbid, identity
+    return match.mbid, identity, True
 
 
 async def _sync_artists(
@@ -220,8 +225,10 @@ async def _sync_artists(
             await record_malformed(run, fetched_events.malformed)
             events = fetched_events.events
             sources.append("ticketmaster")
-        mbid, identity = await _resolve_mbid(run, upstream, artist)
+        mbid, identity, searched = await _resolve_mbid(run, upstream, artist, now=now)
         setlists = None
+        if searched or mbid:
+            sources.append("setlistfm")  # a search that found nothing is a completed sync too
         if mbid:
             async with run.engine.connect() as conn:
                 known = await setlist_versions(conn, artist.id)
@@ -232,7 +239,6 @@ async def _sync_artists(
             await record_malformed(run, fetched.malformed)
             run.count("setlist_pages_read", fetched.requests_pages)
             setlists = fetched.setlists
-            sources.append("setlistfm")
         return await store_artist_sync(
             writer,
             artist_id=artist.id,

@@ -97,8 +97,13 @@ class Settings(BaseSettings):
     sync_show_window_days: int = Field(default=365, gt=0, le=730)
     setlist_first_sync_max_pages: int = Field(default=3, ge=1, le=50)
     setlist_cursor_overlap_minutes: float = Field(default=10.0, ge=0)
+    setlist_research_after_days: float = Field(default=7.0, gt=0)
     sync_retry_base_minutes: float = Field(default=30.0, gt=0)
     sync_concurrency: int = Field(default=8, gt=0, le=64)
+
+    # Prefect task retries of upstream reads (on transient errors only, after the client's own)
+    task_retries: int = Field(default=2, ge=0, le=10)
+    task_retry_delay_seconds: float = Field(default=10.0, ge=0)
 
     # Caching of upstream reads (minutes; 0 disables caching for that source)
     cache_ttl_spotify_minutes: float = Field(default=360.0, ge=0)

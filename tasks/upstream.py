@@ -74,11 +74,18 @@ class ArtistSetlists:
 
 
 def with_cache(read_task: Task[Any, Any], settings: Settings, source: str) -> Task[Any, Any]:
-    """The task with this source's cache expiry; caching off when the expiry is 0."""
+    """The task with this source's cache expiry (caching off when it is 0) and the configured
+    retries: ``task_retries`` with exponential back-off from ``task_retry_delay_seconds``."""
     minutes = float(getattr(settings, f"cache_ttl_{source}_minutes"))
+    retries: dict[str, Any] = {
+        "retries": settings.task_retries,
+        "retry_delay_seconds": exponential_backoff(backoff_factor=settings.task_retry_delay_seconds)
+        if settings.task_retry_delay_seconds > 0
+        else 0,
+    }
     if minutes <= 0:
-        return read_task.with_options(cache_policy=NO_CACHE, persist_result=False)
-    return read_task.with_options(cache_expiration=timedelta(minutes=minutes))
+        return read_task.with_options(cache_policy=NO_CACHE, persist_result=False, **retries)
+    return read_task.with_options(cache_expiration=timedelta(minutes=minutes), **retries)
 
 
 async def _collect(pages: Any) -> EventsFetch:
