@@ -199,15 +199,13 @@ def _environment(updates: Mapping[str, str]) -> Iterator[None]:
 def sandbox_environment(*, artists: int, seed: int = DEMO_SEED) -> Iterator[str]:
     """Start the sandbox on loopback and point the settings (environment) at it: its URLs and
     its demo credentials. Yields its URL; stops it and restores the environment after."""
-    from sandbox.config import DEMO_CREDENTIALS, SandboxConfig
-    from sandbox.server import sandbox_settings_overrides, start_in_thread
+    from sandbox.config import SandboxConfig
+    from sandbox.server import demo_settings_overrides, start_in_thread
 
     server = start_in_thread(SandboxConfig(artists=artists, seed=seed), host="127.0.0.1", port=0)
     try:
-        overrides = sandbox_settings_overrides(server.url)
-        updates = {name.upper(): value for name, value in overrides.items()}
-        updates.update({name.upper(): value for name, value in DEMO_CREDENTIALS.items()})
-        with _environment(updates):
+        overrides = demo_settings_overrides(server.url)
+        with _environment({name.upper(): value for name, value in overrides.items()}):
             yield str(server.url)
     finally:
         server.stop()

@@ -189,7 +189,7 @@ def setup() -> None:
 @app.command()
 def sandbox(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8010,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8765,
     artists: Annotated[int, typer.Option(min=1, help="Artists in the catalogue.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the deterministic catalogue.")] = 7,
     caps: Annotated[
