@@ -52,7 +52,7 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_RETRIES = 4
 DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_RETRY_AFTER_CAP = 60.0
-USER_AGENT = "mysetlist-sync/0.1 (+https://github.com/mysetlist)"
+USER_AGENT = "mysetlist-sync/0.1"
 
 Params = Mapping[str, str | int]
 
