@@ -74,8 +74,12 @@ def needs_sync_clause(now: datetime, stale_after_hours: float) -> ColumnElement[
 
 
 def _due_clause(now: datetime) -> ColumnElement[bool]:
-    """Not waiting out a retry delay after a failure."""
-    return or_(artists.c.next_sync_at.is_(None), artists.c.next_sync_at <= now)
+    """Not waiting out a retry back-off after a failure."""
+    return or_(
+        artists.c.sync_failures == 0,
+        artists.c.next_sync_at.is_(None),
+        artists.c.next_sync_at <= now,
+    )
 
 
 def _to_sync(row: Any) -> ArtistToSync:
@@ -111,20 +115,21 @@ async def select_artists_for_sync(
     source_column: str = "last_synced_at",
     require: Sequence[str] = (),
 ) -> list[ArtistToSync]:
-    """The artists most in need of a sync, fairest first.
+    """The artists most in need of a sync, fairest first: never synced (by ``source_column``)
+    first, then the stalest.
 
-    ``stale_after_hours=None`` takes every artist that is not waiting out a retry delay (full
-    sync); ``require`` names columns that must be set (e.g. ``ticketmaster_id``).
+    With ``stale_after_hours`` only the artists ``needs_sync_clause`` calls due; with ``None``
+    every artist that is not waiting out a retry back-off after a failure (master sync takes the
+    stalest of them). ``require`` names columns that must be set (e.g. ``ticketmaster_id``).
     """
     synced_at = artists.c[source_column]
-    query = select(*_columns()).where(_due_clause(now))
+    query = select(*_columns())
     for column in require:
         query = query.where(artists.c[column].is_not(None))
     if stale_after_hours is not None:
-        stale_before = now - timedelta(hours=stale_after_hours)
-        query = query.where(
-            or_(synced_at.is_(None), synced_at < stale_before, artists.c.next_sync_at <= now)
-        )
+        query = query.where(needs_sync_clause(now, stale_after_hours))
+    else:
+        query = query.where(_due_clause(now))
     query = query.order_by(
         case((synced_at.is_(None), 0), else_=1),
         synced_at,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clients.setlistfm import SfmSetlist
@@ -90,7 +91,7 @@ async def _store_events(
     return counts, resolved
 
 
-@task(name="import-artists")
+@task(name="import-artists", cache_policy=NO_CACHE)
 async def import_artists(
     writer: Writer, candidates: Sequence[ArtistCandidate], *, create: bool, now: datetime
 ) -> ResolveResult:
@@ -99,7 +100,7 @@ async def import_artists(
         return await resolve_artists(conn, candidates, create=create, now=now)
 
 
-@task(name="store-events")
+@task(name="store-events", cache_policy=NO_CACHE)
 async def store_events(
     writer: Writer, events: Sequence[TmEvent], *, today: date, now: datetime
 ) -> dict[str, int]:
@@ -109,7 +110,7 @@ async def store_events(
     return dict(counts.values)
 
 
-@task(name="store-artist-sync")
+@task(name="store-artist-sync", cache_policy=NO_CACHE)
 async def store_artist_sync(
     writer: Writer,
     *,
@@ -144,7 +145,7 @@ async def store_artist_sync(
     return dict(counts.values)
 
 
-@task(name="record-artist-failure")
+@task(name="record-artist-failure", cache_policy=NO_CACHE)
 async def record_artist_failure(
     writer: Writer, *, artist_id: int, error: str, now: datetime, base_minutes: float
 ) -> datetime | None:
@@ -157,7 +158,7 @@ async def record_artist_failure(
         )
 
 
-@task(name="finish-master-sync")
+@task(name="finish-master-sync", cache_policy=NO_CACHE)
 async def finish_master_sync(writer: Writer, *, today: date, snapshot: bool) -> dict[str, int]:
     """Past shows become completed; with ``snapshot``, today's artist snapshots are taken."""
     async with writer.transaction() as conn:
