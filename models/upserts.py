@@ -1,0 +1,530 @@
+"""Idempotent bulk upserts keyed on natural keys, on SQLite and PostgreSQL.
+
+One call writes a batch with ``INSERT ... ON CONFLICT (key) DO UPDATE SET ... WHERE <a value
+differs>``: unchanged rows are not written (their ``updated_at`` stays), changed rows get
+``updated_at = now``, and the result counts inserted, updated and unchanged rows exactly.
+
+Two execution paths produce the same rows and the same result:
+
+* ``"statement"``: SQLAlchemy Core, values processed per row by SQLAlchemy (small batches);
+* ``"bulk"``: values converted once per distinct value, loaded into a temporary table with the
+  driver's bulk API (asyncpg ``COPY``, sqlite3 ``executemany``), then one
+  ``INSERT ... SELECT ... ON CONFLICT`` built by the same code as the statement path.
+
+``method="auto"`` picks ``"bulk"`` from :data:`BULK_MIN_ROWS` rows on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from operator import itemgetter
+from typing import Any, Literal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import SQLModel
+
+from models.types import utcnow
+
+__all__ = ["BULK_MIN_ROWS", "Method", "UpsertResult", "upsert"]
+
+#: From this many rows (per chunk) ``method="auto"`` takes the bulk path.
+BULK_MIN_ROWS = 500
+
+Method = Literal["auto", "statement", "bulk"]
+
+# Keys per ``IN`` lookup: far below SQLite's 32766 and asyncpg's 32767 bind parameters.
+_LOOKUP_CHUNK = 2000
+_MANAGED = ("created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """Counts over the distinct conflict keys of a batch (a key repeated in the batch counts once).
+
+    ``ids`` maps each conflict-key tuple, as the database returns it, to the row's primary key; it
+    covers every input row and is only filled when ``with_ids=True``.
+    """
+
+    inserted: int
+    updated: int
+    unchanged: int
+    ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        """Rows written: inserted plus updated."""
+        return self.inserted + self.updated
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one group of rows (all with the same columns) is written."""
+
+    table: Table
+    conflict: tuple[str, ...]
+    columns: tuple[str, ...]  # the rows' own columns, in table order
+    set_columns: tuple[str, ...]  # updated on conflict; empty means DO NOTHING
+    constants: dict[str, Any]  # insert-only values for columns the rows lack
+    pk: Column[Any] | None  # for ids
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: type[SQLModel] | Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str] | None = None,
+    with_ids: bool = False,
+    chunk_size: int | None = None,
+    method: Method = "auto",
+    now: datetime | None = None,
+) -> UpsertResult:
+    """Insert ``rows`` or update the existing rows with the same ``conflict`` key values.
+
+    ``update=None`` updates every column present in the rows except the conflict columns, ``id``
+    and ``created_at``; ``update=()`` means DO NOTHING. Columns absent from a row are never touched
+    (rows may carry different columns; each set of columns is written separately). A row is updated
+    only when one of its update columns differs, and then ``updated_at`` becomes ``now`` (default:
+    the current UTC time); inserts get ``created_at``/``updated_at = now`` unless given, and the
+    column defaults of the other absent columns. Keys repeated in ``rows``: the last row wins.
+
+    Runs inside the caller's transaction; when it raises, the caller rolls back.
+
+    Raises ``ValueError`` for an unknown column, a missing or NULL conflict value, a surrogate
+    primary key in the rows, a naive datetime; the database's ``IntegrityError`` for a violated
+    constraint other than the conflict key.
+    """
+    tbl = _table_of(table)
+    dialect = conn.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"upsert supports sqlite and postgresql, not {dialect.name}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    if method not in ("auto", "statement", "bulk"):
+        raise ValueError(f"unknown method {method!r}")
+    keys = _check_conflict(tbl, conflict)
+    wanted = None if update is None else _check_update(tbl, keys, update)
+    pk = _id_column(tbl) if with_ids else None
+    stamp = _check_now(now)
+
+    inserted = updated = unchanged = 0
+    ids: dict[tuple[Any, ...], int] = {}
+    for columns, group in _groups(tbl, keys, rows):
+        plan = _Plan(
+            table=tbl,
+            conflict=keys,
+            columns=columns,
+            set_columns=_set_columns(keys, columns, wanted),
+            constants=_constants(tbl, columns, stamp),
+            pk=pk,
+        )
+        size = chunk_size or len(group)
+        for start in range(0, len(group), size):
+            chunk = group[start : start + size]
+            bulk = method == "bulk" or (method == "auto" and len(chunk) >= BULK_MIN_ROWS)
+            if bulk:
+                new, changed = await _bulk(conn, plan, chunk, ids)
+            else:
+                new, changed = await _statement(conn, plan, chunk, ids)
+            inserted += new
+            updated += changed - new
+            unchanged += len(chunk) - changed
+    return UpsertResult(inserted=inserted, updated=updated, unchanged=unchanged, ids=ids)
+
+
+# --- validation and planning -------------------------------------------------------------------
+
+
+def _table_of(table: type[SQLModel] | Table) -> Table:
+    if isinstance(table, Table):
+        return table
+    found = getattr(table, "__table__", None)
+    if not isinstance(found, Table):
+        raise TypeError(f"{table!r} is not a table")
+    return found
+
+
+def _check_conflict(tbl: Table, conflict: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(conflict, str):
+        raise TypeError("conflict must be a sequence of column names, not a string")
+    keys = tuple(conflict)
+    if not keys:
+        raise ValueError("conflict needs at least one column")
+    _check_known(tbl, keys, "conflict")
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"conflict repeats a column: {keys}")
+    return keys
+
+
+def _check_update(tbl: Table, keys: tuple[str, ...], update: Sequence[str]) -> frozenset[str]:
+    if isinstance(update, str):
+        raise TypeError("update must be a sequence of column names, not a string")
+    names = frozenset(update)
+    _check_known(tbl, names, "update")
+    if names & set(keys):
+        raise ValueError(f"update names conflict columns: {sorted(names & set(keys))}")
+    if "updated_at" in names:
+        raise ValueError("updated_at is managed by upsert: it becomes now on changed rows")
+    return names
+
+
+def _check_known(tbl: Table, names: Sequence[str] | frozenset[str], what: str) -> None:
+    unknown = sorted(set(names) - set(tbl.c.keys()))
+    if unknown:
+        raise ValueError(f"{what} names unknown columns of {tbl.name}: {unknown}")
+
+
+def _id_column(tbl: Table) -> Column[Any]:
+    pk = list(tbl.primary_key.columns)
+    if len(pk) != 1 or pk[0].type.python_type is not int:
+        raise ValueError(f"with_ids needs a single integer primary key; {tbl.name} has none")
+    return pk[0]
+
+
+def _check_now(now: datetime | None) -> datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return now
+
+
+def _groups(
+    tbl: Table, keys: tuple[str, ...], rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[tuple[str, ...], list[Mapping[str, Any]]]]:
+    """Rows deduplicated by key (last wins), grouped by their set of columns."""
+    key_of = itemgetter(*keys)
+    latest: dict[Any, Mapping[str, Any]] = {}
+    for row in rows:
+        try:
+            key = key_of(row)
+        except KeyError as exc:
+            raise ValueError(f"a row lacks the conflict column {exc.args[0]!r}") from None
+        latest[key] = row
+
+    order = {name: index for index, name in enumerate(tbl.c.keys())}
+    forbidden = tbl.autoincrement_column
+    columns_of: dict[frozenset[str], tuple[str, ...]] = {}
+    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
+    for key, row in latest.items():
+        if key is None or (isinstance(key, tuple) and None in key):
+            raise ValueError(
+                f"conflict value is NULL in a row for {tbl.name}: NULL never conflicts"
+            )
+        names = frozenset(row)
+        columns = columns_of.get(names)
+        if columns is None:
+            unknown = sorted(names - order.keys())
+            if unknown:
+                raise ValueError(f"rows name unknown columns of {tbl.name}: {unknown}")
+            if forbidden is not None and forbidden.name in names:
+                raise ValueError(
+                    f"rows carry the surrogate key {tbl.name}.{forbidden.name}: upsert keys on "
+                    "natural keys and the database assigns ids"
+                )
+            columns = tuple(sorted(names, key=order.__getitem__))
+            columns_of[names] = columns
+        groups.setdefault(columns, []).append(row)
+    return list(groups.items())
+
+
+def _set_columns(
+    keys: tuple[str, ...], columns: tuple[str, ...], wanted: frozenset[str] | None
+) -> tuple[str, ...]:
+    if wanted is None:
+        skip = {*keys, "id", *_MANAGED}
+        return tuple(name for name in columns if name not in skip)
+    return tuple(name for name in columns if name in wanted)
+
+
+def _constants(tbl: Table, columns: tuple[str, ...], now: datetime) -> dict[str, Any]:
+    """Insert values for the columns the rows lack: ``now`` stamps, then the column defaults."""
+    values: dict[str, Any] = {}
+    for col in tbl.columns:
+        if col.name in columns or col is tbl.autoincrement_column:
+            continue
+        if col.name in _MANAGED:
+            values[col.name] = now
+        elif isinstance(col.default, ScalarElementColumnDefault):
+            values[col.name] = col.default.arg
+        elif isinstance(col.default, CallableColumnDefault):
+            values[col.name] = col.default.arg(None)  # type: ignore[arg-type]
+    return values
+
+
+# --- the ON CONFLICT clause, shared by both paths ----------------------------------------------
+
+
+def _distinct(
+    current: ColumnElement[Any], incoming: ColumnElement[Any], dialect: Dialect
+) -> ColumnElement[bool]:
+    if dialect.name == "postgresql" and isinstance(current.type, JSON):
+        # PostgreSQL's json type has no equality operator; jsonb compares by value.
+        return cast(current, postgresql.JSONB).is_distinct_from(cast(incoming, postgresql.JSONB))
+    return current.is_distinct_from(incoming)  # SQLite renders IS NOT
+
+
+def _upsert_statement(
+    plan: _Plan, dialect: Dialect, source: Any = None, names: Sequence[str] = ()
+) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT ... ON CONFLICT``: of ``source`` (a SELECT) when given, else of bound rows."""
+    tbl = plan.table
+    stmt: postgresql.Insert | sqlite.Insert
+    stmt = postgresql.insert(tbl) if dialect.name == "postgresql" else sqlite.insert(tbl)
+    if source is not None:
+        stmt = stmt.from_select(list(names), source)
+    excluded = stmt.excluded
+    if not plan.set_columns:
+        return stmt.on_conflict_do_nothing(index_elements=list(plan.conflict))
+    assignments: dict[str, Any] = {name: excluded[name] for name in plan.set_columns}
+    if "updated_at" in tbl.c:
+        assignments["updated_at"] = excluded["updated_at"]
+    differs = or_(*(_distinct(tbl.c[name], excluded[name], dialect) for name in plan.set_columns))
+    return stmt.on_conflict_do_update(
+        index_elements=list(plan.conflict), set_=assignments, where=differs
+    )
+
+
+_INSERTED = literal_column("(xmax = 0)", Boolean).label("inserted")
+
+
+async def _lock_and_mark(conn: AsyncConnection, tbl: Table) -> int:
+    """SQLite: take the write lock first, then read the highest rowid.
+
+    Every row inserted afterwards gets a higher rowid (surrogate keys never come from the rows),
+    so the inserted count is exact even with other writers waiting.
+    """
+    first = next(iter(tbl.columns))
+    await conn.execute(update(tbl).values({first.name: first}).where(false()))
+    rowid: ColumnElement[int] = literal_column("rowid", Integer)
+    return int(
+        (
+            await conn.execute(select(func.coalesce(func.max(rowid), 0)).select_from(tbl))
+        ).scalar_one()
+    )
+
+
+async def _inserted_since(conn: AsyncConnection, tbl: Table, mark: int) -> int:
+    rowid: ColumnElement[int] = literal_column("rowid", Integer)
+    found = await conn.execute(select(func.count()).select_from(tbl).where(rowid > mark))
+    return int(found.scalar_one())
+
+
+# --- the statement path ------------------------------------------------------------------------
+
+
+async def _statement(
+    conn: AsyncConnection,
+    plan: _Plan,
+    rows: list[Mapping[str, Any]],
+    ids: dict[tuple[Any, ...], int],
+) -> tuple[int, int]:
+    """Returns (inserted, inserted + updated)."""
+    dialect = conn.dialect
+    stmt = _upsert_statement(plan, dialect)
+    params = [{**row, **plan.constants} for row in rows]
+    try:
+        if dialect.name == "postgresql":
+            flags = (await conn.execute(stmt.returning(_INSERTED), params)).scalars().all()
+            inserted, changed = sum(1 for flag in flags if flag), len(flags)
+        else:
+            mark = await _lock_and_mark(conn, plan.table)
+            changed = (await conn.execute(stmt, params)).rowcount
+            inserted = await _inserted_since(conn, plan.table, mark)
+    except StatementError as exc:
+        # A value refused by its column type (naive datetime, bad decimal): raise it as such,
+        # exactly like the bulk path does.
+        if not isinstance(exc, DBAPIError) and isinstance(exc.orig, Exception):
+            raise exc.orig from None
+        raise
+    if plan.pk is not None:
+        await _lookup_ids(conn, plan, rows, ids)
+    return inserted, changed
+
+
+async def _lookup_ids(
+    conn: AsyncConnection,
+    plan: _Plan,
+    rows: list[Mapping[str, Any]],
+    ids: dict[tuple[Any, ...], int],
+) -> None:
+    assert plan.pk is not None
+    tbl = plan.table
+    key_cols = [tbl.c[name] for name in plan.conflict]
+    key_of = itemgetter(*plan.conflict)
+    for start in range(0, len(rows), _LOOKUP_CHUNK):
+        chunk = [key_of(row) for row in rows[start : start + _LOOKUP_CHUNK]]
+        where = key_cols[0].in_(chunk) if len(key_cols) == 1 else tuple_(*key_cols).in_(chunk)
+        found = await conn.execute(select(plan.pk, *key_cols).where(where))
+        for pk, *key in found:
+            ids[tuple(key)] = pk
+
+
+# --- the bulk path -----------------------------------------------------------------------------
+
+
+def _text_staged(type_: TypeEngine[Any], dialect: Dialect) -> bool:
+    """PostgreSQL: exact numerics travel as text (asyncpg's binary numeric encoder is slow)."""
+    if dialect.name != "postgresql":
+        return False
+    impl = type_.dialect_impl(dialect)
+    if isinstance(impl, TypeDecorator):
+        impl = impl.impl_instance
+    return isinstance(impl, Numeric) and not isinstance(impl, Float)
+
+
+def _converter(col: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column's bind processing (what SQLAlchemy would send), or None when it has none."""
+    process = col.type.dialect_impl(dialect).bind_processor(dialect)
+    if not _text_staged(col.type, dialect):
+        return process
+    if process is None:
+        return lambda value: None if value is None else str(value)
+    inner = process
+    return lambda value: None if value is None else str(inner(value))
+
+
+def _convert_column(values: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """Convert each distinct value once (values that are equal convert equally)."""
+    done: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        try:
+            out.append(done[value])
+        except KeyError:
+            converted = done[value] = convert(value)
+            out.append(converted)
+        except TypeError:  # unhashable: a JSON list or object
+            out.append(convert(value))
+    return out
+
+
+def _records(plan: _Plan, rows: list[Mapping[str, Any]], dialect: Dialect) -> list[tuple[Any, ...]]:
+    columns = plan.columns
+    get = itemgetter(*columns)
+    if len(columns) == 1:
+        tuples: list[tuple[Any, ...]] = [(get(row),) for row in rows]
+    else:
+        tuples = [get(row) for row in rows]
+    converters = [_converter(plan.table.c[name], dialect) for name in columns]
+    if not any(converters):
+        return tuples
+    by_column: list[Sequence[Any]] = list(zip(*tuples, strict=True))
+    for index, convert in enumerate(converters):
+        if convert is not None:
+            by_column[index] = _convert_column(by_column[index], convert)
+    return list(zip(*by_column, strict=True))
+
+
+def _staging_table(plan: _Plan, dialect: Dialect) -> Table:
+    name = f"_upsert_{plan.table.name}_{uuid.uuid4().hex[:12]}"
+    columns = [
+        Column(name, Text() if _text_staged(col.type, dialect) else col.type)
+        for name, col in ((name, plan.table.c[name]) for name in plan.columns)
+    ]
+    options: dict[str, Any] = {}
+    if dialect.name == "postgresql":
+        options["postgresql_on_commit"] = "DROP"
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"], **options)
+
+
+def _staged(staging: Table, plan: _Plan, name: str, dialect: Dialect) -> ColumnElement[Any]:
+    col = plan.table.c[name]
+    if _text_staged(col.type, dialect):
+        return cast(staging.c[name], col.type)
+    return staging.c[name]
+
+
+async def _load(
+    conn: AsyncConnection, staging: Table, records: list[tuple[Any, ...]], dialect: Dialect
+) -> None:
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    names = [col.name for col in staging.columns]
+    if dialect.name == "postgresql":
+        await driver.copy_records_to_table(staging.name, columns=names, records=records)
+        return
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO temp.{quote(staging.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)})"
+    )
+    cursor = await driver.executemany(sql, records)
+    await cursor.close()
+
+
+async def _bulk(
+    conn: AsyncConnection,
+    plan: _Plan,
+    rows: list[Mapping[str, Any]],
+    ids: dict[tuple[Any, ...], int],
+) -> tuple[int, int]:
+    """Returns (inserted, inserted + updated)."""
+    dialect = conn.dialect
+    tbl = plan.table
+    records = _records(plan, rows, dialect)  # raises before anything is written
+    mark = await _lock_and_mark(conn, tbl) if dialect.name == "sqlite" else 0
+    staging = _staging_table(plan, dialect)
+    await conn.run_sync(staging.create)
+    await _load(conn, staging, records, dialect)
+
+    constants = [
+        literal(value, tbl.c[name].type).label(name) for name, value in plan.constants.items()
+    ]
+    source = select(*(_staged(staging, plan, n, dialect) for n in plan.columns), *constants)
+    if dialect.name == "sqlite":
+        source = source.where(true())  # SQLite would read ON CONFLICT as a join constraint
+    stmt = _upsert_statement(plan, dialect, source, [*plan.columns, *plan.constants])
+    if dialect.name == "postgresql":
+        upserted = stmt.returning(_INSERTED).cte("upserted")
+        counts = select(
+            func.count().filter(upserted.c.inserted), func.count().filter(~upserted.c.inserted)
+        )
+        new, changed = (await conn.execute(counts)).one()
+        inserted, changed = int(new), int(new) + int(changed)
+    else:
+        changed = (await conn.execute(stmt)).rowcount
+        inserted = await _inserted_since(conn, tbl, mark)
+
+    if plan.pk is not None:
+        key_cols = [tbl.c[name] for name in plan.conflict]
+        joined = tbl.join(
+            staging,
+            and_(*(tbl.c[n] == _staged(staging, plan, n, dialect) for n in plan.conflict)),
+        )
+        for pk, *key in await conn.execute(select(plan.pk, *key_cols).select_from(joined)):
+            ids[tuple(key)] = pk
+    await conn.run_sync(staging.drop)
+    return inserted, changed
