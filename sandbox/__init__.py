@@ -1,0 +1,36 @@
+"""An offline stand-in for Spotify, Ticketmaster and setlist.fm: same paths, JSON and quirks.
+
+``create_app(SandboxConfig(...))`` gives the ASGI app (``app.state.sandbox`` holds the state);
+``start_in_thread`` / ``run_server`` serve it over loopback HTTP.
+"""
+
+from __future__ import annotations
+
+from sandbox.app import create_app
+from sandbox.catalog import Catalog
+from sandbox.config import ALL_FAULT_KINDS, DEMO_CREDENTIALS, FaultKind, SandboxConfig
+from sandbox.core import Sandbox
+from sandbox.server import (
+    SandboxServer,
+    demo_settings_overrides,
+    run_server,
+    sandbox_settings_overrides,
+    start_in_thread,
+)
+from sandbox.stats import SandboxStats
+
+__all__ = [
+    "ALL_FAULT_KINDS",
+    "DEMO_CREDENTIALS",
+    "Catalog",
+    "FaultKind",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxServer",
+    "SandboxStats",
+    "create_app",
+    "demo_settings_overrides",
+    "run_server",
+    "sandbox_settings_overrides",
+    "start_in_thread",
+]

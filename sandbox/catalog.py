@@ -13,13 +13,15 @@ artist's followers and popularity drift day by day from ``today``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -51,6 +53,7 @@ PLAYABLE_STATUSES: Final = frozenset({"onsale", "offsale", "rescheduled"})
 _MASK32: Final = 0xFFFFFFFF
 _SLOTS_PER_ARTIST: Final = 4096
 _TM_SLOT_BASE: Final = 2048
+_SETS_CACHE_SIZE: Final = 100_000
 _STATUS_WEIGHTS: Final = (
     ("onsale", 85),
     ("offsale", 5),
@@ -157,8 +160,6 @@ def _sort_name(name: str, person: bool) -> str:
 
 
 def _strip_accents(text: str) -> str:
-    import unicodedata
-
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -177,6 +178,7 @@ def _ticketmaster_variant(name: str, rng: random.Random) -> str:
     return rng.choice(options)
 
 
+@lru_cache(maxsize=65536)
 def _slug(text: str) -> str:
     out = []
     for ch in _strip_accents(text).lower():
@@ -281,25 +283,22 @@ class Event:
     onsale_start: datetime
     tour: str | None
     url_key: str
+    starts_at: datetime | None  # the UTC start, when date and time are known
+    sort_instant: datetime  # the UTC start, or local noon of the (tentative) date
 
     @property
     def attractions(self) -> tuple[Artist, ...]:
         return (self.headliner, *self.support)
 
-    @property
-    def starts_at(self) -> datetime | None:
-        """The UTC start, when date and time are known."""
-        if self.local_time is None:
-            return None
-        local = datetime.combine(self.local_date, self.local_time, _zone(self.venue.timezone))
-        return local.astimezone(UTC)
 
-    @property
-    def sort_instant(self) -> datetime:
-        """The UTC start, or local noon of the (tentative) date when the time is unknown."""
-        return self.starts_at or datetime.combine(
-            self.local_date, time(12, 0), _zone(self.venue.timezone)
-        ).astimezone(UTC)
+def _utc_start(local_date: date, local_time: time | None, timezone: str) -> datetime | None:
+    if local_time is None:
+        return None
+    return datetime.combine(local_date, local_time, _zone(timezone)).astimezone(UTC)
+
+
+def _utc_noon(local_date: date, timezone: str) -> datetime:
+    return datetime.combine(local_date, time(12, 0), _zone(timezone)).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +367,12 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@cache
+def _cumulative_weights(size: int) -> tuple[float, ...]:
+    """Song popularity weights (the first songs are the hits), cumulated for ``choices``."""
+    return tuple(itertools.accumulate(1.0 / (1 + i / 6) for i in range(size)))
+
+
 # --------------------------------------------------------------------------------- the catalogue
 
 
@@ -384,6 +389,7 @@ class Catalog:
         self._setlist_mixer = _Mixer32(stable_hash(seed, "setlist-ids"))
         self._songs: dict[int, tuple[str, ...]] = {}
         self._performances: dict[int, tuple[Performance, ...]] = {}
+        self._sets: dict[tuple[str, int], tuple[SetContent, ...]] = {}
         self.venues: tuple[Venue, ...] = self._make_venues()
         self.artists: tuple[Artist, ...] = self._make_artists(artists)
         self.events: tuple[Event, ...] = self._make_events()
@@ -482,8 +488,18 @@ class Catalog:
                 return performance
         return None
 
-    def sets(self, performance: Performance, version: int) -> list[SetContent]:
+    def sets(self, performance: Performance, version: int) -> tuple[SetContent, ...]:
         """The setlist's sets as of ``version`` (0 = as first published)."""
+        key = (performance.setlist_id, version)
+        cached = self._sets.get(key)
+        if cached is None:
+            if len(self._sets) >= _SETS_CACHE_SIZE:
+                self._sets.clear()
+            cached = tuple(self._make_sets(performance, version))
+            self._sets[key] = cached
+        return cached
+
+    def _make_sets(self, performance: Performance, version: int) -> list[SetContent]:
         rng = _rng(self.seed, "sets", performance.setlist_id)
         filled = not performance.empty_at_first or version >= 1
         if not filled:
@@ -653,6 +669,12 @@ class Catalog:
                     name = f"{name}: {tour}" if number % 2 else f"{name} - {tour}"
                 elif support:
                     name = f"{name} with {support[0].ticketmaster_name}"
+                venue = rng.choice(self.venues)
+                local_time = None if time_tba else rng.choice(_SHOW_TIMES)
+                status = _weighted(rng, _STATUS_WEIGHTS)
+                placeholder = rng.random() < 0.18
+                onsale = local_date - timedelta(days=rng.randint(30, 120))
+                starts_at = _utc_start(local_date, local_time, venue.timezone)
                 events.append(
                     Event(
                         index=number,
@@ -660,19 +682,19 @@ class Catalog:
                         name=name,
                         headliner=artist,
                         support=tuple(support),
-                        venue=rng.choice(self.venues),
+                        venue=venue,
                         local_date=local_date,
-                        local_time=None if time_tba else rng.choice(_SHOW_TIMES),
+                        local_time=local_time,
                         date_tba=date_tba,
                         time_tba=time_tba,
-                        status=_weighted(rng, _STATUS_WEIGHTS),
+                        status=status,
                         price_range=price,
-                        onsale_placeholder=rng.random() < 0.18,
-                        onsale_start=datetime.combine(
-                            local_date - timedelta(days=rng.randint(30, 120)), time(15, 0), UTC
-                        ),
+                        onsale_placeholder=placeholder,
+                        onsale_start=datetime.combine(onsale, time(15, 0), UTC),
                         tour=tour,
                         url_key=f"{stable_hash(self.seed, 'event-url', number) % 16**16:016X}",
+                        starts_at=starts_at,
+                        sort_instant=starts_at or _utc_noon(local_date, venue.timezone),
                     )
                 )
         events.sort(key=lambda e: (e.sort_instant, e.id))
@@ -809,12 +831,14 @@ class Catalog:
     def _draw_sets(self, artist: Artist, rng: random.Random) -> list[SetContent]:
         songs = self.songs(artist)
         count = min(len(songs), rng.randint(10, 22))
-        weights = [1.0 / (1 + i / 6) for i in range(len(songs))]
+        cumulative = _cumulative_weights(len(songs))
         picked: list[int] = []
         while len(picked) < count:
-            choice = rng.choices(range(len(songs)), weights=weights)[0]
-            if choice not in picked:
-                picked.append(choice)
+            for choice in rng.choices(range(len(songs)), cum_weights=cumulative, k=count):
+                if choice not in picked:
+                    picked.append(choice)
+                    if len(picked) == count:
+                        break
         entries: list[SongEntry] = []
         for position, song_index in enumerate(picked):
             info = rng.choice(_SONG_INFOS) if rng.random() < 0.08 else None

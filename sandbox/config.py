@@ -73,6 +73,7 @@ class SandboxConfig:
     latency_seconds: float | tuple[float, float] = 0.0
     token_ttl_seconds: float = 3600.0
     clock: Clock | None = None  # None: the system monotonic clock
+    calendar_follows_clock: bool = True  # False: the calendar moves only with ``advance()``
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_rate <= 1.0:

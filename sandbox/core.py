@@ -25,8 +25,8 @@ class Sandbox:
 
     Two notions of time: the monotonic ``clock`` (rate caps, token expiry, latency) and the
     calendar instant ``now()`` (which setlists are published, which events are upcoming).
-    ``now()`` starts at midnight UTC of ``config.today``, moves with the clock, and jumps
-    forward with ``advance()``.
+    ``now()`` starts at midnight UTC of ``config.today``, moves with the clock (unless
+    ``config.calendar_follows_clock`` is off), and jumps forward with ``advance()``.
     """
 
     def __init__(self, config: SandboxConfig, *, catalog: Catalog | None = None) -> None:
@@ -70,6 +70,8 @@ class Sandbox:
 
     def now(self) -> datetime:
         """The calendar instant (UTC)."""
+        if not self.config.calendar_follows_clock:
+            return self.catalog.origin + self._calendar_offset
         elapsed = timedelta(seconds=self.clock.now() - self._clock_origin)
         return self.catalog.origin + self._calendar_offset + elapsed
 

@@ -74,9 +74,9 @@ def _uvicorn_config(
 
 def run_server(
     config: SandboxConfig,
-    *,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
+    *,
     log_level: str = "info",
 ) -> None:
     """Serve the sandbox until interrupted (blocking)."""
@@ -114,9 +114,9 @@ class SandboxServer:
 
 def start_in_thread(
     config: SandboxConfig,
-    *,
     host: str = "127.0.0.1",
     port: int = 0,
+    *,
     log_level: str = "warning",
     catalog: Catalog | None = None,
 ) -> SandboxServer:

@@ -427,7 +427,7 @@ class TicketmasterSurface(Surface):
             )
         if classes := {fold(c) for c in _csv(params.get("classificationName"))}:
             tests.append(lambda e: bool(classes & self._class_names(e.headliner)))
-        matches = [e for e in self.sandbox.catalog.events if all(test(e) for test in tests)]
+        matches = [e for e in self._candidates(attractions) if all(test(e) for test in tests)]
         sort = params.get("sort", "relevance,desc")
         if sort.startswith("name,"):
             matches.sort(key=lambda e: (fold(e.name), e.id), reverse=sort.endswith(",desc"))
@@ -446,6 +446,18 @@ class TicketmasterSurface(Surface):
                 page=page,
             )
         )
+
+    def _candidates(self, attraction_ids: set[str]) -> Sequence[Event]:
+        """Every event, or only those of the attractions asked for (in catalogue order)."""
+        catalog = self.sandbox.catalog
+        if not attraction_ids:
+            return catalog.events
+        found = {
+            event.id: event
+            for attraction_id in attraction_ids
+            for event in catalog.events_by_attraction.get(attraction_id, [])
+        }
+        return sorted(found.values(), key=lambda e: (e.sort_instant, e.id))
 
     @staticmethod
     def _class_names(artist: Artist) -> set[str]:
