@@ -59,13 +59,14 @@ from models.types import utcnow
 __all__ = ["BULK_MIN_ROWS", "Method", "UpsertResult", "upsert"]
 
 #: From this many rows (per chunk) ``method="auto"`` takes the bulk path.
-BULK_MIN_ROWS = 500
+BULK_MIN_ROWS = 200
 
 Method = Literal["auto", "statement", "bulk"]
 
 # Keys per ``IN`` lookup: far below SQLite's 32766 and asyncpg's 32767 bind parameters.
 _LOOKUP_CHUNK = 2000
 _MANAGED = ("created_at", "updated_at")
+_BULK_DRIVERS = ("asyncpg", "aiosqlite")  # copy_records_to_table / executemany on the raw driver
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ async def upsert(
         raise ValueError(f"chunk_size must be positive, got {chunk_size}")
     if method not in ("auto", "statement", "bulk"):
         raise ValueError(f"unknown method {method!r}")
+    bulk_loader = dialect.driver in _BULK_DRIVERS
+    if method == "bulk" and not bulk_loader:
+        raise NotImplementedError(f"the bulk path needs asyncpg or aiosqlite, not {dialect.driver}")
     keys = _check_conflict(tbl, conflict)
     wanted = None if update is None else _check_update(tbl, keys, update)
     pk = _id_column(tbl) if with_ids else None
@@ -153,7 +157,9 @@ async def upsert(
         size = chunk_size or len(group)
         for start in range(0, len(group), size):
             chunk = group[start : start + size]
-            bulk = method == "bulk" or (method == "auto" and len(chunk) >= BULK_MIN_ROWS)
+            bulk = method == "bulk" or (
+                method == "auto" and bulk_loader and len(chunk) >= BULK_MIN_ROWS
+            )
             if bulk:
                 new, changed = await _bulk(conn, plan, chunk, ids)
             else:
@@ -226,38 +232,37 @@ def _groups(
 ) -> list[tuple[tuple[str, ...], list[Mapping[str, Any]]]]:
     """Rows deduplicated by key (last wins), grouped by their set of columns."""
     key_of = itemgetter(*keys)
-    latest: dict[Any, Mapping[str, Any]] = {}
-    for row in rows:
-        try:
-            key = key_of(row)
-        except KeyError as exc:
-            raise ValueError(f"a row lacks the conflict column {exc.args[0]!r}") from None
-        latest[key] = row
+    try:
+        latest = dict(zip(map(key_of, rows), rows, strict=True))
+    except KeyError as exc:
+        raise ValueError(f"a row lacks the conflict column {exc.args[0]!r}") from None
+    if None in latest if len(keys) == 1 else any(None in key for key in latest):
+        raise ValueError(f"conflict value is NULL in a row for {tbl.name}: NULL never conflicts")
+    unique = list(latest.values())
+    if not unique:
+        return []
+    first = frozenset(unique[0])
+    if all(row.keys() == first for row in unique):  # the usual case: one set of columns
+        return [(_columns(tbl, first), unique)]
+    by_names: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+    for row in unique:
+        by_names.setdefault(frozenset(row), []).append(row)
+    return [(_columns(tbl, names), group) for names, group in by_names.items()]
 
+
+def _columns(tbl: Table, names: frozenset[str]) -> tuple[str, ...]:
+    """The row columns in table order, checked."""
     order = {name: index for index, name in enumerate(tbl.c.keys())}
+    unknown = sorted(names - order.keys())
+    if unknown:
+        raise ValueError(f"rows name unknown columns of {tbl.name}: {unknown}")
     forbidden = tbl.autoincrement_column
-    columns_of: dict[frozenset[str], tuple[str, ...]] = {}
-    groups: dict[tuple[str, ...], list[Mapping[str, Any]]] = {}
-    for key, row in latest.items():
-        if key is None or (isinstance(key, tuple) and None in key):
-            raise ValueError(
-                f"conflict value is NULL in a row for {tbl.name}: NULL never conflicts"
-            )
-        names = frozenset(row)
-        columns = columns_of.get(names)
-        if columns is None:
-            unknown = sorted(names - order.keys())
-            if unknown:
-                raise ValueError(f"rows name unknown columns of {tbl.name}: {unknown}")
-            if forbidden is not None and forbidden.name in names:
-                raise ValueError(
-                    f"rows carry the surrogate key {tbl.name}.{forbidden.name}: upsert keys on "
-                    "natural keys and the database assigns ids"
-                )
-            columns = tuple(sorted(names, key=order.__getitem__))
-            columns_of[names] = columns
-        groups.setdefault(columns, []).append(row)
-    return list(groups.items())
+    if forbidden is not None and forbidden.name in names:
+        raise ValueError(
+            f"rows carry the surrogate key {tbl.name}.{forbidden.name}: upsert keys on "
+            "natural keys and the database assigns ids"
+        )
+    return tuple(sorted(names, key=order.__getitem__))
 
 
 def _set_columns(
@@ -416,36 +421,26 @@ def _converter(col: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | Non
     return lambda value: None if value is None else str(inner(value))
 
 
-def _convert_column(values: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any]:
+def _convert_column(values: list[Any], convert: Callable[[Any], Any]) -> list[Any]:
     """Convert each distinct value once (values that are equal convert equally)."""
-    done: dict[Any, Any] = {}
-    out = []
-    for value in values:
-        try:
-            out.append(done[value])
-        except KeyError:
-            converted = done[value] = convert(value)
-            out.append(converted)
-        except TypeError:  # unhashable: a JSON list or object
-            out.append(convert(value))
-    return out
+    try:
+        distinct = set(values)
+    except TypeError:  # unhashable values (JSON lists and objects): one by one
+        return [convert(value) for value in values]
+    done = {value: convert(value) for value in distinct}
+    return list(map(done.__getitem__, values))
 
 
-def _records(plan: _Plan, rows: list[Mapping[str, Any]], dialect: Dialect) -> list[tuple[Any, ...]]:
-    columns = plan.columns
-    get = itemgetter(*columns)
-    if len(columns) == 1:
-        tuples: list[tuple[Any, ...]] = [(get(row),) for row in rows]
-    else:
-        tuples = [get(row) for row in rows]
-    converters = [_converter(plan.table.c[name], dialect) for name in columns]
-    if not any(converters):
-        return tuples
-    by_column: list[Sequence[Any]] = list(zip(*tuples, strict=True))
-    for index, convert in enumerate(converters):
+def _records(
+    plan: _Plan, rows: Sequence[Mapping[str, Any]], dialect: Dialect
+) -> list[tuple[Any, ...]]:
+    """The rows as driver-ready tuples, column by column (C-speed map/zip, few Python calls)."""
+    by_column = [list(map(itemgetter(name), rows)) for name in plan.columns]
+    for index, name in enumerate(plan.columns):
+        convert = _converter(plan.table.c[name], dialect)
         if convert is not None:
             by_column[index] = _convert_column(by_column[index], convert)
-    return list(zip(*by_column, strict=True))
+    return list(zip(*by_column, strict=False))  # equal lengths by construction; strict costs 2x
 
 
 def _staging_table(plan: _Plan, dialect: Dialect) -> Table:

@@ -588,3 +588,21 @@ async def test_sqlite_takes_the_write_lock_before_reading_the_rowid_mark(tmp_pat
     finally:
         await first.dispose()
         await other.dispose()
+
+
+async def test_a_driver_without_bulk_load_gets_statements_only(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_bulk(*args: Any) -> tuple[int, int]:
+        raise AssertionError("the bulk path was taken")
+
+    monkeypatch.setattr(upserts_module, "BULK_MIN_ROWS", 2)
+    monkeypatch.setattr(upserts_module, "_bulk", no_bulk)
+    monkeypatch.setattr(engine.dialect, "driver", "psycopg")
+    batch = [artist_row(n) for n in range(3)]
+    async with engine.begin() as conn:
+        result = await upsert(conn, artists, batch, conflict=["spotify_id"])
+        with pytest.raises(NotImplementedError, match="needs asyncpg or aiosqlite, not psycopg"):
+            await upsert(conn, artists, batch, conflict=["spotify_id"], method="bulk")
+
+    assert result == UpsertResult(inserted=3, updated=0, unchanged=0)
