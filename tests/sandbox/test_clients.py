@@ -169,3 +169,37 @@ async def test_development_mode_spotify_degrades_without_failing(big_catalog: Ca
     assert stats.count("spotify", "/v1/artists/{id}", 200) == 60
     assert stats.count("spotify", "/v1/search", 200) == 1
     assert stats.over_cap == {}
+
+
+async def test_quota_answers_stop_the_clients_for_good(big_catalog: Catalog) -> None:
+    from clients.errors import QuotaExhausted
+    from clients.ratelimit import Bucket
+
+    clock = VirtualClock()
+    app = _sandbox_app(
+        big_catalog,
+        clock,
+        spotify_daily_quota=1,
+        caps={"ticketmaster": [Bucket(5, 5), Bucket(2, 2 / 86400)]},
+    )
+    sandbox: Sandbox = app.state.sandbox
+    settings = _settings()
+    limiter = TokenBucketLimiter.from_settings(settings, clock=clock)
+    artist = next(a for a in big_catalog.artists if a.kind == "core")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as http:
+        common: dict[str, Any] = {"http": http, "limiter": limiter, "clock": clock}
+        spotify = SpotifyClient.from_settings(settings, **common)
+        tm = TicketmasterClient.from_settings(settings, **common)
+        assert await spotify.get_artist(artist.spotify_id or "") is not None
+        with pytest.raises(QuotaExhausted):
+            await spotify.get_artist(artist.spotify_id or "")
+        with pytest.raises(QuotaExhausted):  # latched: nothing more is sent
+            await spotify.get_artist(artist.spotify_id or "")
+        for _ in range(2):
+            assert await tm.get_attraction(artist.ticketmaster_id or "") is not None
+        with pytest.raises(QuotaExhausted):
+            await tm.get_attraction(artist.ticketmaster_id or "")
+    stats = sandbox.stats
+    assert stats.refusals == {("spotify", "quota"): 1, ("ticketmaster", "per_day"): 1}
+    assert stats.count("spotify", "/v1/artists/{id}") == 2
+    assert stats.count("ticketmaster", "/discovery/v2/attractions/{id}.json") == 3
