@@ -70,8 +70,8 @@ async def autonomous_sync(
     async with (
         tracked_run(job=JOB_AUTONOMOUS_SYNC, mode=mode, parameters=params, dry_run=dry_run) as run,
         open_upstream(settings, apis=apis, limiter=limiter) as upstream,
+        Writer(run.engine, dry_run=dry_run).dry_run_scope() as writer,
     ):
-        writer = Writer(run.engine, dry_run=dry_run)
         now = utcnow()
         if mode in ("discovery", "full"):
             await discover_artists(run, upstream, writer, limit=limit, now=now)
@@ -159,10 +159,7 @@ async def discover_artists(
     # The events of known and newly added headliners are already fetched: store their shows.
     stored = await store_events(writer, unique_events, today=now.date(), now=now)
     for key, value in stored.items():
-        if key not in ("artists_added",):
-            run.count(key, value)
-        else:
-            run.count("support_artists_added", value)
+        run.count(key, value)
 
 
 async def _playlist_candidates(
@@ -208,7 +205,7 @@ async def sync_artist_shows(
     """The upcoming Ticketmaster shows of the artists most in need (never synced, due after a
     failure, then the stalest), each artist in one transaction with its success mark."""
     settings = run.settings
-    async with run.engine.connect() as conn:
+    async with writer.read() as conn:
         chosen = await select_artists_for_sync(
             conn,
             now=now,

@@ -64,10 +64,10 @@ async def master_sync(
     async with (
         tracked_run(job=JOB_MASTER_SYNC, mode=mode, parameters=params, dry_run=dry_run) as run,
         open_upstream(settings, apis=APIS, limiter=limiter) as upstream,
+        Writer(run.engine, dry_run=dry_run).dry_run_scope() as writer,
     ):
-        writer = Writer(run.engine, dry_run=dry_run)
         now = utcnow()
-        chosen = await _choose(run, mode=mode, limit=limit, now=now)
+        chosen = await _choose(writer, mode=mode, limit=limit, now=now)
         run.count("artists_selected", len(chosen))
         spotify_ok = await _sync_spotify(run, upstream, writer, chosen, now=now)
         await _sync_artists(run, upstream, writer, chosen, spotify_ok=spotify_ok, now=now)
@@ -87,8 +87,8 @@ async def master_sync(
         return dict(run.counts)
 
 
-async def _choose(run: RunTracker, *, mode: str, limit: int, now: datetime) -> list[ArtistToSync]:
-    async with run.engine.connect() as conn:
+async def _choose(writer: Writer, *, mode: str, limit: int, now: datetime) -> list[ArtistToSync]:
+    async with writer.read() as conn:
         if mode == "hourly":
             return await select_hourly_artists(conn, now=now, limit=limit)
         return await select_artists_for_sync(
@@ -230,7 +230,7 @@ async def _sync_artists(
         if searched or mbid:
             sources.append("setlistfm")  # a search that found nothing is a completed sync too
         if mbid:
-            async with run.engine.connect() as conn:
+            async with writer.read() as conn:
                 known = await setlist_versions(conn, artist.id)
             cursor = artist.setlistfm_synced_at - overlap if artist.setlistfm_synced_at else None
             fetched = await setlists_task(

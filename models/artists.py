@@ -55,6 +55,8 @@ class ArtistCandidate:
     genres: list[str] | None = None
     popularity: int | None = None
     followers: int | None = None
+    #: Fields this source only fills when missing (a lesser source: Ticketmaster's image, say).
+    fill_only: frozenset[str] = frozenset()
 
     @property
     def ids(self) -> dict[str, str]:
@@ -65,7 +67,9 @@ class ArtistCandidate:
         updates = {
             f.name: getattr(other, f.name)
             for f in fields(self)
-            if getattr(self, f.name) is None and getattr(other, f.name) is not None
+            if f.name != "fill_only"
+            and getattr(self, f.name) is None
+            and getattr(other, f.name) is not None
         }
         return replace(self, **updates) if updates else self
 
@@ -212,6 +216,8 @@ async def resolve_artists(
             linked = bool(changes)
             for name in _METADATA_FIELDS:
                 value = getattr(candidate, name)
+                if name in candidate.fill_only and row[name] is not None:
+                    continue
                 if value is not None and row[name] != value:
                     changes[name] = value
             if changes:

@@ -32,8 +32,10 @@ def normalize_name(name: str) -> str:
 
 
 def normalize_title(title: str) -> str:
-    """The matching form of a song title: like a name, and a ``(feat. X)`` suffix does not count."""
-    return normalize_name(_FEAT.sub("", title)) or _fold(title).strip()
+    """The matching form of a song title: case, accents and punctuation do not matter, nor does a
+    ``(feat. X)`` suffix; articles do (``"The Summer Hands"`` is not ``"Summer Hands"``)."""
+    folded = _SPACES.sub(" ", _NON_WORD.sub(" ", _fold(_FEAT.sub("", title)))).strip()
+    return folded or _fold(title).strip()
 
 
 def slugify(name: str) -> str:

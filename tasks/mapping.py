@@ -44,6 +44,7 @@ def attraction_candidate(attraction: TmAttraction) -> ArtistCandidate:
         spotify_id=attraction.spotify_id,
         mbid=attraction.mbid,
         image_url=image,
+        fill_only=frozenset({"image_url"}),  # Spotify's image wins where there is one
     )
 
 
@@ -102,7 +103,7 @@ def show_record(event: TmEvent, *, artist_ids: dict[str, int], today: date) -> S
     if event.local_date is None or not event.attractions:
         return None
     headliner = artist_ids.get(event.attractions[0].id)
-    if headliner is None:
+    if not headliner:  # an attraction we do not know (0) or did not resolve
         return None
     support = tuple(artist_ids[a.id] for a in event.attractions[1:] if artist_ids.get(a.id))
     minimum, maximum, currency = _price_bounds(event)

@@ -43,23 +43,57 @@ __all__ = [
 
 @dataclass
 class Writer:
+    """The transactions of one run.
+
+    A real run commits each ``transaction()`` on its own. A dry run keeps one connection and one
+    outer transaction for the whole run (opened by ``dry_run_scope``): each ``transaction()`` is a
+    savepoint inside it and ``read()`` sees what the run wrote so far, so later steps compute on
+    top of earlier ones; the outer transaction is rolled back at the end.
+    """
+
     engine: AsyncEngine
     dry_run: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _shared: AsyncConnection | None = None
+
+    @asynccontextmanager
+    async def dry_run_scope(self) -> AsyncIterator[Writer]:
+        """Around a whole run: in a dry run, the outer transaction that is never committed."""
+        if not self.dry_run:
+            yield self
+            return
+        async with self.engine.connect() as conn:
+            outer = await conn.begin()
+            if conn.dialect.name == "sqlite":
+                # pysqlite defers BEGIN to the first write, and a savepoint released outside a
+                # transaction commits: open the real transaction now.
+                await conn.exec_driver_sql("BEGIN")
+            self._shared = conn
+            try:
+                yield self
+            finally:
+                self._shared = None
+                await outer.rollback()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self.lock, self.engine.connect() as conn:
-            trans = await conn.begin()
-            try:
+        async with self.lock:
+            if self._shared is not None:
+                async with self._shared.begin_nested():
+                    yield self._shared
+                return
+            async with self.engine.begin() as conn:
                 yield conn
-            except BaseException:
-                await trans.rollback()
-                raise
-            if self.dry_run:
-                await trans.rollback()
-            else:
-                await trans.commit()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads: the run's own in a dry run (it sees the run's writes)."""
+        if self._shared is not None:
+            async with self.lock:
+                yield self._shared
+            return
+        async with self.engine.connect() as conn:
+            yield conn
 
 
 @dataclass
@@ -71,21 +105,21 @@ class ArtistSyncOutcome:
 async def _store_events(
     conn: AsyncConnection, events: Sequence[TmEvent], *, today: date, now: datetime
 ) -> tuple[StoreCounts, ResolveResult]:
-    """Resolve every attraction of the events (headliners and supporting acts) and store the
-    shows whose headliner is known. New attractions become artists."""
+    """Link every attraction of the events (headliners and supporting acts) to the artists we
+    know and store the shows whose headliner is known. Unknown attractions are left to discovery,
+    which alone adds artists (within its ``limit``)."""
     counts = StoreCounts()
     attractions = {a.id: a for event in events for a in event.attractions}
     ordered = list(attractions.values())
     resolved = await resolve_artists(
-        conn, [attraction_candidate(a) for a in ordered], create=True, now=now
+        conn, [attraction_candidate(a) for a in ordered], create=False, now=now
     )
     artist_ids = {
         a.id: artist_id for a, artist_id in zip(ordered, resolved.artist_ids, strict=True)
     }
     records = [r for e in events if (r := show_record(e, artist_ids=artist_ids, today=today))]
-    counts.add("events_without_date", len(events) - len(records))
+    counts.add("events_skipped", len(events) - len(records))
     await store_shows(conn, records, counts=counts)
-    counts.add("artists_added", resolved.added)
     counts.add("artists_linked", resolved.linked)
     counts.add("artists_merged", resolved.merged)
     return counts, resolved

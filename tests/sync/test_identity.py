@@ -224,3 +224,8 @@ async def test_database_refuses_a_second_artist_with_an_existing_id(engine: Asyn
                     updated_at=NOW,
                 )
             )
+
+
+def test_normalize_title_keeps_articles() -> None:
+    assert normalize_title("The Summer Hands") == "the summer hands"
+    assert normalize_title("Summer Hands") == "summer hands"
