@@ -40,6 +40,9 @@ __all__ = [
     "SongEntry",
     "Track",
     "Venue",
+    "base62",
+    "slug",
+    "stable_hash",
 ]
 
 ArtistKind = Literal["core", "spotify_only", "tm_only"]
@@ -179,7 +182,8 @@ def _ticketmaster_variant(name: str, rng: random.Random) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A lowercase ASCII dash-separated slug (for URLs the APIs would give)."""
     out = []
     for ch in _strip_accents(text).lower():
         out.append(ch if ch.isalnum() else "-")
@@ -900,8 +904,3 @@ class Catalog:
             updated = (*chosen.songs[:position], edited, *chosen.songs[position + 1 :])
             replacement = SetContent(chosen.name, chosen.encore, updated)
         return [*sets[:target], replacement, *sets[target + 1 :]]
-
-
-def slug(text: str) -> str:
-    """A lowercase ASCII dash-separated slug (for URLs the APIs would give)."""
-    return _slug(text)

@@ -273,8 +273,8 @@ class SpotifySurface(Surface):
         known = {"album", "artist", "playlist", "track", "show", "episode", "audiobook"}
         if any(t not in known for t in types):
             return _error(400, "Bad search type field")
-        limit = _int_param(request, "limit", 20)
         max_limit = 50 if self.extended else 10
+        limit = _int_param(request, "limit", min(20, max_limit))
         if limit is None or not 1 <= limit <= max_limit:
             return _error(400, "Invalid limit")
         offset = _int_param(request, "offset", 0)

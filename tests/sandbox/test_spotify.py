@@ -330,7 +330,9 @@ async def test_development_tier_caps_search_limit_at_10(make_harness: HarnessFac
     eleven = await harness.spotify(
         "/search", params={"q": "a", "type": "artist", "limit": 11}, token=token
     )
+    default = await harness.spotify("/search", params={"q": "a", "type": "artist"}, token=token)
     assert ten.status_code == 200
+    assert default.json()["artists"]["limit"] == 10
     assert (eleven.status_code, eleven.json()) == (
         400,
         {"error": {"status": 400, "message": "Invalid limit"}},
