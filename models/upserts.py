@@ -9,7 +9,9 @@ Two execution paths produce the same rows and the same result:
 * ``"statement"``: SQLAlchemy Core, values processed per row by SQLAlchemy (small batches);
 * ``"bulk"``: values converted once per distinct value, loaded into a temporary table with the
   driver's bulk API (asyncpg ``COPY``, sqlite3 ``executemany``), then one
-  ``INSERT ... SELECT ... ON CONFLICT`` built by the same code as the statement path.
+  ``INSERT ... SELECT ... ON CONFLICT`` built by the same code as the statement path, whose
+  SELECT already leaves out the rows that are stored unchanged (no conflict handling for them,
+  and on PostgreSQL no row lock).
 
 ``method="auto"`` picks ``"bulk"`` from :data:`BULK_MIN_ROWS` rows on.
 """
@@ -42,7 +44,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    true,
     tuple_,
     update,
 )
@@ -480,6 +481,25 @@ async def _load(
     await cursor.close()
 
 
+def _new_or_changed(plan: _Plan, staging: Table, dialect: Dialect) -> ColumnElement[bool]:
+    """Staged rows without a stored row, or whose update columns differ from it.
+
+    Unchanged rows never reach the INSERT: no conflict handling, and on PostgreSQL no row lock.
+    """
+    tbl = plan.table
+    match = and_(*(tbl.c[n] == _staged(staging, plan, n, dialect) for n in plan.conflict))
+    stored = select(tbl.c[plan.conflict[0]]).where(match)
+    if plan.set_columns:
+        same = and_(
+            *(
+                ~_distinct(tbl.c[n], _staged(staging, plan, n, dialect), dialect)
+                for n in plan.set_columns
+            )
+        )
+        stored = stored.where(same)
+    return ~stored.exists()
+
+
 async def _bulk(
     conn: AsyncConnection,
     plan: _Plan,
@@ -498,9 +518,12 @@ async def _bulk(
     constants = [
         literal(value, tbl.c[name].type).label(name) for name, value in plan.constants.items()
     ]
-    source = select(*(_staged(staging, plan, n, dialect) for n in plan.columns), *constants)
-    if dialect.name == "sqlite":
-        source = source.where(true())  # SQLite would read ON CONFLICT as a join constraint
+    source = (
+        select(*(_staged(staging, plan, n, dialect) for n in plan.columns), *constants)
+        .select_from(staging)
+        # The WHERE also keeps SQLite from reading ON CONFLICT as a join constraint.
+        .where(_new_or_changed(plan, staging, dialect))
+    )
     stmt = _upsert_statement(plan, dialect, source, [*plan.columns, *plan.constants])
     if dialect.name == "postgresql":
         upserted = stmt.returning(_INSERTED).cte("upserted")
