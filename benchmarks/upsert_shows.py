@@ -273,7 +273,7 @@ async def bench(url: str, count: int, repeat: int, with_ids: bool) -> list[Timin
         if dialect.name == "postgresql":  # asyncpg takes the Python values as they are
             records = [tuple(row[name] for name in columns) for row in stamped]
         else:  # sqlite3 needs them converted, as SQLAlchemy and the upsert convert them
-            records = upserts._records(plan, stamped, dialect)
+            records = list(upserts._records(plan, stamped, dialect))
         bare = "shows_baseline"
 
         async def bare_table() -> None:

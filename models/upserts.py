@@ -19,7 +19,7 @@ Two execution paths produce the same rows and the same result:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -434,14 +434,15 @@ def _convert_column(values: list[Any], convert: Callable[[Any], Any]) -> list[An
 
 def _records(
     plan: _Plan, rows: Sequence[Mapping[str, Any]], dialect: Dialect
-) -> list[tuple[Any, ...]]:
+) -> Iterator[tuple[Any, ...]]:
     """The rows as driver-ready tuples, column by column (C-speed map/zip, few Python calls)."""
     by_column = [list(map(itemgetter(name), rows)) for name in plan.columns]
     for index, name in enumerate(plan.columns):
         convert = _converter(plan.table.c[name], dialect)
         if convert is not None:
             by_column[index] = _convert_column(by_column[index], convert)
-    return list(zip(*by_column, strict=False))  # equal lengths by construction; strict costs 2x
+    # Converted eagerly above (errors surface here); zipped lazily as the driver reads.
+    return zip(*by_column, strict=False)  # equal lengths by construction; strict costs 2x
 
 
 def _staging_table(plan: _Plan, dialect: Dialect) -> Table:
@@ -464,7 +465,7 @@ def _staged(staging: Table, plan: _Plan, name: str, dialect: Dialect) -> ColumnE
 
 
 async def _load(
-    conn: AsyncConnection, staging: Table, records: list[tuple[Any, ...]], dialect: Dialect
+    conn: AsyncConnection, staging: Table, records: Iterator[tuple[Any, ...]], dialect: Dialect
 ) -> None:
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
