@@ -329,10 +329,12 @@ async def _find_deployment(request: JobRequest) -> str | None:
 
 
 async def _start_deployment(name: str, parameters: dict[str, Any]) -> Any:
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
     start: Any = run_deployment  # sync_compatible: a coroutine when awaited from async code
-    return await start(name, parameters=parameters, timeout=0)
+    async with get_client() as client:
+        return await start(name, client=client, parameters=parameters, timeout=0)
 
 
 @app.command()

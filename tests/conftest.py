@@ -139,7 +139,7 @@ def prefect_harness() -> Iterator[str]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        with prefect_test_harness(server_startup_timeout=60):
+        with prefect_test_harness(server_startup_timeout=120):
             yield str(PREFECT_API_URL.value())
 
 
