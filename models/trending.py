@@ -438,29 +438,24 @@ async def _score_artists(conn: AsyncConnection, clock: _Clock, scope: Select[Any
     if scope is not None:
         inputs_q = inputs_q.where(ar.c.id.in_(scope))
     x = inputs_q.subquery("inputs")
-    result = await conn.execute(
-        update(ar)
-        .where(ar.c.id == x.c.id)
-        .values(
-            trending_views=x.c.views,
-            trending_follows=x.c.follows,
-            trending_votes=x.c.votes,
-            trending_attendance=x.c.attendance,
-            trending_growth=x.c.growth,
-            trending_upcoming=x.c.upcoming,
-            trending_score=_artist_score(
-                ar.c.popularity,
-                growth=x.c.growth,
-                follows=x.c.follows,
-                upcoming=x.c.upcoming,
-                views=x.c.views,
-                votes=x.c.votes,
-                attendance=x.c.attendance,
-            ),
-            trending_updated_at=clock.now,
-        )
-    )
-    return int(result.rowcount)
+    values: dict[str, ColumnElement[Any]] = {
+        "trending_views": x.c.views,
+        "trending_follows": x.c.follows,
+        "trending_votes": x.c.votes,
+        "trending_attendance": x.c.attendance,
+        "trending_growth": x.c.growth,
+        "trending_upcoming": x.c.upcoming,
+        "trending_score": _artist_score(
+            ar.c.popularity,
+            growth=x.c.growth,
+            follows=x.c.follows,
+            upcoming=x.c.upcoming,
+            views=x.c.views,
+            votes=x.c.votes,
+            attendance=x.c.attendance,
+        ),
+    }
+    return await _write_changed(conn, ar, values, clock, ar.c.id == x.c.id)
 
 
 async def _score_shows(conn: AsyncConnection, clock: _Clock, scope: Select[Any] | None) -> int:
@@ -478,25 +473,42 @@ async def _score_shows(conn: AsyncConnection, clock: _Clock, scope: Select[Any] 
     if scope is not None:
         inputs_q = inputs_q.where(sh.c.id.in_(scope))
     x = inputs_q.subquery("inputs")
+    values: dict[str, ColumnElement[Any]] = {
+        "trending_views": x.c.views,
+        "trending_follows": x.c.follows,
+        "trending_votes": x.c.votes,
+        "trending_attendance": x.c.attendance,
+        "trending_score": _show_score(
+            clock,
+            sh,
+            x.c.popularity,
+            follows=x.c.follows,
+            views=x.c.views,
+            votes=x.c.votes,
+            attendance=x.c.attendance,
+        ),
+    }
+    return await _write_changed(conn, sh, values, clock, sh.c.id == x.c.id)
+
+
+async def _write_changed(
+    conn: AsyncConnection,
+    table: Table,
+    values: dict[str, ColumnElement[Any]],
+    clock: _Clock,
+    *where: ColumnElement[bool],
+) -> int:
+    """UPDATE only the rows whose stored values would change; returns how many were written.
+
+    A row keeping non-zero activity sums must also move its timestamp to ``now``: the sums are
+    stored *as of* ``trending_updated_at``, and hourly decay starts from it.
+    """
+    changed = or_(
+        *(table.c[name].is_distinct_from(value) for name, value in values.items()),
+        and_(_has_activity(table), table.c.trending_updated_at.is_distinct_from(clock.now)),
+    )
     result = await conn.execute(
-        update(sh)
-        .where(sh.c.id == x.c.id)
-        .values(
-            trending_views=x.c.views,
-            trending_follows=x.c.follows,
-            trending_votes=x.c.votes,
-            trending_attendance=x.c.attendance,
-            trending_score=_show_score(
-                clock,
-                sh,
-                x.c.popularity,
-                follows=x.c.follows,
-                views=x.c.views,
-                votes=x.c.votes,
-                attendance=x.c.attendance,
-            ),
-            trending_updated_at=clock.now,
-        )
+        update(table).where(*where, changed).values(**values, trending_updated_at=clock.now)
     )
     return int(result.rowcount)
 
@@ -515,48 +527,56 @@ def _decayed(table: Table, column: str, clock: _Clock) -> ColumnElement[float]:
 
 
 async def _decay_artists(conn: AsyncConnection, clock: _Clock) -> int:
-    """Age the activity sums of every artist not rescored at ``now``; re-derive the score."""
+    """Age the activity sums of the artists not rescored at ``now``, where the score moves."""
     ar = _artists
     sums = {c: _decayed(ar, c, clock) for c in _SUM_COLUMNS}
-    result = await conn.execute(
-        update(ar)
-        .where(_has_activity(ar), ar.c.trending_updated_at < clock.now)
-        .values(
-            **sums,
-            trending_score=_artist_score(
-                ar.c.popularity,
-                growth=ar.c.trending_growth,
-                follows=sums["trending_follows"],
-                upcoming=ar.c.trending_upcoming,
-                views=sums["trending_views"],
-                votes=sums["trending_votes"],
-                attendance=sums["trending_attendance"],
-            ),
-            trending_updated_at=clock.now,
-        )
+    score = _artist_score(
+        ar.c.popularity,
+        growth=ar.c.trending_growth,
+        follows=sums["trending_follows"],
+        upcoming=ar.c.trending_upcoming,
+        views=sums["trending_views"],
+        votes=sums["trending_votes"],
+        attendance=sums["trending_attendance"],
     )
-    return int(result.rowcount)
+    return await _write_decayed(conn, ar, sums, score, clock)
 
 
 async def _decay_shows(conn: AsyncConnection, clock: _Clock) -> int:
+    """Age the activity sums of the shows not rescored at ``now``, where the score moves."""
     sh, ar = _shows, _artists
     sums = {c: _decayed(sh, c, clock) for c in _SUM_COLUMNS}
+    score = _show_score(
+        clock,
+        sh,
+        ar.c.popularity,
+        follows=sums["trending_follows"],
+        views=sums["trending_views"],
+        votes=sums["trending_votes"],
+        attendance=sums["trending_attendance"],
+    )
+    return await _write_decayed(conn, sh, sums, score, clock, sh.c.artist_id == ar.c.id)
+
+
+async def _write_decayed(
+    conn: AsyncConnection,
+    table: Table,
+    sums: dict[str, ColumnElement[Any]],
+    score: ColumnElement[Any],
+    clock: _Clock,
+    *where: ColumnElement[bool],
+) -> int:
+    """Write decayed rows whose rounded score changes. A row left alone stays exact: its sums
+    are still those of its own ``trending_updated_at``, and the next decay starts from there."""
     result = await conn.execute(
-        update(sh)
-        .where(sh.c.artist_id == ar.c.id, _has_activity(sh), sh.c.trending_updated_at < clock.now)
-        .values(
-            **sums,
-            trending_score=_show_score(
-                clock,
-                sh,
-                ar.c.popularity,
-                follows=sums["trending_follows"],
-                views=sums["trending_views"],
-                votes=sums["trending_votes"],
-                attendance=sums["trending_attendance"],
-            ),
-            trending_updated_at=clock.now,
+        update(table)
+        .where(
+            *where,
+            _has_activity(table),
+            table.c.trending_updated_at < clock.now,
+            table.c.trending_score.is_distinct_from(score),
         )
+        .values(**sums, trending_score=score, trending_updated_at=clock.now)
     )
     return int(result.rowcount)
 

@@ -42,7 +42,7 @@ async def test_a_quiet_period_only_halves_the_activity_after_one_half_life(
     assert result.counts() == {
         "artists_scored": 0,
         "shows_scored": 0,
-        "artists_decayed": 4,  # the artists with non-zero activity sums: 1, 2, 5, 7
+        "artists_decayed": 3,  # 1, 2, 5; artist 7 has activity, but its score stays 18
         "shows_decayed": 2,  # shows 1 and 4
         "history_rows": 0,
     }
@@ -65,7 +65,7 @@ async def test_a_quiet_period_only_halves_the_activity_after_one_half_life(
         4: 3.0,  # 15*(1.25/6.25)
     }
     after_artists = {r[0]: r for r in await rows(engine, ARTISTS)}
-    for untouched in (3, 4, 6):
+    for untouched in (3, 4, 6, 7):
         assert after_artists[untouched] == before_artists[untouched]
     async with engine.connect() as conn:
         sums = (
@@ -118,8 +118,9 @@ async def test_hourly_rescores_active_entities_exactly_as_daily_would(engine: As
     daily = await recalculate_trending(engine, mode="daily", now=at, settings=SETTINGS)
 
     assert (hourly.artists_scored, hourly.shows_scored) == (3, 1)  # artists 1, 2, 3; show 3
-    assert (hourly.artists_decayed, hourly.shows_decayed) == (2, 2)  # artists 5, 7; shows 1, 4
-    assert daily.artists_scored == 7
+    # artist 5 and shows 1, 4; artist 7's score (18) does not move, so its row is left alone
+    assert (hourly.artists_decayed, hourly.shows_decayed) == (1, 2)
+    assert daily.full is True
     assert await scores(engine, ARTISTS) == hourly_artists
     assert await scores(engine, SHOWS) == hourly_shows
     v = 7 * 2 ** (-5 / 72)  # 7 views, 5 hours old
@@ -127,6 +128,32 @@ async def test_hourly_rescores_active_entities_exactly_as_daily_would(engine: As
     q = 4 * 2 ** (-4 / 72)  # 4 votes, 4 hours old
     assert hourly_shows[3] == 13.0235 == round((25 * 0.25 + 15 * q / (q + 10)) / 80 * 100, 4)
     assert hourly_artists[4] == EXPECTED_ARTISTS[4]
+
+
+async def test_a_row_whose_rounded_score_does_not_move_is_left_alone_and_decays_exactly_later(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(ARTISTS.insert(), [artist(1, popularity=None, followers=None)])
+    await add_events(engine, events("view", 1, artist_id=1, at=NOW - timedelta(days=30)))
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    before = await rows(engine, ARTISTS)
+
+    an_hour = await recalculate_trending(
+        engine, mode="hourly", now=NOW + timedelta(hours=1), settings=SETTINGS
+    )
+    assert an_hour.artists_decayed == 0  # 0.0009 stays 0.0009
+    assert await rows(engine, ARTISTS) == before
+
+    half_life = await recalculate_trending(engine, mode="hourly", now=LATER, settings=SETTINGS)
+    assert half_life.artists_decayed == 1
+    async with engine.connect() as conn:
+        views, updated_at = (
+            await conn.execute(select(ARTISTS.c.trending_views, ARTISTS.c.trending_updated_at))
+        ).one()
+    # 30 days = 10 half-lives: 2 ** -10 at NOW, decayed from NOW (not from the skipped hour)
+    assert (views, updated_at) == (2**-11, LATER)
+    assert await scores(engine, ARTISTS) == {1: 0.0004}  # 10 * v / (v + 20) / 55 * 100
 
 
 async def test_an_event_recorded_late_is_counted_by_the_next_daily(engine: AsyncEngine) -> None:

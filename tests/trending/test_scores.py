@@ -294,3 +294,17 @@ async def test_bad_arguments_are_refused_before_any_work(
         await recalculate_trending(engine, settings=SETTINGS, **kwargs)  # type: ignore[arg-type]
 
     assert set((await scores(engine, ARTISTS)).values()) == {None}
+
+
+async def test_running_daily_twice_at_the_same_instant_rewrites_no_score(
+    engine: AsyncEngine,
+) -> None:
+    await seed(engine)
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    before = (await rows(engine, ARTISTS), await rows(engine, SHOWS), await rows(engine, HISTORY))
+
+    again = await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+
+    assert (again.artists_scored, again.shows_scored, again.history_rows) == (0, 0, 10)
+    after = (await rows(engine, ARTISTS), await rows(engine, SHOWS), await rows(engine, HISTORY))
+    assert after == before

@@ -1,0 +1,86 @@
+"""``calculate-trending``: trending scores of artists and shows (0-100), in the database.
+
+Modes: ``hourly`` (rescore what had activity since the previous run, decay the rest; a quiet
+hour only decays) and ``daily`` (rescore everything, keep today's score history). Deployed
+hourly at :30 and daily at 07:00. ``dry_run`` computes and ranks, then rolls back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow, get_run_logger
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from flows._runs import RunTracker, tracked_run
+from models.ledger import JOB_CALCULATE_TRENDING
+from models.trending import RankedEntity, TrendingMode, TrendingResult
+from models.types import utcnow
+from tasks.trending import recalculate_trending_task
+
+__all__ = ["CalculateTrendingParams", "calculate_trending"]
+
+
+class CalculateTrendingParams(BaseModel):
+    """The flow's parameters; ``as_of`` replaces the clock (replays, tests)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: TrendingMode = "daily"
+    dry_run: bool = False
+    as_of: AwareDatetime | None = None
+
+
+@flow(name="calculate-trending", validate_parameters=True)
+async def calculate_trending(
+    mode: TrendingMode = "daily",
+    dry_run: bool = False,
+    as_of: datetime | None = None,
+) -> dict[str, int]:
+    """Recalculate trending scores (``hourly`` or ``daily``)."""
+    params = CalculateTrendingParams(mode=mode, dry_run=dry_run, as_of=as_of)
+    async with tracked_run(
+        job=JOB_CALCULATE_TRENDING, mode=params.mode, parameters=params, dry_run=params.dry_run
+    ) as run:
+        result = await recalculate_trending_task(
+            run.engine,
+            mode=params.mode,
+            now=params.as_of or utcnow(),
+            settings=run.settings,
+            dry_run=params.dry_run,
+        )
+        _report(run, result)
+        return dict(run.counts)
+
+
+def _report(run: RunTracker, result: TrendingResult) -> None:
+    for key, value in result.counts().items():
+        run.count(key, value)
+    scope = "every artist and show" if result.full else "active entities, the rest decayed"
+    since = f" since {result.since.isoformat()}" if result.since and not result.full else ""
+    lines = [
+        f"Trending ({result.mode}) as of {result.now.isoformat()}: {scope}{since}.",
+        f"Rewritten: {result.artists_scored} artists and {result.shows_scored} shows rescored, "
+        f"{result.artists_decayed} artists and {result.shows_decayed} shows decayed; "
+        f"{result.history_rows} history rows.",
+    ]
+    if result.dry_run:
+        lines.append("Dry run: computed and ranked, then rolled back; nothing was written.")
+    lines += _ranking("Top artists", result.top_artists)
+    lines += _ranking("Top shows", result.top_shows)
+    run.summary_lines.extend(lines)
+    run.changes.extend(
+        {"kind": kind, "rank": rank, "id": entity.id, "name": entity.name, "score": entity.score}
+        for kind, ranked in (("artist", result.top_artists), ("show", result.top_shows))
+        for rank, entity in enumerate(ranked, start=1)
+    )
+    get_run_logger().info("%s", " ".join(lines[:2]))
+
+
+def _ranking(title: str, ranked: tuple[RankedEntity, ...]) -> list[str]:
+    if not ranked:
+        return ["", f"{title}: none scored."]
+    return ["", f"{title}:", ""] + [
+        f"{rank}. {entity.name} (#{entity.id}) — {entity.score:.4f}"
+        for rank, entity in enumerate(ranked, start=1)
+    ]

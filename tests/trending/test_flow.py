@@ -1,0 +1,152 @@
+"""The ``calculate-trending`` flow: parameters checked first, one ledger row, a summary artifact."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import SQLModel
+
+from flows.calculate_trending import CalculateTrendingParams, calculate_trending
+from settings import get_settings
+from tests.trending.scenario import ARTISTS, HISTORY, NOW, SHOWS, rows, scores, seed
+from tests.trending.test_scores import EXPECTED_ARTISTS, EXPECTED_SHOWS
+
+pytestmark = pytest.mark.prefect
+RUNS = SQLModel.metadata.tables["sync_runs"]
+
+DAILY_COUNTS = {
+    "artists_scored": 7,
+    "shows_scored": 4,
+    "artists_decayed": 0,
+    "shows_decayed": 0,
+    "history_rows": 10,
+}
+
+
+@pytest.fixture
+async def flow_db(
+    prefect_harness: str,
+    engine: AsyncEngine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncEngine:
+    """The seeded fixture database, which the flow reaches through ``DATABASE_URL``."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TRENDING_ACTIVITY_HALF_LIFE_HOURS", "72")
+    monkeypatch.setenv("TRENDING_SHOW_HALF_LIFE_DAYS", "14")
+    get_settings.cache_clear()
+    await seed(engine)
+    return engine
+
+
+async def _ledger(engine: AsyncEngine) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        result = await conn.execute(select(RUNS).order_by(RUNS.c.id))
+        return [dict(r._mapping) for r in result]
+
+
+async def _artifact(key: str) -> str:
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    assert found, f"no artifact {key}"
+    return str(found[0].data)
+
+
+async def test_daily_flow_scores_and_records_one_successful_ledger_row(
+    flow_db: AsyncEngine,
+) -> None:
+    counts = await calculate_trending(mode="daily", as_of=NOW)
+
+    assert counts == DAILY_COUNTS
+    assert await scores(flow_db, ARTISTS) == EXPECTED_ARTISTS
+    assert await scores(flow_db, SHOWS) == EXPECTED_SHOWS
+    [run] = await _ledger(flow_db)
+    assert (run["job"], run["mode"], run["status"], run["dry_run"]) == (
+        "calculate-trending",
+        "daily",
+        "success",
+        False,
+    )
+    assert run["counts"] == DAILY_COUNTS
+    assert run["parameters"] == {"mode": "daily", "dry_run": False, "as_of": "2025-06-01T12:00:00Z"}
+    assert run["finished_at"] is not None
+    summary = await _artifact("calculate-trending-summary")
+    assert "Trending (daily) as of 2025-06-01T12:00:00+00:00: every artist and show." in summary
+    assert "1. Artist 1 (#1) — 64.0000" in summary
+    assert "1. Show 1 (#1) — 48.5000" in summary
+    table = json.loads(await _artifact("calculate-trending-changes"))
+    assert len(table) == 11  # 7 artists, 4 shows
+    assert table[1] == {"kind": "artist", "rank": 2, "id": 5, "name": "Artist 5", "score": 23.5225}
+    assert table[7] == {"kind": "show", "rank": 1, "id": 1, "name": "Show 1", "score": 48.5}
+
+
+async def test_dry_run_flow_ranks_but_writes_only_its_ledger_row(flow_db: AsyncEngine) -> None:
+    counts = await calculate_trending(mode="daily", dry_run=True, as_of=NOW)
+
+    assert counts == DAILY_COUNTS
+    assert set((await scores(flow_db, ARTISTS)).values()) == {None}
+    assert await rows(flow_db, HISTORY) == []
+    [run] = await _ledger(flow_db)
+    assert (run["status"], run["dry_run"]) == ("success", True)
+    summary = await _artifact("calculate-trending-summary")
+    assert "Dry run: computed and ranked, then rolled back; nothing was written." in summary
+
+
+async def test_hourly_flow_after_daily_decays_and_records_two_rows(flow_db: AsyncEngine) -> None:
+    await calculate_trending(mode="daily", as_of=NOW)
+
+    counts = await calculate_trending(mode="hourly", as_of=NOW + timedelta(hours=72))
+
+    assert counts == {
+        "artists_scored": 0,
+        "shows_scored": 0,
+        "artists_decayed": 3,
+        "shows_decayed": 2,
+        "history_rows": 0,
+    }
+    assert [(r["mode"], r["status"]) for r in await _ledger(flow_db)] == [
+        ("daily", "success"),
+        ("hourly", "success"),
+    ]
+
+
+async def test_unknown_mode_is_refused_before_any_work(flow_db: AsyncEngine) -> None:
+    with pytest.raises(Exception, match="hourly") as caught:
+        await calculate_trending(mode="weekly")  # type: ignore[arg-type]
+
+    assert "daily" in str(caught.value)
+    assert await _ledger(flow_db) == []
+    assert set((await scores(flow_db, ARTISTS)).values()) == {None}
+
+
+def test_parameters_refuse_unknown_modes_naive_instants_and_extra_fields() -> None:
+    with pytest.raises(ValueError, match="Input should be 'hourly' or 'daily'"):
+        CalculateTrendingParams(mode="weekly")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timezone"):
+        CalculateTrendingParams(as_of=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
+        CalculateTrendingParams.model_validate({"mode": "daily", "limit": 5})
+
+
+async def test_a_failing_recalculation_ends_its_ledger_row_failed(flow_db: AsyncEngine) -> None:
+    await calculate_trending(mode="daily", as_of=NOW)
+
+    with pytest.raises(ValueError, match="is before the last trending run"):
+        await calculate_trending(mode="hourly", as_of=NOW - timedelta(hours=1))
+
+    daily, hourly = await _ledger(flow_db)
+    assert (daily["status"], hourly["status"]) == ("success", "failed")
+    assert hourly["error_summary"].startswith("ValueError: now 2025-06-01T11:00:00+00:00 is before")
+    assert await scores(flow_db, ARTISTS) == EXPECTED_ARTISTS
