@@ -124,7 +124,7 @@ async def test_hourly_flow_after_daily_decays_and_records_two_rows(flow_db: Asyn
 
 async def test_unknown_mode_is_refused_before_any_work(flow_db: AsyncEngine) -> None:
     with pytest.raises(Exception, match="hourly") as caught:
-        await calculate_trending(mode="weekly")  # type: ignore[arg-type]
+        await calculate_trending(mode="weekly")  # type: ignore[call-overload]
 
     assert "daily" in str(caught.value)
     assert await _ledger(flow_db) == []
@@ -133,7 +133,7 @@ async def test_unknown_mode_is_refused_before_any_work(flow_db: AsyncEngine) -> 
 
 def test_parameters_refuse_unknown_modes_naive_instants_and_extra_fields() -> None:
     with pytest.raises(ValueError, match="Input should be 'hourly' or 'daily'"):
-        CalculateTrendingParams(mode="weekly")  # type: ignore[arg-type]
+        CalculateTrendingParams(mode="weekly")
     with pytest.raises(ValueError, match="timezone"):
         CalculateTrendingParams(as_of=NOW.replace(tzinfo=None))
     with pytest.raises(ValueError, match="Extra inputs are not permitted"):
