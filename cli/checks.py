@@ -257,7 +257,9 @@ async def check_database(settings: Settings) -> tuple[list[Check], dict[str, int
                 await conn.execute(text("SELECT 1"))
                 dialect = conn.dialect.name
         except Exception as exc:
-            message = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, [])
+            password = make_url(url).password
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            message = redact(first_line, [str(password)] if password else [])
             return [Check("connection", False, "unreachable", message)], counts
         checks = [Check("connection", True, "OK", f"{dialect}: {safe_url(url)}")]
 
