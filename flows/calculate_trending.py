@@ -81,6 +81,6 @@ def _ranking(title: str, ranked: tuple[RankedEntity, ...]) -> list[str]:
     if not ranked:
         return ["", f"{title}: none scored."]
     return ["", f"{title}:", ""] + [
-        f"{rank}. {entity.name} (#{entity.id}) — {entity.score:.4f}"
+        f"{rank}. {entity.name} (#{entity.id}) — {entity.score:.2f}"
         for rank, entity in enumerate(ranked, start=1)
     ]

@@ -8,7 +8,7 @@ outlier rescales nobody). Components that the data cannot provide (Spotify popul
 history missing) drop out of both sums: the weights renormalise. See ``docs/trending.md``.
 
 The same statements run on SQLite and PostgreSQL: ages are whole seconds, days are whole days,
-``power``/``floor`` are the C library's on both, and scores are rounded to 4 decimals.
+``power``/``floor`` are the C library's on both, and scores are rounded to 2 decimals.
 """
 
 from __future__ import annotations
@@ -92,11 +92,16 @@ GROWTH_FOLLOWER_FLOOR = 1000
 # The latest snapshot must be at most this old; the earlier one 7 to 14 days before it.
 GROWTH_LATEST_MAX_AGE_DAYS = 7
 GROWTH_SPAN_DAYS = (7, 14)
+# Stored scores are rounded to this many decimals. Hourly decay rewrites only rows whose rounded
+# score moves, so the resolution sets its cost: at 0.01 a row with little activity is rewritten
+# every few hours instead of every hour, and the stored score is still exact to 0.01.
+SCORE_DECIMALS = 2
 # Decayed sums smaller than this are stored as 0, so long-quiet rows stop being touched hourly.
 NEGLIGIBLE = 1e-6
 # Shows in these statuses, dated today or later, are "ahead".
 AHEAD_STATUSES = (ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value, ShowStatus.POSTPONED.value)
 WATERMARK_NAME = "activity"
+PG_WORK_MEM = "128MB"  # per sort/hash node, for this transaction only
 _LOCK_KEY = 0x7E4D1A6  # pg_advisory_xact_lock key: one recalculation at a time
 _EPOCH = date(1970, 1, 1)
 
@@ -199,8 +204,10 @@ def _saturate(value: ColumnElement[Any], key: str) -> ColumnElement[float]:
     return case((value > _f(0.0), value / (value + _f(HALF_SATURATION[key]))), else_=_f(0.0))
 
 
-def _round4(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.floor(value * _f(10000.0) + _f(0.5), type_=Float) / _f(10000.0)
+def _round_score(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Half-up to ``SCORE_DECIMALS`` with the same float operations on both dialects."""
+    scale = _f(10.0**SCORE_DECIMALS)
+    return func.floor(value * scale + _f(0.5), type_=Float) / scale
 
 
 Term = tuple[int, ColumnElement[Any], ColumnElement[bool] | None]
@@ -217,7 +224,7 @@ def _combine(terms: Sequence[Term]) -> ColumnElement[float]:
         else:
             numerator = numerator + case((present, _f(weight) * value), else_=_f(0.0))
             denominator = denominator + case((present, _f(weight)), else_=_f(0.0))
-    return _round4(_f(100.0) * numerator / denominator)
+    return _round_score(_f(100.0) * numerator / denominator)
 
 
 # --- the formula -------------------------------------------------------------------------------
@@ -615,23 +622,27 @@ async def _write_watermark(conn: AsyncConnection, clock: _Clock, mode: TrendingM
     await conn.execute(insert(w).values(name=WATERMARK_NAME, computed_at=clock.now, mode=mode))
 
 
-async def _top(
-    conn: AsyncConnection, kind: Literal["artist", "show"], limit: int
-) -> tuple[RankedEntity, ...]:
-    if kind == "artist":
-        table = _artists
-        query = select(table.c.id, table.c.name, table.c.trending_score)
-    else:
-        table = _shows
-        query = select(
-            table.c.id,
-            func.coalesce(table.c.name, _artists.c.name).label("name"),
-            table.c.trending_score,
-        ).join(_artists, _artists.c.id == table.c.artist_id)
-    query = (
-        query.where(table.c.trending_score.is_not(None))
+async def _top(conn: AsyncConnection, table: Table, limit: int) -> tuple[RankedEntity, ...]:
+    """The ``limit`` best scores (ties by id); ranked on the table alone, then named."""
+    ranked = (
+        select(table.c.id, table.c.trending_score)
+        .where(table.c.trending_score.is_not(None))
         .order_by(table.c.trending_score.desc(), table.c.id)
         .limit(limit)
+        .subquery()
+    )
+    if table is _artists:
+        name: ColumnElement[Any] = _artists.c.name
+        source = ranked.join(_artists, _artists.c.id == ranked.c.id)
+    else:
+        name = func.coalesce(_shows.c.name, _artists.c.name)
+        source = ranked.join(_shows, _shows.c.id == ranked.c.id).join(
+            _artists, _artists.c.id == _shows.c.artist_id
+        )
+    query = (
+        select(ranked.c.id, name, ranked.c.trending_score)
+        .select_from(source)
+        .order_by(ranked.c.trending_score.desc(), ranked.c.id)
     )
     rows = (await conn.execute(query)).all()
     return tuple(RankedEntity(int(r[0]), str(r[1]), float(r[2])) for r in rows)
@@ -663,8 +674,12 @@ async def recalculate_trending(
     async with engine.connect() as conn:
         transaction = await conn.begin()
         try:
-            if conn.dialect.name == "postgresql":
+            postgres = conn.dialect.name == "postgresql"
+            if postgres:
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+                # DML never runs in parallel: without room for hash aggregates the planner
+                # walks the events' index in order instead of scanning them once.
+                await conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
             since = await _read_watermark(conn)
             full = mode == "daily" or since is None
             if mode == "hourly" and since is not None and now < since:
@@ -685,11 +700,14 @@ async def recalculate_trending(
                 shows_scored = await _score_shows(conn, clock, active_shows)
                 artists_decayed = await _decay_artists(conn, clock)
                 shows_decayed = await _decay_shows(conn, clock)
+            if full and postgres:
+                # Every score just changed: fresh statistics for the history and top queries.
+                await conn.execute(text("ANALYZE artists, shows"))
             if mode == "daily":
                 history_rows = await _write_history(conn, clock)
             await _write_watermark(conn, clock, mode)
-            top_artists = await _top(conn, "artist", top)
-            top_shows = await _top(conn, "show", top)
+            top_artists = await _top(conn, _artists, top)
+            top_shows = await _top(conn, _shows, top)
         except BaseException:
             await transaction.rollback()
             raise

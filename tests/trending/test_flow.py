@@ -84,11 +84,11 @@ async def test_daily_flow_scores_and_records_one_successful_ledger_row(
     assert run["finished_at"] is not None
     summary = await _artifact("calculate-trending-summary")
     assert "Trending (daily) as of 2025-06-01T12:00:00+00:00: every artist and show." in summary
-    assert "1. Artist 1 (#1) — 64.0000" in summary
-    assert "1. Show 1 (#1) — 48.5000" in summary
+    assert "1. Artist 1 (#1) — 64.00" in summary
+    assert "1. Show 1 (#1) — 48.50" in summary
     table = json.loads(await _artifact("calculate-trending-changes"))
     assert len(table) == 11  # 7 artists, 4 shows
-    assert table[1] == {"kind": "artist", "rank": 2, "id": 5, "name": "Artist 5", "score": 23.5225}
+    assert table[1] == {"kind": "artist", "rank": 2, "id": 5, "name": "Artist 5", "score": 23.52}
     assert table[7] == {"kind": "show", "rank": 1, "id": 1, "name": "Show 1", "score": 48.5}
 
 

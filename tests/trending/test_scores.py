@@ -40,21 +40,21 @@ EXPECTED_ARTISTS = {
     # 30*0.8 + 15*(0.1/0.12) + 15*(5/10) + 10*(1/2) + 10*(20/40) + 10*(10/20) + 10*(5/10) = 64
     1: 64.0,
     # no popularity, no growth: (10*(20/40) + 10*(0.25/1.25)) / 55 * 100 = 7/55*100
-    2: 12.7273,
+    2: 12.73,
     # 30*0.5 / 85 * 100 (growth absent, no activity)
-    3: 17.6471,
-    4: 17.6471,
+    3: 17.65,
+    4: 17.65,
     # 30*0.2 + 15*(0.35/0.37) + 10*(2.5/7.5): growth (600-100)/max(100,1000) * 7/10 = 0.35
-    5: 23.5225,
+    5: 23.52,
     # 30*0.4 / 85 * 100: newest snapshot 12 days old, so no growth; the future view is ignored
-    6: 14.1176,
+    6: 14.12,
     # 30*0.6 + 15*0 (growth -10 %) + 15*0 (net follows -1) = 18
     7: 18.0,
 }
 EXPECTED_SHOWS = {
     1: 48.5,  # today: 20*0.8 + 25*1 + 15*(10/20)
     2: 0.0,  # cancelled
-    3: 7.8125,  # 28 days ahead, no headliner popularity: 25*0.25 / 80 * 100
+    3: 7.81,  # 28 days ahead, no headliner popularity: 25*0.25 / 80 * 100
     4: 5.0,  # past: popularity and proximity count 0; 15*(2.5/7.5)
 }
 
@@ -117,14 +117,14 @@ async def test_top_lists_rank_by_score_then_id_for_ties(engine: AsyncEngine) -> 
 
     assert result.top_artists == (
         RankedEntity(1, "Artist 1", 64.0),
-        RankedEntity(5, "Artist 5", 23.5225),
+        RankedEntity(5, "Artist 5", 23.52),
         RankedEntity(7, "Artist 7", 18.0),
-        RankedEntity(3, "Artist 3", 17.6471),
-        RankedEntity(4, "Artist 4", 17.6471),
+        RankedEntity(3, "Artist 3", 17.65),
+        RankedEntity(4, "Artist 4", 17.65),
     )
     assert result.top_shows == (
         RankedEntity(1, "Show 1", 48.5),
-        RankedEntity(3, "Show 3", 7.8125),
+        RankedEntity(3, "Show 3", 7.81),
         RankedEntity(4, "Show 4", 5.0),
         RankedEntity(2, "Show 2", 0.0),
     )
@@ -149,7 +149,7 @@ async def test_an_event_weighs_half_as_much_per_half_life(engine: AsyncEngine) -
         views = await conn.scalar(select(ARTISTS.c.trending_views))
     assert views == 1.875  # 1 + 1/2 + 1/4 + 1/8
     # 10 * 1.875 / 21.875 / 55 * 100
-    assert (await scores(engine, ARTISTS))[1] == 1.5584
+    assert (await scores(engine, ARTISTS))[1] == 1.56
 
 
 async def test_growth_is_absent_without_an_earlier_snapshot_and_weights_renormalise(
@@ -173,7 +173,7 @@ async def test_growth_is_absent_without_an_earlier_snapshot_and_weights_renormal
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
 
     # 30 * 0.5 / 85 * 100 for both: the growth weight left the denominator
-    assert await scores(engine, ARTISTS) == {1: 17.6471, 2: 17.6471}
+    assert await scores(engine, ARTISTS) == {1: 17.65, 2: 17.65}
 
 
 async def test_growth_uses_the_latest_snapshot_with_followers(engine: AsyncEngine) -> None:
@@ -194,7 +194,7 @@ async def test_growth_uses_the_latest_snapshot_with_followers(engine: AsyncEngin
         growth = await conn.scalar(select(ARTISTS.c.trending_growth))
     assert growth == 0.5  # (3000 - 2000) / 2000 over exactly 7 days
     # 15 * (0.5 / 0.52) / 70 * 100
-    assert (await scores(engine, ARTISTS))[1] == 20.6044
+    assert (await scores(engine, ARTISTS))[1] == 20.6
 
 
 async def test_future_events_do_not_count_until_they_happen(engine: AsyncEngine) -> None:
@@ -208,7 +208,7 @@ async def test_future_events_do_not_count_until_they_happen(engine: AsyncEngine)
     await recalculate_trending(
         engine, mode="daily", now=NOW + timedelta(seconds=1), settings=SETTINGS
     )
-    assert await scores(engine, ARTISTS) == {1: 9.0909}  # 10 * 0.5 / 55 * 100
+    assert await scores(engine, ARTISTS) == {1: 9.09}  # 10 * 0.5 / 55 * 100
 
 
 async def test_daily_keeps_one_history_row_per_scored_entity_per_day(engine: AsyncEngine) -> None:
