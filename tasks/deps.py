@@ -51,6 +51,7 @@ class Upstream:
     spotify: SpotifyClient | None = None
     ticketmaster: TicketmasterClient | None = None
     setlistfm: SetlistFmClient | None = None
+    scope: str = ""
 
     def require_spotify(self) -> SpotifyClient:
         if self.spotify is None:
@@ -114,7 +115,15 @@ async def open_upstream(
     factory = _http_factory[-1] if _http_factory else None
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(factory()) if factory is not None else None
-        upstream = Upstream()
+        upstream = Upstream(
+            scope="|".join(
+                (
+                    settings.spotify_api_url,
+                    settings.ticketmaster_api_url,
+                    settings.setlistfm_api_url,
+                )
+            )
+        )
         if "spotify" in wanted:
             upstream.spotify = await stack.enter_async_context(
                 SpotifyClient.from_settings(settings, http=http, limiter=limiter)

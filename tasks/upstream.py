@@ -13,6 +13,7 @@ import httpx
 from prefect import Task, task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CachePolicy
 from prefect.tasks import exponential_backoff
+from prefect.utilities.hashing import hash_objects
 
 from clients.errors import MalformedRecord, RetriesExhausted
 from clients.setlistfm import SfmArtist, SfmSetlist
@@ -34,8 +35,24 @@ __all__ = [
     "with_cache",
 ]
 
-#: Inputs and task source make the key; the client bundle is not an input worth hashing.
-READ_CACHE: CachePolicy = (INPUTS - "upstream") + TASK_SOURCE
+@dataclass
+class UpstreamScope(CachePolicy):
+    """Keys a read by where it was read from (the APIs' base URLs), so a cache filled from the
+    sandbox never answers for the real APIs, or one sandbox for another."""
+
+    def compute_key(
+        self,
+        task_ctx: Any,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
+        upstream = (inputs or {}).get("upstream")
+        return hash_objects(upstream.scope) if isinstance(upstream, Upstream) else None
+
+
+#: Inputs (the client bundle excluded), the task's source and the upstream's scope make the key.
+READ_CACHE: CachePolicy = (INPUTS - "upstream") + TASK_SOURCE + UpstreamScope()
 
 
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:

@@ -1,13 +1,14 @@
 """Flow tests: the real flows, on SQLite and PostgreSQL, against the in-process sandbox.
 
-The settings point the clients at ``http://sandbox.test`` with the sandbox's demo credentials; an
-``httpx.AsyncClient`` factory routes them in-process (``ASGITransport``). By default the run uses
-in-process buckets with caps lifted far above the traffic (so nothing waits) and no caching;
-tests about caps use the Prefect limits of the session's test server instead.
+The settings point the clients at ``http://sandbox-<random>.test`` with the sandbox's demo
+credentials; an ``httpx.AsyncClient`` factory routes them in-process (``ASGITransport``). By
+default the run uses in-process buckets with caps lifted far above the traffic (so nothing
+waits) and no caching; tests about caps use the Prefect limits of the session's test server instead.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +36,6 @@ from sandbox.core import Sandbox
 from sandbox.server import demo_settings_overrides
 from settings import Settings, get_settings
 from tasks.deps import use_http_factory
-
-SANDBOX_URL = "http://sandbox.test"
 
 FAST_ENV = {
     "RATE_LIMITER": "local",
@@ -82,7 +81,10 @@ def world(
 ) -> Iterator[SyncWorld]:
     del prefect_harness
     env = {"DATABASE_URL": database_url, **FAST_ENV}
-    env.update({k.upper(): v for k, v in demo_settings_overrides(SANDBOX_URL).items()})
+    # A host of its own per test: cached reads are keyed by the upstream's URLs, so no test (and
+    # no earlier test session) can answer for another.
+    sandbox_url = f"http://sandbox-{uuid.uuid4().hex[:12]}.test"
+    env.update({k.upper(): v for k, v in demo_settings_overrides(sandbox_url).items()})
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
@@ -241,3 +243,22 @@ async def ledger(engine: AsyncEngine) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         rows = (await conn.execute(select(runs).order_by(runs.c.id))).mappings().all()
     return [dict(row) for row in rows]
+
+
+def failing_when(
+    predicate: Callable[[httpx.Request], bool], *, status: int = 500
+) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]:
+    """A transport wrapper answering ``status`` to every request the predicate picks."""
+
+    class Failing(httpx.AsyncBaseTransport):
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if predicate(request):
+                return httpx.Response(
+                    status, json={"fault": {"faultstring": "down"}}, request=request
+                )
+            return await self.inner.handle_async_request(request)
+
+    return Failing

@@ -24,7 +24,7 @@ from models.tables import (
 )
 from models.types import utcnow
 from sandbox.core import Sandbox
-from tests.flows.conftest import SyncWorld, dump, ledger, reset_database
+from tests.flows.conftest import SyncWorld, dump, failing_when, ledger, reset_database
 
 pytestmark = pytest.mark.prefect
 
@@ -270,16 +270,7 @@ async def test_ten_percent_upstream_faults_give_the_same_database_as_none(
 def failing_for(
     attraction_id: str,
 ) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]:
-    class Failing(httpx.AsyncBaseTransport):
-        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-            self.inner = inner
-
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            if request.url.params.get("attractionId") == attraction_id:
-                return httpx.Response(500, json={"fault": {"faultstring": "boom"}}, request=request)
-            return await self.inner.handle_async_request(request)
-
-    return Failing
+    return failing_when(lambda request: request.url.params.get("attractionId") == attraction_id)
 
 
 async def test_a_failed_artist_is_never_marked_fresh_and_is_retried_next_run(
