@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +20,14 @@ from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers every table on the metadata)
 
-__all__ = ["create_all", "make_engine", "make_sessionmaker", "session_scope"]
+__all__ = [
+    "create_all",
+    "has_math_functions",
+    "make_engine",
+    "make_sessionmaker",
+    "register_math_functions",
+    "session_scope",
+]
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -38,11 +47,38 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             # demand, up to 64 MiB), and staging tables in memory rather than in temp files.
             cursor.execute("PRAGMA cache_size=-65536")
             cursor.execute("PRAGMA temp_store=MEMORY")
+            math_ok = has_math_functions(cursor)
             cursor.close()
+            if not math_ok:
+                register_math_functions(dbapi_connection)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def has_math_functions(cursor: Any) -> bool:
+    """Whether this SQLite was built with its math functions (trending uses ``power``/``floor``)."""
+    try:
+        cursor.execute("SELECT power(2, 0.5), floor(1.5)")
+        cursor.fetchall()
+    except sqlite3.OperationalError:  # no such function
+        return False
+    return True
+
+
+def _power(x: float | None, y: float | None) -> float | None:
+    return None if x is None or y is None else math.pow(x, y)
+
+
+def _floor(x: float | None) -> float | None:
+    return None if x is None else float(math.floor(x))
+
+
+def register_math_functions(dbapi_connection: Any) -> None:
+    """Deterministic ``power`` and ``floor`` from C's libm (what SQLite's own versions call)."""
+    dbapi_connection.create_function("power", 2, _power, deterministic=True)
+    dbapi_connection.create_function("floor", 1, _floor, deterministic=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
