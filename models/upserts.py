@@ -237,7 +237,8 @@ def _groups(
         latest = dict(zip(map(key_of, rows), rows, strict=True))
     except KeyError as exc:
         raise ValueError(f"a row lacks the conflict column {exc.args[0]!r}") from None
-    if None in latest if len(keys) == 1 else any(None in key for key in latest):
+    null_key = None in latest if len(keys) == 1 else any(None in key for key in latest)
+    if null_key:
         raise ValueError(f"conflict value is NULL in a row for {tbl.name}: NULL never conflicts")
     unique = list(latest.values())
     if not unique:
@@ -335,11 +336,8 @@ async def _lock_and_mark(conn: AsyncConnection, tbl: Table) -> int:
     first = next(iter(tbl.columns))
     await conn.execute(update(tbl).values({first.name: first}).where(false()))
     rowid: ColumnElement[int] = literal_column("rowid", Integer)
-    return int(
-        (
-            await conn.execute(select(func.coalesce(func.max(rowid), 0)).select_from(tbl))
-        ).scalar_one()
-    )
+    found = await conn.execute(select(func.coalesce(func.max(rowid), 0)).select_from(tbl))
+    return int(found.scalar_one())
 
 
 async def _inserted_since(conn: AsyncConnection, tbl: Table, mark: int) -> int:
