@@ -71,9 +71,45 @@ def test_limit_names_of_an_api_cover_every_bucket() -> None:
         "mysetlist-ticketmaster-per-day",
     ]
     assert PrefectRateLimiter(settings).names("setlistfm") == [
-        "mysetlist-setlistfm-per-second",
         "mysetlist-setlistfm-per-day",
+        "mysetlist-setlistfm-per-second",
     ]
+
+
+async def test_acquire_takes_the_limits_one_at_a_time_longest_period_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import prefect.concurrency.asyncio
+
+    import tasks.ratelimits
+
+    calls: list[tuple[object, bool, float | None]] = []
+    checked: list[list[str]] = []
+
+    async def fake_rate_limit(
+        names: object, occupy: int = 1, timeout_seconds: float | None = None, strict: bool = False
+    ) -> None:
+        calls.append((names, strict, timeout_seconds))
+
+    async def fake_require(settings: Settings, apis: list[str]) -> None:
+        checked.append(list(apis))
+
+    monkeypatch.setattr(prefect.concurrency.asyncio, "rate_limit", fake_rate_limit)
+    monkeypatch.setattr(tasks.ratelimits, "require_limits", fake_require)
+    limiter = PrefectRateLimiter(Settings(), timeout_seconds=30.0)
+
+    await limiter.acquire("ticketmaster")
+    await limiter.acquire("ticketmaster")
+    await limiter.acquire("spotify")
+
+    assert calls == [
+        ("mysetlist-ticketmaster-per-day", True, 30.0),
+        ("mysetlist-ticketmaster-per-second", True, 30.0),
+        ("mysetlist-ticketmaster-per-day", True, 30.0),
+        ("mysetlist-ticketmaster-per-second", True, 30.0),
+        ("mysetlist-spotify-per-minute", True, 30.0),
+    ]
+    assert checked == [["ticketmaster"], ["spotify"]]
 
 
 def test_unknown_api_is_rejected() -> None:
