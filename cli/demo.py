@@ -9,6 +9,7 @@ would, recalculate trending, and print the health report.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import secrets
@@ -20,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -211,6 +211,22 @@ def sandbox_environment(*, artists: int, seed: int = DEMO_SEED) -> Iterator[str]
         server.stop()
 
 
+class _QuietTaskRuns(logging.Filter):
+    """Drops task-run INFO lines from the console (the Prefect API still gets them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        task_run = record.name.startswith("prefect.task_runs")
+        return not (task_run and record.levelno < logging.WARNING)
+
+
+def _quiet_task_runs_on_console() -> None:
+    import prefect  # noqa: F401  (configures Prefect's logging handlers)
+
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _QuietTaskRuns) for f in handler.filters):
+            handler.addFilter(_QuietTaskRuns())
+
+
 class _Steps:
     """Numbered, timed step lines."""
 
@@ -236,7 +252,7 @@ def run_demo(
     console: Console,
     *,
     artists: int = 300,
-    limit: int = 30,
+    limit: int = 25,
     clock: Callable[[], float] = time.monotonic,
     now: Callable[[], datetime] = utcnow,
 ) -> int:
@@ -289,6 +305,7 @@ def _run_steps(
 
     steps = _Steps(console, clock)
     url = settings.database_url
+    _quiet_task_runs_on_console()
 
     with steps.step(f"Migrating the database {safe_url(url)}"):
         asyncio.run(upgrade(url))
@@ -323,8 +340,11 @@ def _run_steps(
     health = asyncio.run(report())
     console.rule("[bold]Health report (last 24 hours)", align="left")
     console.print(render_report(health))
-    _print_top(console, health)
     console.print(f"[green]demo finished in {steps.elapsed():.0f} s[/green]")
+    console.print(
+        f"The data is in {safe_url(url)}. Next: `mysetlist status`, `mysetlist monitor`, "
+        "`mysetlist serve` (scheduled runs) - see docs/operations.md."
+    )
 
 
 async def _simulate_activity(settings: Settings, now: datetime) -> tuple[int, int]:
@@ -337,25 +357,3 @@ async def _simulate_activity(settings: Settings, now: datetime) -> tuple[int, in
         return await post_activity(settings, engine, events)
     finally:
         await engine.dispose()
-
-
-def _print_top(console: Console, health: Any) -> None:
-    artists = Table(title="Top trending artists", title_justify="left")
-    for column in ("#", "artist", "score"):
-        artists.add_column(column)
-    for rank, artist in enumerate(health.trending.artists, start=1):
-        artists.add_row(str(rank), artist.name, f"{artist.trending_score:.1f}")
-    shows = Table(title="Top trending shows", title_justify="left")
-    for column in ("#", "show", "artist", "venue", "date", "score"):
-        shows.add_column(column)
-    for rank, show in enumerate(health.trending.shows, start=1):
-        shows.add_row(
-            str(rank),
-            show.name or "",
-            show.artist_name,
-            show.venue_name or "",
-            show.local_date.isoformat(),
-            f"{show.trending_score:.1f}",
-        )
-    console.print(artists)
-    console.print(shows)

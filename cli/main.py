@@ -432,7 +432,7 @@ def demo(
     ] = 300,
     limit: Annotated[
         int, typer.Option(min=MIN_LIMIT, max=MAX_LIMIT, help="Artists the demo seeds.")
-    ] = 30,
+    ] = 25,
 ) -> None:
     """The whole system end to end on the embedded database (what `make run` runs)."""
     from cli.demo import run_demo

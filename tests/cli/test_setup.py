@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
@@ -11,9 +9,9 @@ from typer.testing import CliRunner
 from cli.main import app
 from cli.setup import TIMEZONE_VARIABLE, WORK_POOL_VARIABLE, SetupStep, run_setup
 from settings import Settings
+from tests.cli.conftest import TEST_POOL as POOL
 
 runner = CliRunner()
-POOL = "mysetlist-cli-test-pool"
 LIMITS = [
     "mysetlist-spotify-per-minute",
     "mysetlist-ticketmaster-per-second",
@@ -21,22 +19,6 @@ LIMITS = [
     "mysetlist-setlistfm-per-second",
     "mysetlist-setlistfm-per-day",
 ]
-
-
-async def _forget_setup_state() -> None:
-    async with get_client() as client:
-        for variable in (WORK_POOL_VARIABLE, TIMEZONE_VARIABLE):
-            if await client.read_variable_by_name(variable) is not None:
-                await client.delete_variable_by_name(variable)
-        if POOL in {pool.name for pool in await client.read_work_pools()}:
-            await client.delete_work_pool(POOL)
-
-
-@pytest.fixture
-async def fresh_prefect(clean_limits: None) -> AsyncIterator[None]:
-    await _forget_setup_state()
-    yield
-    await _forget_setup_state()
 
 
 @pytest.mark.prefect
