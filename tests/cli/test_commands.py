@@ -196,3 +196,65 @@ def test_missing_rate_limits_name_mysetlist_setup(monkeypatch: pytest.MonkeyPatc
     text = " ".join(result.output.split())
     assert "mysetlist-setlistfm-per-day" in text
     assert "run `mysetlist setup`" in text
+
+
+def test_sandbox_options_become_the_sandbox_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sandbox.server
+    from sandbox.config import SandboxConfig
+
+    served: list[tuple[SandboxConfig, str, int]] = []
+    monkeypatch.setattr(
+        sandbox.server, "run_server", lambda config, host, port: served.append((config, host, port))
+    )
+
+    result = runner.invoke(
+        app,
+        [
+            "sandbox",
+            "--port",
+            "9100",
+            "--artists",
+            "120",
+            "--seed",
+            "3",
+            "--no-caps",
+            "--fault-rate",
+            "0.25",
+            "--spotify-tier",
+            "development",
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    [(config, host, port)] = served
+    assert (host, port) == ("127.0.0.1", 9100)
+    assert (config.artists, config.seed, config.caps, config.fault_rate, config.spotify_tier) == (
+        120,
+        3,
+        False,
+        0.25,
+        "development",
+    )
+
+
+def test_sandbox_default_port_is_the_sandbox_default() -> None:
+    from sandbox.server import DEFAULT_PORT
+
+    result = runner.invoke(app, ["sandbox", "--help"], env={"COLUMNS": "200"})
+    assert f"[default: {DEFAULT_PORT}]" in result.output
+
+
+def test_monitor_serves_the_monitor_app_with_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.api
+
+    calls: list[tuple[object, str, int]] = []
+    monkeypatch.setattr(
+        monitor.api, "serve", lambda settings, *, host, port: calls.append((settings, host, port))
+    )
+    monkeypatch.setenv("CRON_SECRET", "monitor-secret")
+
+    result = runner.invoke(app, ["monitor", "--host", "0.0.0.0", "--port", "8081"])
+
+    assert result.exit_code == 0, result.output
+    assert [(host, port) for _, host, port in calls] == [("0.0.0.0", 8081)]
+    assert "monitor-secret" not in result.output

@@ -6,13 +6,17 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from cli.main import app
+from models.db import make_engine
+from tests.monitor.factories import RUNS
 
 runner = CliRunner()
 
@@ -93,3 +97,28 @@ def test_a_mode_without_its_own_deployment_runs_the_flows_deployment_with_that_m
     deployment_id, parameters = asyncio.run(_flow_run(_flow_run_id(result.output)))
     assert deployment_id == deployments["master-sync/daily"]
     assert parameters == {"mode": "full", "limit": 7}
+
+
+@pytest.mark.prefect
+def test_trigger_local_runs_the_flow_in_this_process(
+    prefect_harness: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'local.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    result = runner.invoke(app, ["trigger", "trending", "--mode", "daily", "--local"])
+
+    assert result.exit_code == 0, result.output
+    assert "calculate-trending finished" in result.output
+
+    async def ledger() -> list[tuple[str, str | None, str]]:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                rows = await conn.execute(select(RUNS.c.job, RUNS.c.mode, RUNS.c.status))
+                return [(row.job, row.mode, row.status) for row in rows]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(ledger()) == [("calculate-trending", "daily", "success")]
