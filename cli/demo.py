@@ -212,19 +212,17 @@ def sandbox_environment(*, artists: int, seed: int = DEMO_SEED) -> Iterator[str]
 
 
 class _QuietTaskRuns(logging.Filter):
-    """Drops task-run INFO lines from the console (the Prefect API still gets them)."""
+    """Drops task-run records below WARNING: one line per task run would bury the steps."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        task_run = record.name.startswith("prefect.task_runs")
-        return not (task_run and record.levelno < logging.WARNING)
+        return record.levelno >= logging.WARNING
 
 
-def _quiet_task_runs_on_console() -> None:
-    import prefect  # noqa: F401  (configures Prefect's logging handlers)
-
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, _QuietTaskRuns) for f in handler.filters):
-            handler.addFilter(_QuietTaskRuns())
+def _quiet_task_runs() -> None:
+    # On the logger, not a handler: Prefect re-creates its handlers when the local server starts.
+    logger = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, _QuietTaskRuns) for f in logger.filters):
+        logger.addFilter(_QuietTaskRuns())
 
 
 class _Steps:
@@ -272,11 +270,14 @@ def run_demo(
 
 @contextmanager
 def _demo_settings(console: Console, settings: Settings, *, artists: int) -> Iterator[None]:
-    cron: dict[str, str] = {}
+    updates: dict[str, str] = {}
+    if "PREFECT_SERVER_ANALYTICS_ENABLED" not in os.environ:
+        # The local Prefect server would report usage to Prefect (and log an error offline).
+        updates["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     if settings.cron_secret is None or not settings.cron_secret.get_secret_value().strip():
-        cron["CRON_SECRET"] = f"demo-{secrets.token_urlsafe(24)}"
-    with _environment(cron):
-        if cron:
+        updates["CRON_SECRET"] = f"demo-{secrets.token_urlsafe(24)}"
+    with _environment(updates):
+        if "CRON_SECRET" in updates:
             console.print("CRON_SECRET not set: using a random one for this demo run")
         if settings.has_api_keys():
             console.print("[bold]using the real APIs[/bold] (API keys set)")
@@ -298,22 +299,21 @@ def _run_steps(
     from cli.checks import safe_url
     from cli.deployments import JOBS, JobRequest
     from cli.main import run_flow_locally
-    from cli.setup import run_setup
+    from cli.setup import run_setup, steps_table
     from models.migrate import current_revision, upgrade
     from monitor.health import compute_health
     from monitor.render import render_report
 
     steps = _Steps(console, clock)
     url = settings.database_url
-    _quiet_task_runs_on_console()
+    _quiet_task_runs()
 
     with steps.step(f"Migrating the database {safe_url(url)}"):
         asyncio.run(upgrade(url))
         console.print(f"   schema at revision {asyncio.run(current_revision(url))}")
 
     with steps.step("Setting up Prefect: rate limits, work pool, variables"):
-        for step in asyncio.run(run_setup(settings)):
-            console.print(f"   {step.kind:<10} {step.name:<36} {step.outcome:<9} {step.detail}")
+        console.print(steps_table(asyncio.run(run_setup(settings))))
 
     with steps.step(f"Seeding: discovery, sync, master sync and trending of {limit} artists"):
         counts = run_flow_locally(JobRequest(JOBS["seed-comprehensive"], {"limit": limit}))

@@ -168,19 +168,12 @@ def setup() -> None:
     """Create or update the Prefect rate limits, work pool and deployment variables."""
     from prefect.settings import PREFECT_API_URL
 
-    from cli.setup import run_setup
+    from cli.setup import run_setup, steps_table
 
     settings = _settings()
     api = PREFECT_API_URL.value() or "an ephemeral local Prefect server"
     console.print(f"Setting up Prefect at {api} ...")
-    steps = _run(run_setup(settings))
-    table = Table(title="mysetlist setup", title_justify="left")
-    for column in ("kind", "name", "outcome", "detail"):
-        table.add_column(column)
-    for step in steps:
-        colour = {"created": "green", "updated": "yellow"}.get(step.outcome, "dim")
-        table.add_row(step.kind, step.name, f"[{colour}]{step.outcome}[/{colour}]", step.detail)
-    console.print(table)
+    console.print(steps_table(_run(run_setup(settings)), title="mysetlist setup"))
 
 
 # --- sandbox, monitor, serve ---------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from rich.table import Table
+
 from tasks.ratelimits import client_or_default, ensure_limits, ensure_work_pool, limit_specs
 
 if TYPE_CHECKING:
@@ -12,7 +14,14 @@ if TYPE_CHECKING:
 
     from settings import Settings
 
-__all__ = ["TIMEZONE_VARIABLE", "WORK_POOL_VARIABLE", "SetupStep", "ensure_variable", "run_setup"]
+__all__ = [
+    "TIMEZONE_VARIABLE",
+    "WORK_POOL_VARIABLE",
+    "SetupStep",
+    "ensure_variable",
+    "run_setup",
+    "steps_table",
+]
 
 # Read by prefect.yaml as ``{{ prefect.variables.<name> }}``.
 WORK_POOL_VARIABLE: Final = "mysetlist_work_pool"
@@ -68,3 +77,14 @@ async def run_setup(settings: Settings, *, client: PrefectClient | None = None) 
             result = await ensure_variable(variable, value, client=prefect_client)
             steps.append(SetupStep("variable", variable, result, value))
     return steps
+
+
+def steps_table(steps: list[SetupStep], *, title: str | None = None) -> Table:
+    """The steps as a table, outcomes coloured."""
+    table = Table(title=title, title_justify="left")
+    for column in ("kind", "name", "outcome", "detail"):
+        table.add_column(column)
+    for step in steps:
+        colour = {"created": "green", "updated": "yellow"}.get(step.outcome, "dim")
+        table.add_row(step.kind, step.name, f"[{colour}]{step.outcome}[/{colour}]", step.detail)
+    return table
