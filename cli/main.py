@@ -73,10 +73,23 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return get_settings()
-    except Exception as exc:  # a pydantic ValidationError names the setting, never a secret
-        _fail(f"invalid settings: {exc}")
+    except ValidationError as exc:  # name the settings and the rule, never the values
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        _fail(f"invalid settings: {problems}")
+
+
+def _url_secrets(settings: Settings) -> list[str]:
+    from sqlalchemy.engine import make_url
+
+    password = make_url(settings.database_url).password
+    return [*settings.secret_values(), *([str(password)] if password else [])]
 
 
 def _checks_table(title: str, checks: list[Check]) -> Table:
@@ -373,9 +386,10 @@ def status(
     try:
         report = _run(compute())
     except Exception as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
         _fail(
             f"cannot compute the health report from {safe_url(settings.database_url)}: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+            f"{type(exc).__name__}: {redact(first_line, _url_secrets(settings))} "
             "(is the database migrated? `mysetlist db upgrade`)"
         )
     if as_json:

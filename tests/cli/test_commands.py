@@ -258,3 +258,15 @@ def test_monitor_serves_the_monitor_app_with_the_settings(monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.output
     assert [(host, port) for _, host, port in calls] == [("0.0.0.0", 8081)]
     assert "monitor-secret" not in result.output
+
+
+def test_invalid_settings_are_named_without_their_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_TIMEOUT_SECONDS", "soon-ish-7731")
+    monkeypatch.setenv("COLUMNS", "200")
+
+    result = runner.invoke(app, ["status"])
+
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert "invalid settings: HTTP_TIMEOUT_SECONDS: Input should be a valid number" in text
+    assert "soon-ish-7731" not in result.output
