@@ -35,8 +35,10 @@ async def seed_comprehensive(limit: Limit = 100) -> dict[str, int]:
         synced = await autonomous_sync(mode="sync", limit=limit)
         mastered = await master_sync(mode="full", limit=limit)
         trending = await calculate_trending(mode="daily")
-        run.count("artists_found", discovered.get("artists_found", 0))
-        run.count("artists_added", discovered.get("artists_added", 0))
+        # Named apart from artists_found/added: the discovery run has its own ledger row with
+        # those, and the health report sums them over the ledger.
+        run.count("discovered_artists_found", discovered.get("artists_found", 0))
+        run.count("discovered_artists_added", discovered.get("artists_added", 0))
         run.count("artists_synced", synced.get("artists_synced", 0))
         run.count("artists_master_synced", mastered.get("artists_synced", 0))
         run.count("setlists_added", mastered.get("setlists_added", 0))

@@ -30,7 +30,8 @@ async def test_seed_runs_discovery_sync_master_sync_and_trending_from_the_apis_o
         ("calculate-trending", "daily", "success"),
     ]
     assert runs[0]["counts"] == counts
-    assert counts["artists_added"] == 15
+    assert counts["discovered_artists_added"] == 15
+    assert "artists_added" not in counts  # counted once, on the discovery run's own row
     async with world.engine.connect() as conn:
         artists = (await conn.execute(select(Artist.__table__))).all()  # type: ignore[attr-defined]
         shows = (
