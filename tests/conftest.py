@@ -128,7 +128,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[str]:
-    """One throwaway Prefect server (SQLite) for the whole test session; yields its API URL.
+    """One throwaway Prefect server for the whole test session; yields its API URL.
+
+    Like production, the server keeps its state in PostgreSQL (a throwaway database of this
+    session): on SQLite its global concurrency limits stall under concurrent acquisition, which
+    is what the flows do (see ``tests/prefect_server.py``). Without PostgreSQL (and without
+    ``REQUIRE_POSTGRES=1``) it falls back to Prefect's own SQLite test harness.
 
     Starting it costs ~10 s, so every Prefect test shares it. Tests that change server state
     (limits, work pools, deployments) restore it. Under ``respx`` route this URL
@@ -137,10 +142,29 @@ def prefect_harness() -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
+    from tests.prefect_server import prefect_server
+
+    server = make_url(PG_SERVER_URL)
+    admin_url = server.set(database="postgres").render_as_string(hide_password=False)
+    name = f"mysetlist_prefect_{uuid.uuid4().hex[:12]}"
+    try:
+        _run(_create_database(admin_url, name))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {exc!r}")
+        name = ""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-        with prefect_test_harness(server_startup_timeout=120):
-            yield str(PREFECT_API_URL.value())
+        if not name:
+            with prefect_test_harness(server_startup_timeout=120):
+                yield str(PREFECT_API_URL.value())
+            return
+        url = server.set(database=name).render_as_string(hide_password=False)
+        try:
+            with prefect_server(url):
+                yield str(PREFECT_API_URL.value())
+        finally:
+            _run(_drop_database(admin_url, name))
 
 
 async def _delete_mysetlist_limits() -> None:

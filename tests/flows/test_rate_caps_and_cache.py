@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flows.autonomous_sync import autonomous_sync
+from flows.master_sync import master_sync
 from models.tables import SyncError, SyncRun
 from sandbox.core import Sandbox
 from sandbox.server import DEMO_CREDENTIALS
@@ -32,8 +33,6 @@ SCALED_CAPS = {
 }
 
 
-# Caps do not depend on the database: one dialect keeps the suite short.
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_sync_of_100_artists_never_exceeds_a_cap(
     world: SyncWorld, use_sandbox: StartSandbox, clean_limits: None
 ) -> None:
@@ -45,11 +44,15 @@ async def test_a_sync_of_100_artists_never_exceeds_a_cap(
 
     discovered = await autonomous_sync(mode="discovery", limit=100)
     synced = await autonomous_sync(mode="sync", limit=100)
+    mastered = await master_sync(mode="daily", limit=30)
 
     stats = sandbox.stats.as_dict()
     assert discovered["artists_added"] == 100
     assert synced["artists_synced"] == 100
-    assert stats["totals"]["ticketmaster"] >= 121  # 21 markets + 100 artists
+    assert mastered["artists_synced"] == 30
+    assert stats["totals"]["ticketmaster"] >= 151  # 21 markets + 100 + 30 artists
+    assert stats["totals"]["setlistfm"] >= 30
+    assert stats["totals"]["spotify"] >= 1
     assert stats["over_cap"] == {}
     assert stats["refusals"] == {}
 
