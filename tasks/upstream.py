@@ -35,6 +35,7 @@ __all__ = [
     "with_cache",
 ]
 
+
 @dataclass
 class UpstreamScope(CachePolicy):
     """Keys a read by where it was read from (the APIs' base URLs), so a cache filled from the
