@@ -13,7 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from clients.ratelimit import SECONDS_PER_DAY, rate_caps
+from clients.clock import Clock, SystemClock
+from clients.ratelimit import SECONDS_PER_DAY, Bucket, TokenBucketLimiter, rate_caps
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -113,20 +114,50 @@ class PrefectRateLimiter:
     is retried at the per-day pace (one slot a minute for setlist.fm): measured, 12 setlist.fm
     acquisitions by 4 workers took 303 s in one call and 9 s one limit at a time.
 
+    Before asking Prefect, each process paces its own requests to an api at ``pace_factor``
+    (default 0.9) of its fastest limit's rate, without bursts. Prefect's server frees a slot only
+    when a whole ``1 / rate`` has passed since the limit's last update, so requests arriving
+    closer together are denied and retried after a jittered wait; paced slightly under the rate
+    they are not (measured at 2/s, 30 acquisitions by 8 workers, three runs each: 20.5-24.9 s
+    unpaced, 16.5-19.1 s paced, 16.1 s the paced ideal).
+    The Prefect limits still hold the caps across processes. ``pace_factor=None`` turns pacing
+    off.
+
     Prefect's ``strict`` only raises when *none* of the listed limits exists, so the first
     ``acquire`` of each api also checks that every one of its limits exists and is active
     (``MissingRateLimits`` otherwise).
     """
 
-    def __init__(self, settings: Settings, *, timeout_seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timeout_seconds: float | None = None,
+        pace_factor: float | None = 0.9,
+        clock: Clock | None = None,
+    ) -> None:
+        if pace_factor is not None and not 0 < pace_factor <= 1:
+            raise ValueError(f"pace_factor must be in (0, 1], got {pace_factor}")
+        grouped = _group_by_api(limit_specs(settings))
         self._settings = settings
         self._names = {
             api: [
                 spec.name
                 for spec in sorted(specs, key=lambda spec: spec.slot_decay_per_second / spec.limit)
             ]
-            for api, specs in _group_by_api(limit_specs(settings)).items()
+            for api, specs in grouped.items()
         }
+        self._pace = (
+            TokenBucketLimiter(
+                {
+                    api: [Bucket(1, pace_factor * max(s.slot_decay_per_second for s in specs))]
+                    for api, specs in grouped.items()
+                },
+                clock if clock is not None else SystemClock(),
+            )
+            if pace_factor is not None
+            else None
+        )
         self._timeout_seconds = timeout_seconds
         self._verified: set[str] = set()
 
@@ -144,6 +175,8 @@ class PrefectRateLimiter:
         if api not in self._verified:
             await require_limits(self._settings, [api])
             self._verified.add(api)
+        if self._pace is not None:
+            await self._pace.acquire(api)
         for name in names:
             await rate_limit(name, timeout_seconds=self._timeout_seconds, strict=True)
 

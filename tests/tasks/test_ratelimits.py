@@ -9,6 +9,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate, WorkPoolCreate
 from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError, rate_limit
 
+from clients.clock import VirtualClock
 from clients.ratelimit import RateLimiter
 from settings import Settings
 from tasks.ratelimits import (
@@ -96,7 +97,7 @@ async def test_acquire_takes_the_limits_one_at_a_time_longest_period_first(
 
     monkeypatch.setattr(prefect.concurrency.asyncio, "rate_limit", fake_rate_limit)
     monkeypatch.setattr(tasks.ratelimits, "require_limits", fake_require)
-    limiter = PrefectRateLimiter(Settings(), timeout_seconds=30.0)
+    limiter = PrefectRateLimiter(Settings(), timeout_seconds=30.0, pace_factor=None)
 
     await limiter.acquire("ticketmaster")
     await limiter.acquire("ticketmaster")
@@ -110,6 +111,48 @@ async def test_acquire_takes_the_limits_one_at_a_time_longest_period_first(
         ("mysetlist-spotify-per-minute", True, 30.0),
     ]
     assert checked == [["ticketmaster"], ["spotify"]]
+
+
+async def test_acquire_paces_each_api_just_under_its_fastest_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import prefect.concurrency.asyncio
+
+    import tasks.ratelimits
+
+    clock = VirtualClock()
+    taken: list[tuple[float, object]] = []
+
+    async def fake_rate_limit(names: object, **options: object) -> None:
+        taken.append((clock.now(), names))
+
+    async def fake_require(settings: Settings, apis: list[str]) -> None:
+        return None
+
+    monkeypatch.setattr(prefect.concurrency.asyncio, "rate_limit", fake_rate_limit)
+    monkeypatch.setattr(tasks.ratelimits, "require_limits", fake_require)
+    limiter = PrefectRateLimiter(Settings(), clock=clock)  # pace_factor 0.9
+
+    for _ in range(3):
+        await limiter.acquire("setlistfm")  # 2/s -> one every 1 / 1.8 s, no burst
+    await limiter.acquire("spotify")  # another api: its own pace, no wait
+
+    second = 1 / 1.8
+    assert taken == [
+        (0.0, "mysetlist-setlistfm-per-day"),
+        (0.0, "mysetlist-setlistfm-per-second"),
+        (pytest.approx(second), "mysetlist-setlistfm-per-day"),
+        (pytest.approx(second), "mysetlist-setlistfm-per-second"),
+        (pytest.approx(2 * second), "mysetlist-setlistfm-per-day"),
+        (pytest.approx(2 * second), "mysetlist-setlistfm-per-second"),
+        (pytest.approx(2 * second), "mysetlist-spotify-per-minute"),
+    ]
+
+
+@pytest.mark.parametrize("factor", [0.0, -0.5, 1.5])
+def test_pace_factor_must_be_a_fraction_of_the_rate(factor: float) -> None:
+    with pytest.raises(ValueError, match="pace_factor must be in"):
+        PrefectRateLimiter(Settings(), pace_factor=factor)
 
 
 def test_unknown_api_is_rejected() -> None:
@@ -289,7 +332,7 @@ async def test_prefect_rate_limiter_waits_instead_of_failing_when_a_limit_is_ful
     settings = Settings()
     await ensure_limits(settings)
     await _slow_down("mysetlist-spotify-per-minute", limit=1)
-    limiter = PrefectRateLimiter(settings, timeout_seconds=1.0)
+    limiter = PrefectRateLimiter(settings, timeout_seconds=1.0, pace_factor=None)
     await limiter.acquire("spotify")
 
     # The only slot is taken and refills in days: the acquire waits until its timeout.
