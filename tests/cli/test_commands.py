@@ -270,3 +270,32 @@ def test_invalid_settings_are_named_without_their_values(monkeypatch: pytest.Mon
     text = " ".join(result.output.split())
     assert "invalid settings: HTTP_TIMEOUT_SECONDS: Input should be a valid number" in text
     assert "soon-ish-7731" not in result.output
+
+
+def test_serve_sets_up_then_serves_the_five_deployments(monkeypatch: pytest.MonkeyPatch) -> None:
+    import prefect
+
+    import cli.setup
+    from cli.deployments import DEPLOYMENTS
+
+    served: list[tuple[str, str, list[tuple[str, str]]]] = []
+    set_up: list[str] = []
+
+    async def fake_setup(settings: Any) -> list[Any]:
+        set_up.append(settings.schedule_timezone)
+        return []
+
+    def fake_serve(*deployments: Any) -> None:
+        for d in deployments:
+            schedules = [(s.schedule.cron, s.schedule.timezone) for s in d.schedules]
+            served.append((d.flow_name, d.name, schedules))
+
+    monkeypatch.setattr(cli.setup, "run_setup", fake_setup)
+    monkeypatch.setattr(prefect, "serve", fake_serve)
+    monkeypatch.setenv("SCHEDULE_TIMEZONE", "Europe/Paris")
+
+    result = runner.invoke(app, ["serve"])
+
+    assert result.exit_code == 0, result.output
+    assert set_up == ["Europe/Paris"]
+    assert served == [(d.job, d.name, [(d.cron, "Europe/Paris")]) for d in DEPLOYMENTS]
