@@ -16,9 +16,10 @@ from prefect import flow
 from pydantic import BaseModel, ConfigDict, Field
 
 from clients.errors import EndpointUnavailable
+from clients.ticketmaster import TmEvent
 from flows._artist_sync import day_window, for_each_artist, record_malformed
 from flows._runs import RunTracker, tracked_run
-from models.artists import ArtistCandidate
+from models.artists import ArtistCandidate, group_candidates
 from models.ledger import JOB_AUTONOMOUS_SYNC
 from models.sync_state import ArtistToSync, select_artists_for_sync
 from models.types import utcnow
@@ -113,7 +114,7 @@ async def discover_artists(
                 evidence[attraction.id]["events"] += 1
                 markets[attraction.id].add(market_id)
 
-    events: list = []  # type: ignore[type-arg]
+    events: list[TmEvent] = []
     evidence: dict[str, dict[str, int]] = defaultdict(lambda: {"events": 0})
     markets: dict[str, set[int]] = defaultdict(set)
     await asyncio.gather(*(market(m) for m in settings.discovery_markets))
@@ -128,7 +129,8 @@ async def discover_artists(
         await _playlist_candidates(run, upstream, candidates, popularity)
 
     ordered = list(candidates.items())
-    run.count("artists_found", len(ordered))
+    # One artist found by two sources (a Ticketmaster attraction and a playlist) counts once.
+    run.count("artists_found", len(group_candidates([c for _, c in ordered])[0]))
     known = await import_artists(writer, [c for _, c in ordered], create=False, now=now)
     run.count("artists_linked", known.linked)
     run.count("artists_merged", known.merged)

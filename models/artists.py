@@ -30,7 +30,14 @@ from models.tables import (
 )
 from models.types import utcnow
 
-__all__ = ["ID_FIELDS", "ArtistCandidate", "ResolveResult", "merge_artists", "resolve_artists"]
+__all__ = [
+    "ID_FIELDS",
+    "ArtistCandidate",
+    "ResolveResult",
+    "group_candidates",
+    "merge_artists",
+    "resolve_artists",
+]
 
 logger = logging.getLogger("mysetlist.models.artists")
 
@@ -115,7 +122,7 @@ def _compatible(row: dict[str, Any], candidate: ArtistCandidate) -> bool:
     return all(row[name] in (None, value) for name, value in candidate.ids.items())
 
 
-def _merge_candidates(
+def group_candidates(
     candidates: Sequence[ArtistCandidate],
 ) -> tuple[list[ArtistCandidate], list[int]]:
     """Union candidates of one batch that share an id; returns the groups and each input's group."""
@@ -157,7 +164,7 @@ async def resolve_artists(
     result = ResolveResult()
     if not candidates:
         return result
-    groups, group_of = _merge_candidates(candidates)
+    groups, group_of = group_candidates(candidates)
     rows = await _load_matching(conn, groups)
     by_id = {
         name: {row[name]: row_id for row_id, row in rows.items() if row[name]} for name in ID_FIELDS

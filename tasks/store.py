@@ -31,7 +31,6 @@ from models.sync_state import mark_artist_failed, mark_artist_synced
 from tasks.mapping import attraction_candidate, setlist_record, show_record
 
 __all__ = [
-    "ArtistSyncOutcome",
     "Writer",
     "finish_master_sync",
     "import_artists",
@@ -94,12 +93,6 @@ class Writer:
             return
         async with self.engine.connect() as conn:
             yield conn
-
-
-@dataclass
-class ArtistSyncOutcome:
-    artist_id: int
-    counts: dict[str, int]
 
 
 async def _store_events(
