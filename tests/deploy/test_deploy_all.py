@@ -145,3 +145,30 @@ def test_setup_and_deploy_all_register_the_five_deployments(
     assert sorted(limit.name for limit in limits) == sorted(
         spec.name for spec in limit_specs(Settings())
     )
+
+    # A manual trigger, as an operator would from the shell (README, "Manual operations"); the
+    # scheduler's own runs of the five schedules are left out.
+    _run(
+        [str(BIN / "prefect"), "deployment", "run", "master-sync/daily", "--param", "mode=full"],
+        env,
+    )
+    runs = asyncio.run(_flow_runs(api_url))
+    assert [(name, run.parameters) for name, run in runs] == [
+        ("master-sync/daily", {"mode": "full", "limit": 50})
+    ]
+
+
+async def _flow_runs(api_url: str) -> list[tuple[str, Any]]:
+    from prefect.client.orchestration import PrefectClient
+
+    async with PrefectClient(api=api_url) as client:
+        deployments = {d.id: d for d in await client.read_deployments()}
+        flows = {flow.id: flow.name for flow in await client.read_flows()}
+        return [
+            (
+                f"{flows[deployments[run.deployment_id].flow_id]}/{deployments[run.deployment_id].name}",
+                run,
+            )
+            for run in await client.read_flow_runs()
+            if run.deployment_id in deployments and not run.auto_scheduled
+        ]
