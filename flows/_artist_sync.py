@@ -86,9 +86,14 @@ async def for_each_artist(
                 ):
                     run.changes.append({"artist": artist.name, **counts})
             done += 1
-            if progress_id is not None and (done % 5 == 0 or done == len(artists)):
-                await update_progress_artifact(  # type: ignore[misc]
-                    artifact_id=progress_id, progress=100.0 * done / len(artists)
-                )
+            if progress_id is not None and done % 5 == 0:
+                async with progress_lock:  # updates land in order: the bar never goes back
+                    await update_progress_artifact(  # type: ignore[misc]
+                        artifact_id=progress_id, progress=100.0 * done / len(artists)
+                    )
 
+    progress_lock = asyncio.Lock()
     await asyncio.gather(*(one(artist) for artist in artists))
+    if progress_id is not None:
+        async with progress_lock:
+            await update_progress_artifact(artifact_id=progress_id, progress=100.0)  # type: ignore[misc]
