@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clients._transport import RateLimitStatus, RequestStats, Transport
+from clients.clock import Clock
 from clients.errors import MalformedRecord
+from clients.ratelimit import RateLimiter, TokenBucketLimiter
 
-__all__ = ["BaseClient", "Image", "Payload", "as_utc", "nested"]
+if TYPE_CHECKING:
+    import random
+
+    from settings import Settings
+
+__all__ = [
+    "BaseClient",
+    "Image",
+    "Payload",
+    "TransportOptions",
+    "as_utc",
+    "nested",
+    "transport_options",
+]
 
 M = TypeVar("M", bound=BaseModel)
 EXCERPT_CHARS = 500
@@ -30,6 +47,45 @@ class Image(Payload):
     url: str
     height: int | None = None
     width: int | None = None
+
+
+class TransportOptions(TypedDict):
+    """The transport keywords every client constructor takes."""
+
+    http: httpx.AsyncClient | None
+    limiter: RateLimiter
+    clock: Clock | None
+    timeout: float
+    max_retries: int
+    backoff_base: float
+    retry_after_cap: float
+    rng: random.Random | None
+    secrets: Sequence[str]
+
+
+def transport_options(
+    settings: Settings,
+    *,
+    http: httpx.AsyncClient | None,
+    limiter: RateLimiter | None,
+    clock: Clock | None,
+    rng: random.Random | None,
+) -> TransportOptions:
+    """The transport keywords from the settings (what every ``from_settings`` passes on);
+    without ``limiter``, the product caps apply in-process."""
+    return TransportOptions(
+        http=http,
+        limiter=limiter
+        if limiter is not None
+        else TokenBucketLimiter.from_settings(settings, clock=clock),
+        clock=clock,
+        timeout=settings.http_timeout_seconds,
+        max_retries=settings.http_max_retries,
+        backoff_base=settings.http_backoff_base_seconds,
+        retry_after_cap=settings.http_retry_after_cap_seconds,
+        rng=rng,
+        secrets=settings.secret_values(),
+    )
 
 
 def nested(data: Any, *path: str) -> Any:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
 
-from clients._base import BaseClient, Payload, as_utc, nested
+from clients._base import BaseClient, Payload, as_utc, nested, transport_options
 from clients._transport import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_MAX_RETRIES,
@@ -30,7 +30,7 @@ from clients._transport import (
 )
 from clients.clock import Clock
 from clients.errors import AuthError, BadRequest, MalformedRecord, NotFound, UpstreamError
-from clients.ratelimit import SETLISTFM, RateLimiter, TokenBucketLimiter
+from clients.ratelimit import SETLISTFM, RateLimiter
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -299,20 +299,10 @@ class SetlistFmClient(BaseClient):
         """A client from the settings; without ``limiter``, the product caps apply in-process."""
         if settings.setlistfm_api_key is None:
             raise AuthError("SETLISTFM_API_KEY is not configured", api=SETLISTFM)
-        if limiter is None:
-            limiter = TokenBucketLimiter.from_settings(settings, clock=clock)
         return cls(
             api_key=settings.setlistfm_api_key.get_secret_value(),
             api_url=settings.setlistfm_api_url,
-            http=http,
-            limiter=limiter,
-            clock=clock,
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
-            backoff_base=settings.http_backoff_base_seconds,
-            retry_after_cap=settings.http_retry_after_cap_seconds,
-            rng=rng,
-            secrets=settings.secret_values(),
+            **transport_options(settings, http=http, limiter=limiter, clock=clock, rng=rng),
         )
 
     async def _get(self, path: str, params: Params | None = None) -> Reply | None:

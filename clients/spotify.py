@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, model_validator
 
-from clients._base import BaseClient, Image, Payload, nested
+from clients._base import BaseClient, Image, Payload, nested, transport_options
 from clients._transport import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_MAX_RETRIES,
@@ -39,7 +39,7 @@ from clients.errors import (
     QuotaExhausted,
     UpstreamError,
 )
-from clients.ratelimit import SPOTIFY, RateLimiter, TokenBucketLimiter
+from clients.ratelimit import SPOTIFY, RateLimiter
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -217,22 +217,12 @@ class SpotifyClient(BaseClient):
             raise AuthError(
                 "SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET are not configured", api=SPOTIFY
             )
-        if limiter is None:
-            limiter = TokenBucketLimiter.from_settings(settings, clock=clock)
         return cls(
             client_id=settings.spotify_client_id.get_secret_value(),
             client_secret=settings.spotify_client_secret.get_secret_value(),
             api_url=settings.spotify_api_url,
             accounts_url=settings.spotify_accounts_url,
-            http=http,
-            limiter=limiter,
-            clock=clock,
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
-            backoff_base=settings.http_backoff_base_seconds,
-            retry_after_cap=settings.http_retry_after_cap_seconds,
-            rng=rng,
-            secrets=settings.secret_values(),
+            **transport_options(settings, http=http, limiter=limiter, clock=clock, rng=rng),
         )
 
     # capabilities ------------------------------------------------------------------------------

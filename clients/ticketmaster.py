@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
 
-from clients._base import BaseClient, Image, Payload, as_utc, nested
+from clients._base import BaseClient, Image, Payload, as_utc, nested, transport_options
 from clients._transport import (
     DEFAULT_BACKOFF_BASE,
     DEFAULT_MAX_RETRIES,
@@ -38,7 +38,7 @@ from clients.errors import (
     QuotaExhausted,
     UpstreamError,
 )
-from clients.ratelimit import TICKETMASTER, RateLimiter, TokenBucketLimiter
+from clients.ratelimit import TICKETMASTER, RateLimiter
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -392,20 +392,10 @@ class TicketmasterClient(BaseClient):
         """A client from the settings; without ``limiter``, the product caps apply in-process."""
         if settings.ticketmaster_api_key is None:
             raise AuthError("TICKETMASTER_API_KEY is not configured", api=TICKETMASTER)
-        if limiter is None:
-            limiter = TokenBucketLimiter.from_settings(settings, clock=clock)
         return cls(
             api_key=settings.ticketmaster_api_key.get_secret_value(),
             api_url=settings.ticketmaster_api_url,
-            http=http,
-            limiter=limiter,
-            clock=clock,
-            timeout=settings.http_timeout_seconds,
-            max_retries=settings.http_max_retries,
-            backoff_base=settings.http_backoff_base_seconds,
-            retry_after_cap=settings.http_retry_after_cap_seconds,
-            rng=rng,
-            secrets=settings.secret_values(),
+            **transport_options(settings, http=http, limiter=limiter, clock=clock, rng=rng),
         )
 
     async def _get(self, path: str, params: Params | None = None) -> Reply:
