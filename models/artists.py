@@ -44,6 +44,8 @@ logger = logging.getLogger("mysetlist.models.artists")
 ID_FIELDS = ("spotify_id", "ticketmaster_id", "mbid")
 _METADATA_FIELDS = ("sort_name", "image_url", "images", "genres", "popularity", "followers")
 _CHUNK = 500
+#: Bind parameter of the row id in batched updates (no column has this name).
+_ROW_ID = "_row_id"
 
 artists: Table = Artist.__table__  # type: ignore[attr-defined]
 
@@ -175,6 +177,9 @@ async def resolve_artists(
 
     group_ids: list[int] = []
     pending_new: list[tuple[int, ArtistCandidate]] = []
+    # Row updates are written in batches (see ``_flush_updates``); the bookkeeping above is not.
+    pending_updates: dict[int, dict[str, Any]] = {}
+    merged_into: dict[int, int] = {}  # loser -> survivor, for candidates resolved before a merge
     for position, candidate in enumerate(groups):
         matched = sorted(
             {by_id[name][value] for name, value in candidate.ids.items() if value in by_id[name]}
@@ -192,7 +197,10 @@ async def resolve_artists(
                         f"artists {survivor} and {loser} both claim {candidate.ids}; left apart"
                     )
                     continue
+                # The merge reads both rows from the database: they must be up to date.
+                await _flush_updates(conn, pending_updates)
                 await merge_artists(conn, survivor_id=survivor, loser_id=loser, now=now)
+                merged_into[loser] = survivor
                 for name in ID_FIELDS:
                     if rows[loser][name]:
                         by_id[name][rows[loser][name]] = survivor
@@ -229,7 +237,7 @@ async def resolve_artists(
                     changes[name] = value
             if changes:
                 changes["updated_at"] = now
-                await conn.execute(update(artists).where(artists.c.id == row_id).values(**changes))
+                pending_updates.setdefault(row_id, {}).update(changes)
                 row.update(changes)
                 for name in ID_FIELDS:
                     if name in changes:
@@ -243,11 +251,17 @@ async def resolve_artists(
         else:
             group_ids.append(0)
 
+    # Before the inserts: a new artist's ids must not meet a link that is still pending.
+    await _flush_updates(conn, pending_updates)
     if pending_new:
         new_ids = await _insert_new(conn, [candidate for _, candidate in pending_new], now=now)
         for (position, _), new_id in zip(pending_new, new_ids, strict=True):
             group_ids[position] = new_id
         result.added = len(new_ids)
+    for position, row_id in enumerate(group_ids):
+        while row_id in merged_into:  # an earlier candidate's row was merged away since
+            row_id = merged_into[row_id]
+        group_ids[position] = row_id
     result.artist_ids = [group_ids[group] for group in group_of]
     for line in result.conflicts:
         logger.warning("artist identity conflict: %s", line)
@@ -262,7 +276,10 @@ async def _insert_new(
     for base in _chunks(sorted(wanted)):
         like = or_(*(artists.c.slug.like(f"{b}%") for b in base))
         taken.update((await conn.execute(select(artists.c.slug).where(like))).scalars())
-    ids: list[int] = []
+    # One INSERT per set of column keys: an absent field stays out of the statement (SQL NULL),
+    # where a None parameter would store JSON ``null`` in ``images``/``genres``.
+    batches: dict[frozenset[str], list[dict[str, Any]]] = {}
+    slugs: list[str] = []
     for candidate in candidates:
         discriminator = next(iter(candidate.ids.values()), None)
         slug = next(
@@ -279,6 +296,7 @@ async def _insert_new(
             slug = probe if probe not in taken else None
             counter += 1
         taken.add(slug)
+        slugs.append(slug)
         values = {
             "name": candidate.name,
             "normalized_name": normalize_name(candidate.name),
@@ -293,14 +311,39 @@ async def _insert_new(
             "updated_at": now,
             "sync_failures": 0,
         }
-        inserted = await conn.execute(insert(artists).values(**values).returning(artists.c.id))
-        ids.append(int(inserted.scalar_one()))
+        batches.setdefault(frozenset(values), []).append(values)
+    # Each new row's id is matched to its candidate by the (unique) slug it comes back with.
+    # ``returning(..., sort_by_parameter_order=True)`` would match them by position, but
+    # SQLAlchemy cannot guarantee that order on SQLite and sends one INSERT per row there.
+    ids_by_slug: dict[str, int] = {}
+    statement = insert(artists).returning(artists.c.id, artists.c.slug)
+    for params in batches.values():
+        inserted = await conn.execute(statement, params)
+        ids_by_slug.update((slug, int(new_id)) for new_id, slug in inserted)
+    ids = [ids_by_slug[slug] for slug in slugs]
+    for candidate in candidates:
         logger.info(
             "artist added: %s (%s)",
             candidate.name,
             ", ".join(f"{k}={v}" for k, v in candidate.ids.items()),
         )
     return ids
+
+
+async def _flush_updates(conn: AsyncConnection, pending: dict[int, dict[str, Any]]) -> None:
+    """Write the pending row changes (row id -> column values), one executemany per set of
+    changed columns, and empty ``pending``."""
+    batches: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row_id, changes in sorted(pending.items()):
+        batches.setdefault(frozenset(changes), []).append({_ROW_ID: row_id, **changes})
+    pending.clear()
+    for keys, params in batches.items():
+        statement = (
+            update(artists)
+            .where(artists.c.id == bindparam(_ROW_ID))
+            .values({name: bindparam(name) for name in sorted(keys)})
+        )
+        await conn.execute(statement, params)
 
 
 async def merge_artists(
