@@ -357,13 +357,13 @@ def report(dialect: str, timings: list[Timing]) -> None:
     cases = {t.case: t for t in timings}
     load, bare = cases["baseline, shows"], cases["baseline, bare table"]
     print(f"\n{dialect}")
-    print(f"  {'case':<40} {'rows':>8} {'seconds':>8} {'rows/s':>9} {'vs load':>8} {'vs bare':>8}")
+    print(f"  {'case':<46} {'rows':>8} {'seconds':>8} {'rows/s':>9} {'vs load':>8} {'vs bare':>8}")
     for t in timings:
         if t.case.startswith("  of which"):  # a part of the floor's time, not a rate
-            print(f"  {t.case:<40} {'':>8} {t.seconds:>8.3f}")
+            print(f"  {t.case:<46} {'':>8} {t.seconds:>8.3f}")
             continue
         print(
-            f"  {t.case:<40} {t.rows:>8} {t.seconds:>8.3f} {t.rate:>9,.0f}"
+            f"  {t.case:<46} {t.rows:>8} {t.seconds:>8.3f} {t.rate:>9,.0f}"
             f" {t.rate / load.rate:>8.2f} {t.rate / bare.rate:>8.2f}"
         )
     target, new, floor = TARGETS[dialect], cases["upsert, all new"], cases["floor, in-database"]
