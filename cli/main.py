@@ -27,7 +27,7 @@ from cli.deployments import (
 )
 from clients.errors import redact
 from models.types import utcnow
-from settings import Settings, get_settings
+from settings import Settings, apply_prefect_defaults, get_settings
 
 __all__ = ["app", "run_flow_locally"]
 
@@ -54,6 +54,12 @@ check_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(check_app, name="check")
+
+
+@app.callback()
+def _before_every_command() -> None:
+    # Before any command imports Prefect, which reads its settings once (see PREFECT_DEFAULTS).
+    apply_prefect_defaults()
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, MutableMapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -9,7 +11,13 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_MARKETS", "Settings", "get_settings"]
+__all__ = [
+    "DEFAULT_MARKETS",
+    "PREFECT_DEFAULTS",
+    "Settings",
+    "apply_prefect_defaults",
+    "get_settings",
+]
 
 # Major US Ticketmaster markets (marketId), see docs/upstream-apis.md.
 DEFAULT_MARKETS: tuple[int, ...] = (
@@ -154,3 +162,21 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cleared in tests with ``get_settings.cache_clear()``)."""
     return Settings()
+
+
+#: Defaults this project gives Prefect's own settings, each only where the environment leaves it
+#: unset. A first start of Prefect's ephemeral server creates and migrates its database: 26.7 s
+#: measured on this project's 2-vCPU machine against Prefect's 20 s default, so the first
+#: ``mysetlist demo`` on a fresh machine failed with "Timed out while attempting to connect to
+#: ephemeral Prefect API server" (later starts take a few seconds).
+PREFECT_DEFAULTS: Mapping[str, str] = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
+
+
+def apply_prefect_defaults(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """Put :data:`PREFECT_DEFAULTS` into ``environ`` (default: the process environment) where
+    unset, and return what was set. Prefect reads its settings when it is imported: call this
+    first (the ``mysetlist`` command does, before any command imports Prefect)."""
+    target = os.environ if environ is None else environ
+    added = {name: value for name, value in PREFECT_DEFAULTS.items() if name not in target}
+    target.update(added)
+    return added
