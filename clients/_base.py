@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from clients._transport import RateLimitStatus, RequestStats, Transport
+from clients._transport import ErrorMapper, RateLimitStatus, RequestStats, Transport
 from clients.clock import Clock
 from clients.errors import MalformedRecord
 from clients.ratelimit import RateLimiter, TokenBucketLimiter
@@ -27,6 +27,7 @@ __all__ = [
     "Payload",
     "TransportOptions",
     "as_utc",
+    "client_transport",
     "nested",
     "transport_options",
 ]
@@ -49,18 +50,28 @@ class Image(Payload):
     width: int | None = None
 
 
-class TransportOptions(TypedDict):
-    """The transport keywords every client constructor takes."""
+class TransportOptions(TypedDict, total=False):
+    """The transport keywords every client constructor takes (``**options``); what is left out
+    takes ``Transport``'s default."""
 
     http: httpx.AsyncClient | None
-    limiter: RateLimiter
+    limiter: RateLimiter | None
     clock: Clock | None
     timeout: float
     max_retries: int
     backoff_base: float
     retry_after_cap: float
     rng: random.Random | None
-    secrets: Sequence[str]
+    secrets: Iterable[str]
+
+
+def client_transport(
+    api: str, error_mapper: ErrorMapper, credentials: Sequence[str], options: TransportOptions
+) -> Transport:
+    """A client's ``Transport``: its api, error mapping and the keyword options, with the
+    client's own credentials added to the secrets it redacts."""
+    merged: TransportOptions = {**options, "secrets": [*credentials, *options.get("secrets", ())]}
+    return Transport(api=api, error_mapper=error_mapper, **merged)
 
 
 def transport_options(

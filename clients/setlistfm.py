@@ -7,25 +7,28 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Unpack
 from urllib.parse import quote
 
 import httpx
 from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
 
-from clients._base import BaseClient, Payload, as_utc, nested, transport_options
+from clients._base import (
+    BaseClient,
+    Payload,
+    TransportOptions,
+    as_utc,
+    client_transport,
+    nested,
+    transport_options,
+)
 from clients._transport import (
-    DEFAULT_BACKOFF_BASE,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_AFTER_CAP,
-    DEFAULT_TIMEOUT,
     ErrorInfo,
     Params,
     Reply,
-    Transport,
     join_url,
 )
 from clients.clock import Clock
@@ -256,33 +259,11 @@ class SetlistFmClient(BaseClient):
         *,
         api_key: str,
         api_url: str,
-        http: httpx.AsyncClient | None = None,
-        limiter: RateLimiter | None = None,
-        clock: Clock | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        backoff_base: float = DEFAULT_BACKOFF_BASE,
-        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
-        rng: random.Random | None = None,
-        secrets: Iterable[str] = (),
+        **options: Unpack[TransportOptions],
     ) -> None:
         if not api_key:
             raise AuthError("a setlist.fm API key is required", api=SETLISTFM)
-        super().__init__(
-            Transport(
-                api=SETLISTFM,
-                http=http,
-                limiter=limiter,
-                clock=clock,
-                timeout=timeout,
-                max_retries=max_retries,
-                backoff_base=backoff_base,
-                retry_after_cap=retry_after_cap,
-                rng=rng,
-                secrets=[api_key, *secrets],
-                error_mapper=setlistfm_error_info,
-            )
-        )
+        super().__init__(client_transport(SETLISTFM, setlistfm_error_info, [api_key], options))
         self._api_url = api_url
         self._headers = {"x-api-key": api_key, "Accept": "application/json"}
 

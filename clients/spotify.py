@@ -11,22 +11,25 @@ import base64
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Unpack
 from urllib.parse import quote
 
 import httpx
 from pydantic import Field, model_validator
 
-from clients._base import BaseClient, Image, Payload, nested, transport_options
+from clients._base import (
+    BaseClient,
+    Image,
+    Payload,
+    TransportOptions,
+    client_transport,
+    nested,
+    transport_options,
+)
 from clients._transport import (
-    DEFAULT_BACKOFF_BASE,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_AFTER_CAP,
-    DEFAULT_TIMEOUT,
     ErrorInfo,
     Params,
     Reply,
-    Transport,
     join_url,
 )
 from clients.clock import Clock
@@ -165,32 +168,14 @@ class SpotifyClient(BaseClient):
         client_secret: str,
         api_url: str,
         accounts_url: str,
-        http: httpx.AsyncClient | None = None,
-        limiter: RateLimiter | None = None,
-        clock: Clock | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        backoff_base: float = DEFAULT_BACKOFF_BASE,
-        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
-        rng: random.Random | None = None,
-        secrets: Iterable[str] = (),
+        **options: Unpack[TransportOptions],
     ) -> None:
         if not client_id or not client_secret:
             raise AuthError("Spotify client id and secret are required", api=SPOTIFY)
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
         super().__init__(
-            Transport(
-                api=SPOTIFY,
-                http=http,
-                limiter=limiter,
-                clock=clock,
-                timeout=timeout,
-                max_retries=max_retries,
-                backoff_base=backoff_base,
-                retry_after_cap=retry_after_cap,
-                rng=rng,
-                secrets=[client_id, client_secret, basic, *secrets],
-                error_mapper=spotify_error_info,
+            client_transport(
+                SPOTIFY, spotify_error_info, [client_id, client_secret, basic], options
             )
         )
         self._api_url = api_url

@@ -7,26 +7,30 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Unpack
 from urllib.parse import quote
 
 import httpx
 from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
 
-from clients._base import BaseClient, Image, Payload, as_utc, nested, transport_options
+from clients._base import (
+    BaseClient,
+    Image,
+    Payload,
+    TransportOptions,
+    as_utc,
+    client_transport,
+    nested,
+    transport_options,
+)
 from clients._transport import (
-    DEFAULT_BACKOFF_BASE,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_AFTER_CAP,
-    DEFAULT_TIMEOUT,
     ErrorInfo,
     Params,
     Reply,
-    Transport,
     join_url,
 )
 from clients.clock import Clock
@@ -349,32 +353,12 @@ class TicketmasterClient(BaseClient):
         *,
         api_key: str,
         api_url: str,
-        http: httpx.AsyncClient | None = None,
-        limiter: RateLimiter | None = None,
-        clock: Clock | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        backoff_base: float = DEFAULT_BACKOFF_BASE,
-        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
-        rng: random.Random | None = None,
-        secrets: Iterable[str] = (),
+        **options: Unpack[TransportOptions],
     ) -> None:
         if not api_key:
             raise AuthError("a Ticketmaster API key is required", api=TICKETMASTER)
         super().__init__(
-            Transport(
-                api=TICKETMASTER,
-                http=http,
-                limiter=limiter,
-                clock=clock,
-                timeout=timeout,
-                max_retries=max_retries,
-                backoff_base=backoff_base,
-                retry_after_cap=retry_after_cap,
-                rng=rng,
-                secrets=[api_key, *secrets],
-                error_mapper=ticketmaster_error_info,
-            )
+            client_transport(TICKETMASTER, ticketmaster_error_info, [api_key], options)
         )
         self._api_key = api_key
         self._api_url = api_url
