@@ -1,0 +1,25 @@
+"""Rate-limit leases and per-day quota counters (issue: orchestration off the hot path).
+
+Placeholder in the revision chain: filled in by the change that adds these tables.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-29 10:50:00
+
+"""
+
+from collections.abc import Sequence
+
+# revision identifiers, used by Alembic.
+revision: str = "0002"
+down_revision: str | Sequence[str] | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

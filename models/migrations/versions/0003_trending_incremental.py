@@ -1,0 +1,25 @@
+"""Incremental trending state and compact history (issue: trending at scale).
+
+Placeholder in the revision chain: filled in by the change that adds these tables.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29 10:50:00
+
+"""
+
+from collections.abc import Sequence
+
+# revision identifiers, used by Alembic.
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
