@@ -360,3 +360,7 @@ class SyncError(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (UniqueConstraint("source", "key", name="uq_sync_errors_source_key"),)
+
+
+# Tables defined in their own modules, registered on the same metadata (create_all, Alembic).
+import models.rate_leases  # noqa: E402, F401
