@@ -9,7 +9,21 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-__all__ = ["Money", "UTCDateTime", "utcnow"]
+__all__ = [
+    "MAX_INSTANT",
+    "MIN_INSTANT",
+    "Money",
+    "OutOfRangeInstantError",
+    "UTCDateTime",
+    "to_storable_utc",
+    "utcnow",
+]
+
+#: The instants both databases store alike. asyncpg writes Python's ``datetime.min`` and
+#: ``datetime.max`` as PostgreSQL's ``-infinity`` and ``infinity`` (SQLite keeps the value), and
+#: an offset can push an instant of year 1 or 9999 out of Python's range when converted to UTC.
+MIN_INSTANT = datetime(1, 1, 2, tzinfo=UTC)
+MAX_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 def utcnow() -> datetime:
@@ -17,11 +31,34 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class OutOfRangeInstantError(ValueError):
+    """An instant outside ``MIN_INSTANT`` .. ``MAX_INSTANT``."""
+
+    def __init__(self, value: datetime) -> None:
+        super().__init__(
+            f"{value.isoformat()} is outside the instants both databases store alike "
+            f"({MIN_INSTANT.isoformat()} to {MAX_INSTANT.isoformat()})"
+        )
+
+
+def to_storable_utc(value: datetime) -> datetime:
+    """``value`` in UTC, or ``OutOfRangeInstantError`` (never ``OverflowError``) when it is
+    outside ``MIN_INSTANT`` .. ``MAX_INSTANT``. ``value`` must be aware."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRangeInstantError(value) from None
+    if not MIN_INSTANT <= utc <= MAX_INSTANT:
+        raise OutOfRangeInstantError(value)
+    return utc
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC instant.
 
-    PostgreSQL stores ``timestamptz``; SQLite stores the naive UTC value. Naive datetimes are
-    refused on the way in, and every value comes back aware (UTC).
+    PostgreSQL stores ``timestamptz``; SQLite stores the naive UTC value. Naive datetimes and
+    instants outside ``MIN_INSTANT`` .. ``MAX_INSTANT`` are refused on the way in (a
+    ``ValueError``), and every value comes back aware (UTC).
     """
 
     impl = DateTime(timezone=True)
@@ -32,7 +69,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value.isoformat()} given where UTC is required")
-        value = value.astimezone(UTC)
+        value = to_storable_utc(value)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
