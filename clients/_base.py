@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any, Self, TypedDict, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from clients._bounds import HttpUrl, ImageSize
 from clients._transport import ErrorMapper, RateLimitStatus, RequestStats, Transport
 from clients.clock import Clock
-from clients.errors import MalformedRecord
+from clients.errors import MalformedRecord, record_key
 from clients.ratelimit import RateLimiter, TokenBucketLimiter
 
 if TYPE_CHECKING:
@@ -45,9 +46,9 @@ class Payload(BaseModel):
 class Image(Payload):
     """An image reference (Spotify and Ticketmaster share the shape)."""
 
-    url: str
-    height: int | None = None
-    width: int | None = None
+    url: HttpUrl
+    height: ImageSize | None = None
+    width: ImageSize | None = None
 
 
 class TransportOptions(TypedDict, total=False):
@@ -188,7 +189,8 @@ class BaseClient:
         try:
             return model.model_validate(item)
         except ValidationError as exc:
-            raise self._malformed(kind, key, _error_summary(exc), item) from None
+            safe_key = record_key(key, index=0)
+            raise self._malformed(kind, safe_key, _error_summary(exc), item) from None
 
     def _validate_items(
         self, kind: str, items: object, model: type[M], *, key_field: str = "id"
@@ -201,11 +203,8 @@ class BaseClient:
         good: list[M] = []
         bad: list[MalformedRecord] = []
         for index, item in enumerate(items):
-            key: str | int = index
-            if isinstance(item, dict):
-                candidate = item.get(key_field)
-                if isinstance(candidate, str | int) and not isinstance(candidate, bool):
-                    key = candidate if candidate != "" else index
+            candidate = item.get(key_field) if isinstance(item, dict) else None
+            key = record_key(candidate, index=index)
             try:
                 good.append(model.model_validate(item))
             except ValidationError as exc:

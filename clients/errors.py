@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Final
 from urllib.parse import quote, quote_plus
 
 __all__ = [
@@ -15,10 +19,15 @@ __all__ = [
     "QuotaExhausted",
     "RetriesExhausted",
     "UpstreamError",
+    "clean_text",
+    "record_key",
     "redact",
 ]
 
 REDACTED = "***"
+MAX_MESSAGE: Final = 2000
+MAX_KEY: Final = 200
+_SAFE_KEY = re.compile(r"^[0-9A-Za-z_.:\-]{1,64}$")
 # The Ticketmaster key travels in the query string: hide any ``apikey=`` value, known or not.
 _APIKEY_QUERY = re.compile(r"(?i)(\bapi[_-]?key=)[^&\s\"'#<>]+")
 
@@ -32,6 +41,35 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)
     return _APIKEY_QUERY.sub(rf"\g<1>{REDACTED}", text)
+
+
+def _escaped(char: str) -> str:
+    if char == "\n" or unicodedata.category(char) not in ("Cc", "Cs"):
+        return char
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def clean_text(text: str, *, limit: int = MAX_MESSAGE) -> str:
+    """``text`` safe to log and store: control characters (but line breaks) and lone surrogates
+    escaped as ``\\x00``, at most ``limit`` characters. Upstream answers reach our messages."""
+    text = "".join(_escaped(char) for char in text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return text
+
+
+def record_key(value: object, *, index: int) -> str | int:
+    """The key a rejected record is recorded under: its id when the id is a plain one, its
+    position when it has none, else a digest of the bad id (stable across runs, so a record
+    refused every run stays one error row)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**18:
+        return value
+    if isinstance(value, str) and _SAFE_KEY.match(value):
+        return value
+    if value is None or value == "":
+        return index
+    shown = json.dumps(value, ensure_ascii=True, sort_keys=True, default=str)
+    return "bad-id-" + hashlib.sha256(shown.encode("ascii")).hexdigest()[:16]
 
 
 def _rebuild(cls: type[BaseException], message: str, state: dict[str, object]) -> BaseException:
@@ -63,9 +101,9 @@ class UpstreamError(_Picklable):
     ) -> None:
         self.api = api
         self.status = status
-        self.code = code
-        self.url = redact(url, secrets) if url is not None else None
-        self.message = redact(message, secrets)
+        self.code = clean_text(code, limit=64) if code is not None else None
+        self.url = clean_text(redact(url, secrets)) if url is not None else None
+        self.message = clean_text(redact(message, secrets))
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -125,11 +163,13 @@ class MalformedRecord(_Picklable):
     ) -> None:
         self.api = api
         self.kind = kind
-        self.key = key
-        self.errors = [redact(error, secrets) for error in errors]
-        self.excerpt = redact(excerpt, secrets)
+        self.key = clean_text(key, limit=MAX_KEY) if isinstance(key, str) else key
+        self.errors = [clean_text(redact(error, secrets), limit=300) for error in errors]
+        self.excerpt = clean_text(redact(excerpt, secrets))
         summary = "; ".join(self.errors) or "invalid"
-        self.message = redact(f"{api} {kind} {key!s}: malformed record: {summary}", secrets)
+        self.message = clean_text(
+            redact(f"{api} {kind} {self.key!s}: malformed record: {summary}", secrets)
+        )
         super().__init__(self.message)
 
     def __str__(self) -> str:

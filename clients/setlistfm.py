@@ -10,20 +10,44 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Final, Unpack
+from typing import TYPE_CHECKING, Annotated, Any, Final, Unpack
 from urllib.parse import quote
 
 import httpx
-from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from clients._base import (
     BaseClient,
     Payload,
     TransportOptions,
-    as_utc,
     client_transport,
     nested,
     transport_options,
+)
+from clients._bounds import (
+    CityName,
+    CountryCode,
+    FreeText,
+    HttpUrl,
+    IsoDateTime,
+    Latitude,
+    Longitude,
+    Mbid,
+    Name,
+    OptionalName,
+    SetlistFmId,
+    SetName,
+    StateCode,
+    TicketmasterId,
+    plausible_day,
 )
 from clients._transport import (
     ErrorInfo,
@@ -73,57 +97,60 @@ def format_last_updated(since: datetime) -> str:
     return since.astimezone(UTC).strftime("%Y%m%d%H%M%S")
 
 
+MAX_SETS: Final = 20
+MAX_SONGS_PER_SET: Final = 300
+MAX_ENCORE: Final = 20
+# setlist.fm's ``tmid`` is Ticketmaster's legacy numeric attraction id (or a Discovery id).
+LegacyTmid = Annotated[StrictInt, Field(ge=0, le=10**12)]
+
+
 class SfmArtistRef(Payload):
     """An artist named on a song: a cover's original artist or a guest."""
 
-    mbid: str | None = None
-    name: str
+    mbid: Mbid | None = None
+    name: OptionalName
 
 
 class SfmArtist(Payload):
-    mbid: str = Field(min_length=1)
-    tmid: int | str | None = None
-    name: str
-    sort_name: str | None = Field(
+    mbid: Mbid
+    tmid: LegacyTmid | TicketmasterId | None = None
+    name: Name
+    sort_name: OptionalName | None = Field(
         default=None, validation_alias=AliasChoices("sortName", "sort_name")
     )
-    url: str | None = None
+    url: HttpUrl | None = None
 
 
 class SfmVenue(Payload):
-    id: str = Field(min_length=1)
-    name: str
-    city_id: str | None = Field(
+    id: SetlistFmId
+    name: OptionalName
+    city_id: SetlistFmId | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("city", "id"), "city_id")
     )
-    city: str | None = Field(
+    city: CityName | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("city", "name"), "city")
     )
-    state: str | None = Field(
+    state: CityName | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("city", "state"), "state")
     )
-    state_code: str | None = Field(
+    state_code: StateCode | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("city", "stateCode"), "state_code"),
     )
-    country_code: str | None = Field(
+    country_code: CountryCode | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("city", "country", "code"), "country_code"),
     )
-    country_name: str | None = Field(
+    country_name: CityName | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("city", "country", "name"), "country_name"),
     )
-    latitude: float | None = Field(
+    latitude: Latitude | None = Field(
         default=None,
-        ge=-90,
-        le=90,
         validation_alias=AliasChoices(AliasPath("city", "coords", "lat"), "latitude"),
     )
-    longitude: float | None = Field(
+    longitude: Longitude | None = Field(
         default=None,
-        ge=-180,
-        le=180,
         validation_alias=AliasChoices(AliasPath("city", "coords", "long"), "longitude"),
     )
 
@@ -134,9 +161,9 @@ class SfmVenue(Payload):
 
 
 class SfmSong(Payload):
-    name: str
-    info: str | None = None
-    tape: bool = False
+    name: OptionalName
+    info: FreeText | None = None
+    tape: StrictBool = False
     cover: SfmArtistRef | None = None
     with_artist: SfmArtistRef | None = Field(
         default=None, validation_alias=AliasChoices("with", "with_artist")
@@ -151,10 +178,12 @@ class SfmSong(Payload):
 class SfmSet(Payload):
     """One set; ``encore`` 0 is the main set, 1 the first encore, ..."""
 
-    name: str | None = None
-    encore: int = Field(default=0, ge=0)
+    name: SetName | None = None
+    encore: StrictInt = Field(default=0, ge=0, le=MAX_ENCORE)
     songs: list[SfmSong] = Field(
-        default_factory=list, validation_alias=AliasChoices("song", "songs")
+        default_factory=list,
+        max_length=MAX_SONGS_PER_SET,
+        validation_alias=AliasChoices("song", "songs"),
     )
 
     @field_validator("encore", mode="before")
@@ -169,20 +198,20 @@ class SfmSet(Payload):
 
 
 class SfmSetlist(Payload):
-    id: str = Field(min_length=1)
-    version_id: str = Field(min_length=1, validation_alias=AliasChoices("versionId", "version_id"))
+    id: SetlistFmId
+    version_id: SetlistFmId = Field(validation_alias=AliasChoices("versionId", "version_id"))
     event_date: date = Field(validation_alias=AliasChoices("eventDate", "event_date"))
-    last_updated: datetime | None = Field(
+    last_updated: IsoDateTime | None = Field(
         default=None, validation_alias=AliasChoices("lastUpdated", "last_updated")
     )
-    url: str | None = None
-    info: str | None = None
-    tour_name: str | None = Field(
+    url: HttpUrl | None = None
+    info: FreeText | None = None
+    tour_name: OptionalName | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("tour", "name"), "tour_name")
     )
     artist: SfmArtist
     venue: SfmVenue | None = None
-    sets: list[SfmSet] = Field(default_factory=list)
+    sets: list[SfmSet] = Field(default_factory=list, max_length=MAX_SETS)
 
     @model_validator(mode="before")
     @classmethod
@@ -201,22 +230,17 @@ class SfmSetlist(Payload):
     @field_validator("event_date", mode="before")
     @classmethod
     def _event_date(cls, value: Any) -> Any:
-        return parse_event_date(value) if isinstance(value, str) else value
+        """``dd-MM-yyyy`` text only (a number is not a date)."""
+        if isinstance(value, date):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("expected a dd-MM-yyyy date")
+        return parse_event_date(value)
 
-    @field_validator("last_updated", mode="before")
+    @field_validator("event_date")
     @classmethod
-    def _last_updated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                return value  # let pydantic report it
-        return value
-
-    @field_validator("last_updated")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return as_utc(value) if value is not None else None
+    def _plausible(cls, value: date) -> date:
+        return plausible_day(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ import base64
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Final, Unpack
+from typing import TYPE_CHECKING, Annotated, Any, Final, Unpack
 from urllib.parse import quote
 
 import httpx
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from clients._base import (
     BaseClient,
@@ -26,6 +26,7 @@ from clients._base import (
     nested,
     transport_options,
 )
+from clients._bounds import Followers, GenreName, HttpUrl, Name, Popularity, SpotifyId
 from clients._transport import (
     ErrorInfo,
     Params,
@@ -63,6 +64,7 @@ PLAYLIST_PAGE_SIZE: Final = 50
 MAX_PLAYLIST_PAGES: Final = 200  # 10,000 entries, the playlist maximum
 TOKEN_RENEW_MARGIN: Final = 60.0  # renew when fewer seconds remain (as spotipy does)
 PROBE_QUERY: Final = "the"
+MAX_LIST: Final = 50  # images and genres of one artist
 
 
 def _flatten_external_url(data: Any) -> Any:
@@ -73,13 +75,16 @@ def _flatten_external_url(data: Any) -> Any:
     return data
 
 
+SpotifyUri = Annotated[str, StringConstraints(pattern=r"^spotify:artist:[0-9A-Za-z]{22}$")]
+
+
 class SpotifyArtistRef(Payload):
     """An artist as named inside a track (the simplified artist object)."""
 
-    id: str = Field(min_length=1)
-    name: str
-    uri: str | None = None
-    url: str | None = None
+    id: SpotifyId
+    name: Name
+    uri: SpotifyUri | None = None
+    url: HttpUrl | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -90,14 +95,14 @@ class SpotifyArtistRef(Payload):
 class SpotifyArtist(Payload):
     """A full artist object. Only ``id`` and ``name`` are guaranteed on every app tier."""
 
-    id: str = Field(min_length=1)
-    name: str
-    uri: str | None = None
-    url: str | None = None
-    images: list[Image] = Field(default_factory=list)
-    genres: list[str] | None = None
-    popularity: int | None = Field(default=None, ge=0, le=100)
-    followers: int | None = Field(default=None, ge=0)
+    id: SpotifyId
+    name: Name
+    uri: SpotifyUri | None = None
+    url: HttpUrl | None = None
+    images: list[Image] = Field(default_factory=list, max_length=MAX_LIST)
+    genres: list[GenreName] | None = Field(default=None, max_length=MAX_LIST)
+    popularity: Popularity | None = None
+    followers: Followers | None = None
 
     @model_validator(mode="before")
     @classmethod

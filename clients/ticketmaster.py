@@ -9,23 +9,51 @@ import random
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final, Unpack
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING, Annotated, Any, Final, Unpack
 from urllib.parse import quote
 
 import httpx
-from pydantic import AliasChoices, AliasPath, Field, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    AliasPath,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from clients._base import (
     BaseClient,
     Image,
     Payload,
     TransportOptions,
-    as_utc,
     client_transport,
     nested,
     transport_options,
+)
+from clients._bounds import (
+    AddressText,
+    CityName,
+    CountryCode,
+    CurrencyCode,
+    GenreName,
+    HttpUrl,
+    IsoDate,
+    IsoDateTime,
+    Latitude,
+    Longitude,
+    Mbid,
+    Name,
+    OptionalName,
+    PostalCode,
+    Price,
+    ShortCode,
+    SpotifyId,
+    StateCode,
+    TicketmasterId,
+    TimezoneName,
 )
 from clients._transport import (
     ErrorInfo,
@@ -67,10 +95,11 @@ MAX_PAGE_SIZE: Final = 200  # 201 answers 400 DIS1036
 DEEP_PAGING_LIMIT: Final = 1000  # a page is reachable while size * page < 1000
 END_OF_DEEP_PAGING: Final = "DIS1035"
 MIN_SPLIT_WINDOW: Final = timedelta(minutes=1)
+MAX_LIST: Final = 50  # venues, attractions, images, genres, price ranges of one record
 UNDEFINED: Final = "Undefined"
 
 _SPOTIFY_ARTIST_URL = re.compile(
-    r"^https?://open\.spotify\.com/(?:intl-[A-Za-z-]+/)?artist/([A-Za-z0-9]+)(?:[/?#].*)?$"
+    r"^https?://open\.spotify\.com/(?:intl-[A-Za-z-]+/)?artist/([A-Za-z0-9]{22})(?:[/?#].*)?$"
 )
 _MBID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -121,53 +150,70 @@ def _false_if_none(value: Any) -> Any:
     return False if value is None else value
 
 
+def _local_time_text(value: Any) -> Any:
+    """``HH:MM[:SS]`` text only: a number is not a time of day."""
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", value):
+        raise ValueError("expected a local time HH:MM:SS")
+    return value
+
+
+LocalTime = Annotated[time, BeforeValidator(_local_time_text)]
+MarketId = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
 class PriceRange(Payload):
-    type: str | None = None
-    currency: str | None = None
-    min: Decimal | None = None
-    max: Decimal | None = None
+    type: ShortCode | None = None
+    currency: CurrencyCode | None = None
+    min: Price | None = None
+    max: Price | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriceRange:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("price range with min above max")
+        return self
 
 
 class TmVenue(Payload):
     """A venue (coordinates arrive as strings and are parsed to floats)."""
 
-    id: str = Field(min_length=1)
-    name: str
-    url: str | None = None
-    city: str | None = Field(
+    id: TicketmasterId
+    name: OptionalName
+    url: HttpUrl | None = None
+    city: CityName | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("city", "name"), "city")
     )
-    state_code: str | None = Field(
+    state_code: StateCode | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("state", "stateCode"), "state_code")
     )
-    state_name: str | None = Field(
+    state_name: CityName | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("state", "name"), "state_name")
     )
-    country_code: str | None = Field(
+    country_code: CountryCode | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("country", "countryCode"), "country_code"),
     )
-    postal_code: str | None = Field(
+    postal_code: PostalCode | None = Field(
         default=None, validation_alias=AliasChoices("postalCode", "postal_code")
     )
-    address: str | None = Field(
+    address: AddressText | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("address", "line1"), "address")
     )
-    latitude: float | None = Field(
+    latitude: Latitude | None = Field(
         default=None,
-        ge=-90,
-        le=90,
         validation_alias=AliasChoices(AliasPath("location", "latitude"), "latitude"),
     )
-    longitude: float | None = Field(
+    longitude: Longitude | None = Field(
         default=None,
-        ge=-180,
-        le=180,
         validation_alias=AliasChoices(AliasPath("location", "longitude"), "longitude"),
     )
-    timezone: str | None = None
-    market_ids: list[int] = Field(
-        default_factory=list, validation_alias=AliasChoices("markets", "market_ids")
+    timezone: TimezoneName | None = None
+    market_ids: list[MarketId] = Field(
+        default_factory=list,
+        max_length=MAX_LIST,
+        validation_alias=AliasChoices("markets", "market_ids"),
     )
 
     @field_validator("market_ids", mode="before")
@@ -186,13 +232,13 @@ class TmVenue(Payload):
 class TmAttraction(Payload):
     """An attraction (artist) with its cross-API links."""
 
-    id: str = Field(min_length=1)
-    name: str
-    url: str | None = None
-    images: list[Image] = Field(default_factory=list)
-    genres: list[str] = Field(default_factory=list)
-    spotify_id: str | None = None
-    mbid: str | None = None
+    id: TicketmasterId
+    name: Name
+    url: HttpUrl | None = None
+    images: list[Image] = Field(default_factory=list, max_length=MAX_LIST)
+    genres: list[GenreName] = Field(default_factory=list, max_length=MAX_LIST)
+    spotify_id: SpotifyId | None = None
+    mbid: Mbid | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -231,52 +277,56 @@ class TmAttraction(Payload):
 class TmEvent(Payload):
     """A music event with its venues and attractions (headliner first)."""
 
-    id: str = Field(min_length=1)
-    name: str
-    url: str | None = None
-    local_date: date | None = Field(
+    id: TicketmasterId
+    name: OptionalName
+    url: HttpUrl | None = None
+    local_date: IsoDate | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("dates", "start", "localDate"), "local_date"),
     )
-    local_time: time | None = Field(
+    local_time: LocalTime | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("dates", "start", "localTime"), "local_time"),
     )
-    start_utc: datetime | None = Field(
+    start_utc: IsoDateTime | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("dates", "start", "dateTime"), "start_utc"),
     )
-    date_tbd: bool = Field(
+    date_tbd: StrictBool = Field(
         default=False,
         validation_alias=AliasChoices(AliasPath("dates", "start", "dateTBD"), "date_tbd"),
     )
-    date_tba: bool = Field(
+    date_tba: StrictBool = Field(
         default=False,
         validation_alias=AliasChoices(AliasPath("dates", "start", "dateTBA"), "date_tba"),
     )
-    time_tba: bool = Field(
+    time_tba: StrictBool = Field(
         default=False,
         validation_alias=AliasChoices(AliasPath("dates", "start", "timeTBA"), "time_tba"),
     )
-    timezone: str | None = Field(
+    timezone: TimezoneName | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("dates", "timezone"), "timezone")
     )
-    status_code: str | None = Field(
+    status_code: ShortCode | None = Field(
         default=None,
         validation_alias=AliasChoices(AliasPath("dates", "status", "code"), "status_code"),
     )
     price_ranges: list[PriceRange] = Field(
-        default_factory=list, validation_alias=AliasChoices("priceRanges", "price_ranges")
+        default_factory=list,
+        max_length=MAX_LIST,
+        validation_alias=AliasChoices("priceRanges", "price_ranges"),
     )
     venues: list[TmVenue] = Field(
         default_factory=list,
+        max_length=MAX_LIST,
         validation_alias=AliasChoices(AliasPath("_embedded", "venues"), "venues"),
     )
     attractions: list[TmAttraction] = Field(
         default_factory=list,
+        max_length=MAX_LIST,
         validation_alias=AliasChoices(AliasPath("_embedded", "attractions"), "attractions"),
     )
-    genre: str | None = None
+    genre: GenreName | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -294,11 +344,6 @@ class TmEvent(Payload):
     @classmethod
     def _list(cls, value: Any) -> Any:
         return [] if value is None else value
-
-    @field_validator("start_utc")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return as_utc(value) if value is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,14 @@ def token(value: str, expires_in: int = 3600) -> httpx.Response:
     )
 
 
+AAA, BBB, CCC = "a" * 22, "b" * 22, "c" * 22
+
+
+def sid(number: int) -> str:
+    """A Spotify id (22 base62 characters) numbered ``number``."""
+    return f"id{number:03d}".ljust(22, "Z")
+
+
 def artist_payload(artist_id: str) -> dict[str, Any]:
     return {
         "id": artist_id,
@@ -373,14 +381,14 @@ async def test_get_artists_asks_in_batches_of_50_and_skips_unknown_ids(
 
     batch = router.get(f"{SPOTIFY_API}/artists").mock(side_effect=answer)
     client = make_client(http, clock)
-    ids = [f"id{n:03d}" for n in range(119)] + ["unknownx", "id000"]
+    ids = [sid(n) for n in range(119)] + ["unknownx", sid(0)]
 
     artists = await client.get_artists(ids)
 
     sent = [call.request.url.params["ids"].split(",") for call in batch.calls]
     assert [len(batch_ids) for batch_ids in sent] == [50, 50, 20]
     assert sent[2][-1] == "unknownx"
-    assert [artist.id for artist in artists] == [f"id{n:03d}" for n in range(119)]
+    assert [artist.id for artist in artists] == [sid(n) for n in range(119)]
     assert client.capabilities.batch_artists is True
 
 
@@ -410,17 +418,17 @@ async def test_refused_batch_endpoint_falls_back_to_single_lookups_and_is_never_
     )
     client = make_client(http, clock)
 
-    first = await client.get_artists(["aaa", "gone", "bbb"])
-    second = await client.get_artists(["ccc"])
+    first = await client.get_artists([AAA, "gone", BBB])
+    second = await client.get_artists([CCC])
 
-    assert [artist.id for artist in first] == ["aaa", "bbb"]
-    assert [artist.id for artist in second] == ["ccc"]
+    assert [artist.id for artist in first] == [AAA, BBB]
+    assert [artist.id for artist in second] == [CCC]
     assert batch.call_count == 1
     assert [str(call.request.url) for call in single.calls] == [
-        f"{SPOTIFY_API}/artists/aaa",
+        f"{SPOTIFY_API}/artists/{AAA}",
         f"{SPOTIFY_API}/artists/gone",
-        f"{SPOTIFY_API}/artists/bbb",
-        f"{SPOTIFY_API}/artists/ccc",
+        f"{SPOTIFY_API}/artists/{BBB}",
+        f"{SPOTIFY_API}/artists/{CCC}",
     ]
     assert client.capabilities.batch_artists is False
     assert client.degradation_notes() == [
@@ -439,8 +447,8 @@ async def test_a_batch_refused_as_invalid_is_asked_one_by_one_without_losing_the
         side_effect=single_artist_or(400, "bad")
     )
     client = make_client(http, clock)
-    artists = await client.get_artists(["good", "bad"])
-    assert [artist.id for artist in artists] == ["good"]
+    artists = await client.get_artists([AAA, "bad"])
+    assert [artist.id for artist in artists] == [AAA]
     assert single.call_count == 2
     assert client.capabilities.batch_artists is None
 
