@@ -3,25 +3,38 @@
 Fairness: artists are taken never-synced first, then those due again after a failure, then the
 stalest; a synced artist goes to the back of the queue, so the long tail is reached instead of
 the same top artists every run.
+
+Work split across workers: ``claim_artists_for_sync`` and ``claim_hourly_artists`` select the
+same artists, in the same order, as ``select_artists_for_sync`` and ``select_hourly_artists``,
+skipping those another run holds, and claim them (``claimed_by_run``, ``claimed_until``) in the
+caller's transaction. PostgreSQL locks the candidates ``FOR UPDATE SKIP LOCKED``, so a second
+worker passes over them instead of waiting; SQLite has one writer at a time. On both, the claim
+is one ``UPDATE`` that re-checks the rows are still free, so two runs never hold one artist. A
+claim is a lease: an expired one is anyone's, so a crashed worker's artists come back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.tables import Artist, Show, ShowStatus, UserActivity
 
 __all__ = [
     "ArtistToSync",
+    "claim_artists_for_sync",
+    "claim_hourly_artists",
+    "claimable_clause",
     "mark_artist_failed",
     "mark_artist_synced",
     "needs_sync_clause",
+    "release_claims",
+    "renew_claims",
     "retry_delay",
     "select_artists_for_sync",
     "select_hourly_artists",
@@ -37,6 +50,8 @@ SOURCE_COLUMNS = {
     "setlistfm": "setlistfm_synced_at",
 }
 _MAX_RETRY_DELAY = timedelta(days=2)
+# Claim rounds when concurrent runs take some candidates first (each round asks for the rest).
+_CLAIM_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,32 @@ def _columns() -> list[Any]:
     ]
 
 
+def _sync_query(
+    *,
+    now: datetime,
+    limit: int | None,
+    stale_after_hours: float | None,
+    source_column: str,
+    require: Sequence[str],
+) -> Select[Any]:
+    synced_at = artists.c[source_column]
+    query = select(*_columns())
+    for column in require:
+        query = query.where(artists.c[column].is_not(None))
+    if stale_after_hours is not None:
+        query = query.where(needs_sync_clause(now, stale_after_hours))
+    else:
+        query = query.where(_due_clause(now))
+    query = query.order_by(
+        case((synced_at.is_(None), 0), else_=1),
+        synced_at,
+        artists.c.id,
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return query
+
+
 async def select_artists_for_sync(
     conn: AsyncConnection,
     *,
@@ -122,28 +163,25 @@ async def select_artists_for_sync(
     every artist that is not waiting out a retry back-off after a failure (master sync takes the
     stalest of them). ``require`` names columns that must be set (e.g. ``ticketmaster_id``).
     """
-    synced_at = artists.c[source_column]
-    query = select(*_columns())
-    for column in require:
-        query = query.where(artists.c[column].is_not(None))
-    if stale_after_hours is not None:
-        query = query.where(needs_sync_clause(now, stale_after_hours))
-    else:
-        query = query.where(_due_clause(now))
-    query = query.order_by(
-        case((synced_at.is_(None), 0), else_=1),
-        synced_at,
-        artists.c.id,
+    query = _sync_query(
+        now=now,
+        limit=limit,
+        stale_after_hours=stale_after_hours,
+        source_column=source_column,
+        require=require,
     )
-    if limit is not None:
-        query = query.limit(limit)
     return [_to_sync(row) for row in (await conn.execute(query)).all()]
 
 
-async def select_hourly_artists(
-    conn: AsyncConnection, *, now: datetime, limit: int, activity_hours: float = 24.0
+async def _hourly_rows(
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    limit: int,
+    activity_hours: float,
+    where: ColumnElement[bool] | None = None,
+    lock: bool = False,
 ) -> list[ArtistToSync]:
-    """The few artists whose next show is soonest or who drew the most recent activity."""
     today = now.date()
     soonest = (
         select(shows.c.artist_id, func.min(shows.c.local_date).label("next_show"))
@@ -159,31 +197,195 @@ async def select_hourly_artists(
         .group_by(activity.c.artist_id)
         .subquery()
     )
+    extra = [where] if where is not None else []
     half = max(1, (limit + 1) // 2)
-    by_show = (
-        await conn.execute(
-            select(*_columns())
-            .join(soonest, soonest.c.artist_id == artists.c.id)
-            .where(_due_clause(now))
-            .order_by(soonest.c.next_show, artists.c.last_synced_at, artists.c.id)
-            .limit(half)
-        )
-    ).all()
-    by_activity = (
-        await conn.execute(
-            select(*_columns())
-            .join(recent, recent.c.artist_id == artists.c.id)
-            .where(_due_clause(now))
-            .order_by(recent.c.events.desc(), artists.c.id)
-            .limit(limit)
-        )
-    ).all()
+    by_show_query = (
+        select(*_columns())
+        .join(soonest, soonest.c.artist_id == artists.c.id)
+        .where(_due_clause(now), *extra)
+        .order_by(soonest.c.next_show, artists.c.last_synced_at, artists.c.id)
+        .limit(half)
+    )
+    by_activity_query = (
+        select(*_columns())
+        .join(recent, recent.c.artist_id == artists.c.id)
+        .where(_due_clause(now), *extra)
+        .order_by(recent.c.events.desc(), artists.c.id)
+        .limit(limit)
+    )
+    if lock:
+        by_show_query = _locked(conn, by_show_query)
+        by_activity_query = _locked(conn, by_activity_query)
+    by_show = (await conn.execute(by_show_query)).all()
+    by_activity = (await conn.execute(by_activity_query)).all()
     chosen: dict[int, ArtistToSync] = {}
     for row in [*by_show, *by_activity]:
         if len(chosen) >= limit:
             break
         chosen.setdefault(row.id, _to_sync(row))
     return list(chosen.values())
+
+
+async def select_hourly_artists(
+    conn: AsyncConnection, *, now: datetime, limit: int, activity_hours: float = 24.0
+) -> list[ArtistToSync]:
+    """The few artists whose next show is soonest or who drew the most recent activity."""
+    return await _hourly_rows(conn, now=now, limit=limit, activity_hours=activity_hours)
+
+
+# --- Claims: work split across workers -------------------------------------------------------
+
+
+def claimable_clause(now: datetime, run_id: int) -> ColumnElement[bool]:
+    """SQL condition on ``artists``: run ``run_id`` may claim the artist at ``now`` (no claim,
+    an expired one, or its own)."""
+    return or_(
+        artists.c.claimed_by_run.is_(None),
+        artists.c.claimed_until.is_(None),
+        artists.c.claimed_until <= now,
+        artists.c.claimed_by_run == run_id,
+    )
+
+
+def _locked(conn: AsyncConnection, query: Select[Any]) -> Select[Any]:
+    """PostgreSQL: lock the chosen artist rows, passing over rows another claimer has locked."""
+    if conn.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=artists)
+    return query
+
+
+def _check_lease(now: datetime, lease: timedelta) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be a timezone-aware datetime")
+    if lease <= timedelta(0):
+        raise ValueError("lease must be positive")
+
+
+async def _take(
+    conn: AsyncConnection, ids: list[int], *, run_id: int, now: datetime, until: datetime
+) -> set[int]:
+    """Claim those of ``ids`` still claimable, in one statement; returns the ids claimed."""
+    result = await conn.execute(
+        update(artists)
+        .where(artists.c.id.in_(ids), claimable_clause(now, run_id))
+        .values(claimed_by_run=run_id, claimed_until=until)
+        .returning(artists.c.id)
+    )
+    return set(result.scalars())
+
+
+async def _claim_rounds(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    limit: int | None,
+    candidates: Callable[[int | None, set[int]], Awaitable[list[ArtistToSync]]],
+) -> list[ArtistToSync]:
+    """Claim what ``candidates(want, exclude)`` offers until ``limit`` or nothing is left; a
+    round that loses some artists to a concurrent run asks again for the rest."""
+    until = now + lease
+    chosen: list[ArtistToSync] = []
+    for _ in range(_CLAIM_ROUNDS):
+        want = None if limit is None else limit - len(chosen)
+        if want == 0:
+            break
+        offered = await candidates(want, {a.id for a in chosen})
+        if not offered:
+            break
+        taken = await _take(conn, [a.id for a in offered], run_id=run_id, now=now, until=until)
+        chosen.extend(a for a in offered if a.id in taken)
+        if len(taken) == len(offered):
+            break
+    return chosen
+
+
+async def claim_artists_for_sync(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    limit: int | None,
+    stale_after_hours: float | None,
+    source_column: str = "last_synced_at",
+    require: Sequence[str] = (),
+) -> list[ArtistToSync]:
+    """``select_artists_for_sync``, skipping artists another run holds, and claimed for run
+    ``run_id`` until ``now + lease``: two runs never get the same artist.
+
+    The claim commits with the caller's transaction (``async with engine.begin() as conn``);
+    commit it before the long work, so other workers see it.
+    """
+    _check_lease(now, lease)
+
+    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
+        query = _sync_query(
+            now=now,
+            limit=want,
+            stale_after_hours=stale_after_hours,
+            source_column=source_column,
+            require=require,
+        ).where(claimable_clause(now, run_id))
+        if exclude:
+            query = query.where(artists.c.id.not_in(exclude))
+        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
+
+    return await _claim_rounds(
+        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    )
+
+
+async def claim_hourly_artists(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    activity_hours: float = 24.0,
+) -> list[ArtistToSync]:
+    """``select_hourly_artists``, skipping artists another run holds, claimed for ``run_id``
+    until ``now + lease`` (see ``claim_artists_for_sync``)."""
+    _check_lease(now, lease)
+
+    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
+        where = claimable_clause(now, run_id)
+        if exclude:
+            where = and_(where, artists.c.id.not_in(exclude))
+        return await _hourly_rows(
+            conn,
+            now=now,
+            limit=limit if want is None else want,
+            activity_hours=activity_hours,
+            where=where,
+            lock=True,
+        )
+
+    return await _claim_rounds(
+        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    )
+
+
+async def renew_claims(conn: AsyncConnection, *, run_id: int, until: datetime) -> int:
+    """Extend every claim run ``run_id`` holds to ``until`` (its heartbeat does); returns how
+    many."""
+    result = await conn.execute(
+        update(artists).where(artists.c.claimed_by_run == run_id).values(claimed_until=until)
+    )
+    return int(result.rowcount)
+
+
+async def release_claims(
+    conn: AsyncConnection, *, run_id: int, artist_ids: Iterable[int] | None = None
+) -> int:
+    """Free the claims of run ``run_id`` (all, or those of ``artist_ids``); returns how many."""
+    query = update(artists).where(artists.c.claimed_by_run == run_id)
+    if artist_ids is not None:
+        query = query.where(artists.c.id.in_(list(artist_ids)))
+    result = await conn.execute(query.values(claimed_by_run=None, claimed_until=None))
+    return int(result.rowcount)
 
 
 def retry_delay(failures: int, *, base_minutes: float) -> timedelta:

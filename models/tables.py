@@ -62,6 +62,8 @@ class RunStatus(StrEnum):
     SUCCESS = "success"
     PARTIAL = "partial"
     FAILED = "failed"
+    # Closed by the reconciliation: its heartbeat stopped or its Prefect flow run ended.
+    CRASHED = "crashed"
 
 
 class ActivityKind(StrEnum):
@@ -112,6 +114,10 @@ class Artist(SQLModel, table=True):
     last_sync_error: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Work split across workers (models/sync_state.py): the ledger run holding this artist, and
+    # until when. An expired claim is free for any run; no foreign key, it is a lease.
+    claimed_by_run: int | None = None
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("popularity IS NULL OR (popularity BETWEEN 0 AND 100)", name="popularity"),
@@ -334,6 +340,9 @@ class SyncRun(SQLModel, table=True):
     status: str = Field(default=RunStatus.RUNNING.value, max_length=16)
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     error_summary: str | None = None
+    # The run's last sign of life (models.ledger.beat); a running row silent for longer than
+    # RUN_HEARTBEAT_STALE_MINUTES is closed as crashed by models.ledger.reconcile_runs.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (
         _check_in("status", RunStatus, "status"),
