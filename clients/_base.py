@@ -12,7 +12,14 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clients._bounds import HttpUrl, ImageSize
-from clients._transport import ErrorMapper, RateLimitStatus, RequestStats, Transport
+from clients._transport import (
+    BodyErrorCheck,
+    ErrorMapper,
+    RateLimitStatus,
+    RequestStats,
+    Transport,
+    no_body_error,
+)
 from clients.clock import Clock
 from clients.errors import MalformedRecord, record_key
 from clients.ratelimit import RateLimiter, TokenBucketLimiter
@@ -67,12 +74,18 @@ class TransportOptions(TypedDict, total=False):
 
 
 def client_transport(
-    api: str, error_mapper: ErrorMapper, credentials: Sequence[str], options: TransportOptions
+    api: str,
+    error_mapper: ErrorMapper,
+    credentials: Sequence[str],
+    options: TransportOptions,
+    *,
+    body_error: BodyErrorCheck = no_body_error,
 ) -> Transport:
-    """A client's ``Transport``: its api, error mapping and the keyword options, with the
-    client's own credentials added to the secrets it redacts."""
+    """A client's ``Transport``: its api, how it reads the API's errors (on an error status, and
+    in a 2xx body) and the keyword options, with the client's own credentials added to the
+    secrets it redacts."""
     merged: TransportOptions = {**options, "secrets": [*credentials, *options.get("secrets", ())]}
-    return Transport(api=api, error_mapper=error_mapper, **merged)
+    return Transport(api=api, error_mapper=error_mapper, body_error=body_error, **merged)
 
 
 def transport_options(

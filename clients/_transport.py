@@ -1,7 +1,10 @@
 """The transport shared by the three clients: limiter hook, retries, Retry-After, redaction, stats.
 
-Policy lives in small pure functions (``parse_retry_after``, ``backoff_delay``,
-``parse_rate_limit_headers``); ``Transport`` only sequences them around ``httpx``.
+Policy is pure: ``classify`` turns what came back (an answer or a transport error) into an
+``Outcome``, and ``decide`` turns an outcome, the attempt number and the time into a
+``Decision`` (deliver, retry after N s, renew the credentials, give up, stop for the quota).
+Both are tested as tables of rules (tests/clients/test_retry_policy.py). ``Transport.request``
+only does the I/O around them: limiter, send, sleep, raise.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
+from clients._logging import install_http_log_redaction
 from clients.clock import Clock, SystemClock
 from clients.errors import (
     AuthError,
@@ -35,15 +39,28 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_RETRY_AFTER_CAP",
     "DEFAULT_TIMEOUT",
+    "Authenticator",
+    "BodyErrorCheck",
+    "Decision",
+    "Deliver",
     "ErrorInfo",
     "ErrorMapper",
+    "GiveUp",
+    "Outcome",
     "RateLimitStatus",
+    "RenewAuth",
     "Reply",
     "RequestStats",
+    "Retry",
+    "RetryPolicy",
+    "StopForQuota",
     "Transport",
-    "backoff_delay",
+    "backoff_ceiling",
+    "classify",
+    "decide",
     "default_error_info",
     "join_url",
+    "no_body_error",
     "parse_rate_limit_headers",
     "parse_retry_after",
 ]
@@ -85,9 +102,10 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     return max(0.0, seconds)
 
 
-def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff with full jitter: uniform in ``[0, min(cap, base * 2**attempt)]``."""
-    return rng.uniform(0.0, min(cap, base * (2.0**attempt)))
+def backoff_ceiling(attempt: int, *, base: float, cap: float) -> float:
+    """The longest backoff before retry number ``attempt + 1``: ``min(cap, base * 2**attempt)``;
+    the wait is a full-jitter share of it."""
+    return min(cap, base * (2.0**attempt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +157,13 @@ class ErrorInfo:
 
 
 ErrorMapper = Callable[[int, Any], ErrorInfo]
+BodyErrorCheck = Callable[[Any], bool]
+
+
+def no_body_error(body: Any) -> bool:
+    """For APIs whose 2xx answers never carry an error object."""
+    del body
+    return False
 
 
 def default_error_info(status: int, body: Any) -> ErrorInfo:
@@ -152,13 +177,15 @@ def default_error_info(status: int, body: Any) -> ErrorInfo:
 
 @dataclass
 class RequestStats:
-    """What one client sent: attempts, answers per HTTP status, failures, retries, waits."""
+    """What one client sent: attempts, answers per HTTP status, failures (transport errors,
+    bodies that are not JSON, 2xx answers carrying an error object), retries, waits."""
 
     api: str
     attempts: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
     transport_errors: int = 0
     invalid_bodies: int = 0
+    error_bodies: int = 0
     retries: int = 0
     retry_wait_seconds: float = 0.0
     malformed_records: int = 0
@@ -171,6 +198,7 @@ class RequestStats:
             "by_status": {str(status): count for status, count in sorted(self.by_status.items())},
             "transport_errors": self.transport_errors,
             "invalid_bodies": self.invalid_bodies,
+            "error_bodies": self.error_bodies,
             "retries": self.retries,
             "retry_wait_seconds": round(self.retry_wait_seconds, 3),
             "malformed_records": self.malformed_records,
@@ -187,11 +215,181 @@ class Reply:
     url: str
 
 
+# --- the retry decision (pure) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard one request tries: ``1 + max_retries`` attempts, backoff, a Retry-After cap."""
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt brought back, reduced to what the decision reads.
+
+    ``status`` None: no answer (a transport error, in ``failure``). ``failure`` on an answer: its
+    body was not JSON. ``error``: the API's error, for a non-2xx status or a 2xx whose body is the
+    API's error object. ``retry_after`` and ``server_date``: the raw headers.
+    """
+
+    status: int | None
+    body: Any = None
+    failure: str | None = None
+    error: ErrorInfo | None = None
+    retry_after: str | None = None
+    server_date: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """A good answer: return it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Send again after ``delay`` seconds. ``asked`` is a Retry-After above the cap (capped to
+    ``delay``); ``unusable`` a Retry-After that could not be read (backoff used instead)."""
+
+    delay: float
+    reason: str
+    asked: float | None = None
+    unusable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RenewAuth:
+    """The credentials were refused (401): renew them and send again, once, without waiting."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """Raise ``kind``: a refusal that retrying cannot change, or retries spent (``exhausted``)."""
+
+    kind: type[UpstreamError]
+    reason: str
+    exhausted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StopForQuota:
+    """The daily quota is spent: latch the client, send nothing more."""
+
+    reason: str
+
+
+Decision = Deliver | Retry | RenewAuth | GiveUp | StopForQuota
+
+
+def classify(
+    status: int,
+    content: bytes,
+    *,
+    mapper: ErrorMapper,
+    body_error: BodyErrorCheck = no_body_error,
+    retry_after: str | None = None,
+    server_date: str | None = None,
+) -> Outcome:
+    """An answer as an ``Outcome``: its JSON body, or why it is not a usable one."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+        if 200 <= status < 300:
+            failure = f"invalid JSON body with HTTP {status}"
+            return Outcome(status, failure=failure, retry_after=retry_after)
+    error = None
+    if not 200 <= status < 300 or body_error(body):
+        error = mapper(status, body)
+    return Outcome(status, body=body, error=error, retry_after=retry_after, server_date=server_date)
+
+
+def _waited(
+    outcome: Outcome, *, attempt: int, policy: RetryPolicy, now: datetime, jitter: float
+) -> tuple[float, float | None, str | None]:
+    """The wait before the next attempt: Retry-After (capped) or jittered backoff."""
+    backoff = jitter * backoff_ceiling(
+        attempt, base=policy.backoff_base, cap=policy.retry_after_cap
+    )
+    if outcome.retry_after is None:
+        return backoff, None, None
+    when = now
+    if outcome.server_date:
+        try:
+            server_now = parsedate_to_datetime(outcome.server_date)
+        except (TypeError, ValueError, IndexError):
+            server_now = None
+        if server_now is not None:
+            when = server_now if server_now.tzinfo else server_now.replace(tzinfo=UTC)
+    seconds = parse_retry_after(outcome.retry_after, now=when)
+    if seconds is None:
+        return backoff, None, outcome.retry_after[:64]
+    if seconds > policy.retry_after_cap:
+        return policy.retry_after_cap, seconds, None
+    return seconds, None, None
+
+
+def decide(
+    outcome: Outcome,
+    *,
+    attempt: int,
+    policy: RetryPolicy,
+    now: datetime,
+    jitter: float = 1.0,
+    can_renew_auth: bool = False,
+) -> Decision:
+    """What to do after attempt number ``attempt`` (0-based) brought ``outcome``.
+
+    Rules, in order: a 2xx without error is delivered; a spent quota stops; a 401 renews the
+    credentials once where they can be renewed; transport errors, bodies that are not JSON, 429,
+    5xx and errors the API marks transient are retried (Retry-After, capped, else backoff with
+    ``jitter`` in [0, 1] of ``min(cap, base * 2**attempt)``) until ``max_retries`` retries are
+    spent; anything else is given up at once as the API's error."""
+    error = outcome.error
+    if outcome.status is not None and outcome.failure is None and error is None:
+        return Deliver()
+    if error is not None and error.kind is QuotaExhausted:
+        return StopForQuota(error.message)
+    if outcome.status == 401 and can_renew_auth:
+        return RenewAuth(f"HTTP 401 ({error.message if error else 'refused'})")
+    if outcome.failure is not None or error is None:
+        reason = outcome.failure or "no answer"
+        retryable = True
+    else:
+        reason = f"HTTP {outcome.status} ({error.message})"
+        status = outcome.status or 0
+        retryable = (
+            error.retryable if error.retryable is not None else status == 429 or status >= 500
+        )
+        if not retryable:
+            return GiveUp(error.kind, error.message)
+    if attempt >= policy.max_retries:
+        return GiveUp(RetriesExhausted, reason, exhausted=True)
+    delay, asked, unusable = _waited(
+        outcome, attempt=attempt, policy=policy, now=now, jitter=jitter
+    )
+    return Retry(delay, reason, asked=asked, unusable=unusable)
+
+
+class Authenticator(Protocol):
+    """Credentials a request can renew once when refused (Spotify's access token)."""
+
+    async def headers(self) -> Mapping[str, str]: ...
+
+    def refused(self, headers: Mapping[str, str]) -> None:
+        """The credentials in ``headers`` were refused: the next ``headers()`` renews them."""
+
+
 # --- the transport ----------------------------------------------------------------------------
 
 
 class Transport:
-    """Sends one logical request: limiter, attempts, retries, error mapping, quota latch."""
+    """Sends one logical request: limiter, attempts, the decision's waits, the quota latch."""
 
     def __init__(
         self,
@@ -207,6 +405,7 @@ class Transport:
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),
         error_mapper: ErrorMapper = default_error_info,
+        body_error: BodyErrorCheck = no_body_error,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must not be negative")
@@ -221,15 +420,17 @@ class Transport:
         self._limiter: RateLimiter = limiter if limiter is not None else NoLimiter()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._timeout = httpx.Timeout(timeout)
-        self._max_retries = max_retries
-        self._backoff_base = backoff_base
-        self._retry_after_cap = retry_after_cap
+        self.policy = RetryPolicy(
+            max_retries=max_retries, backoff_base=backoff_base, retry_after_cap=retry_after_cap
+        )
         self._rng = rng if rng is not None else random.Random()
         self._secrets: list[str] = [secret for secret in secrets if secret]
         self._error_mapper = error_mapper
+        self._body_error = body_error
         self.stats = RequestStats(api=api)
         self.rate_limit_status: RateLimitStatus | None = None
         self.exhausted: QuotaExhausted | None = None
+        install_http_log_redaction(self._secrets)
 
     # secrets and redaction
 
@@ -241,6 +442,7 @@ class Transport:
         """Redact ``secret`` from now on (e.g. a fresh access token)."""
         if secret and secret not in self._secrets:
             self._secrets.append(secret)
+            install_http_log_redaction([secret])
 
     def redact(self, text: str) -> str:
         return redact(text, self._secrets)
@@ -263,88 +465,160 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         data: Mapping[str, str] | None = None,
         error_mapper: ErrorMapper | None = None,
+        auth: Authenticator | None = None,
     ) -> Reply:
         """Send with retries; return the 2xx answer or raise an ``UpstreamError``."""
         mapper = error_mapper if error_mapper is not None else self._error_mapper
         attempt = 0
+        renewed = False
         while True:
             if self.exhausted is not None:
                 raise self._quota_error(self.exhausted)
-            failure: str | None = None
+            sent_headers = dict(headers or {})
+            if auth is not None:
+                sent_headers.update(await auth.headers())
             request = self._http.build_request(
-                method, url, params=params, headers=headers, data=data, timeout=self._timeout
+                method, url, params=params, headers=sent_headers, data=data, timeout=self._timeout
             )
             shown = self.redact(str(request.url))
-            await self._limiter.acquire(self.api)
-            self.stats.attempts += 1
-            try:
-                response = await self._http.send(request)
-            except httpx.TransportError as exc:
-                self.stats.transport_errors += 1
-                failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            if failure is not None:
-                attempt = await self._retry_or_raise(
-                    attempt, reason=failure, method=method, url=shown, status=None, code=None
-                )
+            outcome, answer_headers = await self._attempt(
+                request, mapper, method=method, shown=shown, attempt=attempt
+            )
+            decision = decide(
+                outcome,
+                attempt=attempt,
+                policy=self.policy,
+                now=datetime.now(UTC),
+                jitter=self._rng.uniform(0.0, 1.0),
+                can_renew_auth=auth is not None and not renewed,
+            )
+            if isinstance(decision, Deliver):
+                return Reply(outcome.status or 0, outcome.body, answer_headers, shown)
+            if isinstance(decision, RenewAuth):
+                self.logger.info("%s: credentials refused (401); renewing them once", self.api)
+                if auth is not None:
+                    auth.refused(sent_headers)
+                renewed = True
                 continue
-            self.stats.by_status[response.status_code] += 1
-            limit_status = parse_rate_limit_headers(response.headers)
-            if limit_status is not None:
-                self.rate_limit_status = limit_status
-            self.logger.debug(
-                "%s %s -> %d (attempt %d)", method, shown, response.status_code, attempt + 1
-            )
-            if response.is_success:
-                try:
-                    body = json.loads(response.content)
-                except ValueError:
-                    self.stats.invalid_bodies += 1
-                    attempt = await self._retry_or_raise(
-                        attempt,
-                        reason=f"invalid JSON body with HTTP {response.status_code}",
-                        method=method,
-                        url=shown,
-                        status=response.status_code,
-                        code=None,
-                    )
-                    continue
-                return Reply(response.status_code, body, response.headers, shown)
+            if isinstance(decision, Retry):
+                await self._wait(decision, attempt=attempt, method=method, url=shown)
+                attempt += 1
+                continue
+            if isinstance(decision, GiveUp | StopForQuota):
+                raise self._failure(decision, outcome, attempt=attempt, method=method, url=shown)
 
-            info = mapper(response.status_code, _json_or_none(response))
-            if info.kind is QuotaExhausted:
-                self.exhausted = QuotaExhausted(
-                    f"{self.api}: daily quota exhausted ({info.message}); "
-                    "no further requests from this client",
-                    api=self.api,
-                    status=response.status_code,
-                    code=info.code,
-                    url=shown,
-                    secrets=self._secrets,
-                )
-                self.logger.error("%s", self.exhausted)
-                raise self._quota_error(self.exhausted)
-            retryable = info.retryable
-            if retryable is None:
-                retryable = response.status_code == 429 or response.status_code >= 500
-            if not retryable:
-                raise info.kind(
-                    f"{self.api}: HTTP {response.status_code} from {method} {shown}: "
-                    f"{info.message}",
-                    api=self.api,
-                    status=response.status_code,
-                    code=info.code,
-                    url=shown,
-                    secrets=self._secrets,
-                )
-            attempt = await self._retry_or_raise(
-                attempt,
-                reason=f"HTTP {response.status_code} ({info.message})",
-                method=method,
-                url=shown,
-                status=response.status_code,
-                code=info.code,
-                retry_after=self._retry_after(response),
+    async def _attempt(
+        self,
+        request: httpx.Request,
+        mapper: ErrorMapper,
+        *,
+        method: str,
+        shown: str,
+        attempt: int,
+    ) -> tuple[Outcome, httpx.Headers]:
+        """One attempt: a limiter token, the send, the answer classified (and counted)."""
+        await self._limiter.acquire(self.api)
+        self.stats.attempts += 1
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            self.stats.transport_errors += 1
+            failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            return Outcome(None, failure=failure), httpx.Headers()
+        self.stats.by_status[response.status_code] += 1
+        limit_status = parse_rate_limit_headers(response.headers)
+        if limit_status is not None:
+            self.rate_limit_status = limit_status
+        self.logger.debug(
+            "%s %s -> %d (attempt %d)", method, shown, response.status_code, attempt + 1
+        )
+        outcome = classify(
+            response.status_code,
+            response.content,
+            mapper=mapper,
+            body_error=self._body_error,
+            retry_after=response.headers.get("retry-after"),
+            server_date=response.headers.get("date"),
+        )
+        if outcome.failure is not None:
+            self.stats.invalid_bodies += 1
+        if outcome.error is not None and response.is_success:
+            self.stats.error_bodies += 1
+        return outcome, response.headers
+
+    async def _wait(self, decision: Retry, *, attempt: int, method: str, url: str) -> None:
+        if decision.unusable is not None:
+            self.logger.warning("%s: ignoring unusable Retry-After %r", self.api, decision.unusable)
+        if decision.asked is not None:
+            self.logger.warning(
+                "%s: Retry-After %g s exceeds the cap http_retry_after_cap_seconds=%g s; "
+                "waiting %g s",
+                self.api,
+                decision.asked,
+                self.policy.retry_after_cap,
+                decision.delay,
             )
+        self.stats.retries += 1
+        self.stats.retry_wait_seconds += decision.delay
+        self.logger.warning(
+            "%s: %s from %s %s; retry %d/%d in %.3f s",
+            self.api,
+            self.redact(decision.reason),
+            method,
+            url,
+            attempt + 1,
+            self.policy.max_retries,
+            decision.delay,
+        )
+        await self.clock.sleep(decision.delay)
+
+    def _failure(
+        self,
+        decision: GiveUp | StopForQuota,
+        outcome: Outcome,
+        *,
+        attempt: int,
+        method: str,
+        url: str,
+    ) -> UpstreamError:
+        code = outcome.error.code if outcome.error is not None else None
+        if isinstance(decision, StopForQuota):
+            self.exhausted = QuotaExhausted(
+                f"{self.api}: daily quota exhausted ({decision.reason}); "
+                "no further requests from this client",
+                api=self.api,
+                status=outcome.status,
+                code=code,
+                url=url,
+                secrets=self._secrets,
+            )
+            self.logger.error("%s", self.exhausted)
+            return self._quota_error(self.exhausted)
+        if decision.exhausted:
+            return RetriesExhausted(
+                f"{self.api}: {method} {url} failed after {attempt + 1} attempts: "
+                f"{decision.reason}",
+                api=self.api,
+                attempts=attempt + 1,
+                status=outcome.status,
+                code=code,
+                url=url,
+                secrets=self._secrets,
+            )
+        carrying = (
+            " carrying an error object"
+            if outcome.error is not None
+            and (outcome.status is not None and 200 <= outcome.status < 300)
+            else ""
+        )
+        return decision.kind(
+            f"{self.api}: HTTP {outcome.status}{carrying} from {method} {url}: {decision.reason}",
+            api=self.api,
+            status=outcome.status,
+            code=code,
+            url=url,
+            secrets=self._secrets,
+        )
 
     def _quota_error(self, latched: QuotaExhausted) -> QuotaExhausted:
         return QuotaExhausted(
@@ -355,83 +629,3 @@ class Transport:
             url=latched.url,
             secrets=self._secrets,
         )
-
-    def _retry_after(self, response: httpx.Response) -> float | None:
-        value = response.headers.get("retry-after")
-        if value is None:
-            return None
-        now = datetime.now(UTC)
-        date_header = response.headers.get("date")
-        if date_header:
-            try:
-                server_now = parsedate_to_datetime(date_header)
-            except (TypeError, ValueError, IndexError):
-                server_now = None
-            if server_now is not None:
-                now = server_now if server_now.tzinfo else server_now.replace(tzinfo=UTC)
-        seconds = parse_retry_after(value, now=now)
-        if seconds is None:
-            self.logger.warning("%s: ignoring unusable Retry-After %r", self.api, value[:64])
-            return None
-        if seconds > self._retry_after_cap:
-            self.logger.warning(
-                "%s: Retry-After %g s exceeds the cap http_retry_after_cap_seconds=%g s; "
-                "waiting %g s",
-                self.api,
-                seconds,
-                self._retry_after_cap,
-                self._retry_after_cap,
-            )
-            return self._retry_after_cap
-        return seconds
-
-    async def _retry_or_raise(
-        self,
-        attempt: int,
-        *,
-        reason: str,
-        method: str,
-        url: str,
-        status: int | None,
-        code: str | None,
-        retry_after: float | None = None,
-    ) -> int:
-        """Sleep before the next attempt and return its number, or raise when none is left."""
-        reason = self.redact(reason)
-        if attempt >= self._max_retries:
-            raise RetriesExhausted(
-                f"{self.api}: {method} {url} failed after {attempt + 1} attempts: {reason}",
-                api=self.api,
-                attempts=attempt + 1,
-                status=status,
-                code=code,
-                url=url,
-                secrets=self._secrets,
-            ) from None
-        if retry_after is not None:
-            delay = retry_after
-        else:
-            delay = backoff_delay(
-                attempt, base=self._backoff_base, cap=self._retry_after_cap, rng=self._rng
-            )
-        self.stats.retries += 1
-        self.stats.retry_wait_seconds += delay
-        self.logger.warning(
-            "%s: %s from %s %s; retry %d/%d in %.3f s",
-            self.api,
-            reason,
-            method,
-            url,
-            attempt + 1,
-            self._max_retries,
-            delay,
-        )
-        await self.clock.sleep(delay)
-        return attempt + 1
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        return None

@@ -74,6 +74,8 @@ __all__ = [
     "SfmVenue",
     "format_last_updated",
     "parse_event_date",
+    "setlist_page_contradictions",
+    "setlistfm_error_in_body",
     "setlistfm_error_info",
 ]
 
@@ -245,17 +247,21 @@ class SfmSetlist(Payload):
 
 @dataclass(frozen=True, slots=True)
 class SetlistPage:
-    """One page of setlists (1-based ``page``; setlist.fm serves 20 a page)."""
+    """One page of setlists (1-based ``page``; setlist.fm serves 20 a page).
+
+    ``trusted`` is False when the page contradicts itself (recorded in ``errors``): its
+    setlists are kept, and it is the last page read."""
 
     setlists: list[SfmSetlist]
     errors: list[MalformedRecord]
     page: int
     total: int
     items_per_page: int
+    trusted: bool = True
 
     @property
     def is_last(self) -> bool:
-        if self.items_per_page <= 0:
+        if not self.trusted or self.items_per_page <= 0:
             return True
         return self.page * self.items_per_page >= self.total or (
             not self.setlists and not self.errors
@@ -275,6 +281,19 @@ def setlistfm_error_info(status: int, body: Any) -> ErrorInfo:
     return ErrorInfo(kinds.get(status, UpstreamError), text, None)
 
 
+_PAYLOAD_KEYS: Final = frozenset({"setlist", "artist", "id", "mbid", "type", "versionId"})
+
+
+def setlistfm_error_in_body(body: Any) -> bool:
+    """The ``{code, status, message, timestamp}`` error object instead of a payload."""
+    return (
+        isinstance(body, dict)
+        and "message" in body
+        and ("code" in body or "status" in body)
+        and not _PAYLOAD_KEYS & body.keys()
+    )
+
+
 class SetlistFmClient(BaseClient):
     """The setlist.fm REST API 1.0 (JSON)."""
 
@@ -287,7 +306,15 @@ class SetlistFmClient(BaseClient):
     ) -> None:
         if not api_key:
             raise AuthError("a setlist.fm API key is required", api=SETLISTFM)
-        super().__init__(client_transport(SETLISTFM, setlistfm_error_info, [api_key], options))
+        super().__init__(
+            client_transport(
+                SETLISTFM,
+                setlistfm_error_info,
+                [api_key],
+                options,
+                body_error=setlistfm_error_in_body,
+            )
+        )
         self._api_url = api_url
         self._headers = {"x-api-key": api_key, "Accept": "application/json"}
 
@@ -351,7 +378,8 @@ class SetlistFmClient(BaseClient):
         if not mbid:
             raise ValueError("mbid must not be empty")
         path = f"artist/{quote(mbid, safe='')}/setlists"
-        return self._setlist_page(await self._get(path, {"p": _page(page)}), page)
+        reply = await self._get(path, {"p": _page(page)})
+        return self._setlist_page(reply, page, query=f"artist={mbid}")
 
     async def iter_artist_setlists(
         self, mbid: str, *, max_pages: int | None = None
@@ -376,7 +404,9 @@ class SetlistFmClient(BaseClient):
             "lastUpdated": format_last_updated(since),
             "p": _page(page),
         }
-        return self._setlist_page(await self._get("search/setlists", params), page)
+        reply = await self._get("search/setlists", params)
+        query = f"artist={mbid},lastUpdated={params['lastUpdated']}"
+        return self._setlist_page(reply, page, query=query)
 
     async def get_setlist(self, setlist_id: str) -> SfmSetlist | None:
         """``setlist/{id}``; None when unknown."""
@@ -387,20 +417,34 @@ class SetlistFmClient(BaseClient):
             return None
         return self._validate_one("setlist", reply.body, SfmSetlist, key=setlist_id)
 
-    def _setlist_page(self, reply: Reply | None, page: int) -> SetlistPage:
+    def _setlist_page(self, reply: Reply | None, page: int, *, query: str) -> SetlistPage:
         if reply is None:
             return SetlistPage(
                 setlists=[], errors=[], page=page, total=0, items_per_page=ITEMS_PER_PAGE
             )
-        setlists, errors = self._validate_items(
-            "setlist", nested(reply.body, "setlist"), SfmSetlist
+        raw = nested(reply.body, "setlist")
+        setlists, errors = self._validate_items("setlist", raw, SfmSetlist)
+        served = len(raw) if isinstance(raw, list) else 0
+        number = nested(reply.body, "page")
+        total = nested(reply.body, "total")
+        per_page = nested(reply.body, "itemsPerPage")
+        found = setlist_page_contradictions(
+            requested=page,
+            served=served,
+            number=number if number is not None else page,
+            total=total if total is not None else served,
+            items_per_page=per_page if per_page is not None else ITEMS_PER_PAGE,
         )
+        if found:
+            figures = {"page": number, "total": total, "itemsPerPage": per_page}
+            errors.append(self._malformed("setlists page", f"{query}#p{page}", found, figures))
+            return SetlistPage(setlists, errors, page, served, ITEMS_PER_PAGE, trusted=False)
         return SetlistPage(
             setlists=setlists,
             errors=errors,
-            page=_int_or(nested(reply.body, "page"), page),
-            total=_int_or(nested(reply.body, "total"), len(setlists) + len(errors)),
-            items_per_page=_int_or(nested(reply.body, "itemsPerPage"), ITEMS_PER_PAGE),
+            page=page,
+            total=total if isinstance(total, int) else served,
+            items_per_page=per_page if isinstance(per_page, int) else ITEMS_PER_PAGE,
         )
 
 
@@ -410,7 +454,28 @@ def _page(page: int) -> int:
     return page
 
 
-def _int_or(value: Any, default: int) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return default
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def setlist_page_contradictions(
+    *, requested: int, served: int, number: Any, total: Any, items_per_page: Any
+) -> list[str]:
+    """What makes a setlist.fm page impossible: figures that are not counts, another page than
+    the one asked for, more setlists than ``itemsPerPage``, or fewer in ``total`` than the pages
+    up to this one hold."""
+    figures = {"page": number, "total": total, "itemsPerPage": items_per_page}
+    bad = [name for name, value in figures.items() if not _is_count(value)]
+    if bad or items_per_page == 0:
+        return [f"{name}: not a count" for name in bad] or ["itemsPerPage: 0"]
+    found = []
+    if number != requested:
+        found.append(f"page: {number} where page {requested} was asked for")
+    if served > items_per_page:
+        found.append(f"setlist: {served} setlists where itemsPerPage is {items_per_page}")
+    if total < (requested - 1) * items_per_page + served:
+        found.append(
+            f"total: {total} is fewer than the {(requested - 1) * items_per_page + served} "
+            f"setlists up to page {requested}"
+        )
+    return found

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated, Any, Final, Unpack
 from urllib.parse import quote
@@ -54,6 +55,7 @@ __all__ = [
     "SpotifyArtistRef",
     "SpotifyCapabilities",
     "SpotifyClient",
+    "spotify_error_in_body",
     "spotify_error_info",
     "token_error_info",
 ]
@@ -64,6 +66,7 @@ PLAYLIST_PAGE_SIZE: Final = 50
 MAX_PLAYLIST_PAGES: Final = 200  # 10,000 entries, the playlist maximum
 TOKEN_RENEW_MARGIN: Final = 60.0  # renew when fewer seconds remain (as spotipy does)
 PROBE_QUERY: Final = "the"
+_TOKEN: Final = re.compile(r"^[\x21-\x7e]{1,2048}$")  # printable ASCII, fit for a header
 MAX_LIST: Final = 50  # images and genres of one artist
 
 
@@ -163,6 +166,26 @@ def token_error_info(status: int, body: Any) -> ErrorInfo:
     return ErrorInfo(AuthError, f"token request refused: {message}", code, retryable=False)
 
 
+def spotify_error_in_body(body: Any) -> bool:
+    """Spotify's ``{"error": ...}`` object (API or token endpoint) instead of a payload."""
+    return isinstance(body, dict) and "error" in body
+
+
+class _Bearer:
+    """The access token as the transport's ``Authenticator``: a refused token (401) is
+    forgotten, and the one retry asks for a fresh one."""
+
+    def __init__(self, client: SpotifyClient) -> None:
+        self._client = client
+
+    async def headers(self) -> Mapping[str, str]:
+        return {"Authorization": f"Bearer {await self._client._access_token()}"}
+
+    def refused(self, headers: Mapping[str, str]) -> None:
+        token = headers.get("Authorization", "").removeprefix("Bearer ")
+        self._client._forget_token(token)
+
+
 class SpotifyClient(BaseClient):
     """The Spotify Web API with client-credentials auth."""
 
@@ -180,7 +203,11 @@ class SpotifyClient(BaseClient):
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
         super().__init__(
             client_transport(
-                SPOTIFY, spotify_error_info, [client_id, client_secret, basic], options
+                SPOTIFY,
+                spotify_error_info,
+                [client_id, client_secret, basic],
+                options,
+                body_error=spotify_error_in_body,
             )
         )
         self._api_url = api_url
@@ -191,6 +218,7 @@ class SpotifyClient(BaseClient):
         self._token_lock = asyncio.Lock()
         self._capabilities = SpotifyCapabilities()
         self._playlist_items_refused = False
+        self._bearer = _Bearer(self)
 
     @classmethod
     def from_settings(
@@ -284,7 +312,7 @@ class SpotifyClient(BaseClient):
             )
             access_token = nested(reply.body, "access_token")
             expires_in = nested(reply.body, "expires_in")
-            if not isinstance(access_token, str) or not access_token:
+            if not isinstance(access_token, str) or not _TOKEN.match(access_token):
                 raise AuthError(
                     "token answer without access_token", api=SPOTIFY, status=reply.status
                 )
@@ -299,20 +327,7 @@ class SpotifyClient(BaseClient):
             self._token = None
 
     async def _get(self, url: str, *, params: Params | None = None) -> Reply:
-        token = await self._access_token()
-        try:
-            return await self._transport.request(
-                "GET", url, params=params, headers={"Authorization": f"Bearer {token}"}
-            )
-        except AuthError as exc:
-            if exc.status != 401:
-                raise
-        self._transport.logger.info("spotify: access token refused (401); renewing it once")
-        self._forget_token(token)
-        token = await self._access_token()
-        return await self._transport.request(
-            "GET", url, params=params, headers={"Authorization": f"Bearer {token}"}
-        )
+        return await self._transport.request("GET", url, params=params, auth=self._bearer)
 
     # artists -------------------------------------------------------------------------------------
 
@@ -447,6 +462,12 @@ class SpotifyClient(BaseClient):
                 refs.setdefault(ref.id, ref)
             following = nested(reply.body, "next")
             next_url = following if isinstance(following, str) and following else None
+            if next_url is not None and not next_url.startswith(self._api_url.rstrip("/") + "/"):
+                # Our bearer token goes wherever ``next`` points: only to the API itself.
+                self._malformed(
+                    "playlist page", url, ["next: points outside the API"], {"next": next_url}
+                )
+                next_url = None
             params = None  # ``next`` carries its own query
         return list(refs.values())
 

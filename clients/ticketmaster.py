@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Final, Unpack
@@ -78,6 +78,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEEP_PAGING_LIMIT",
     "MAX_PAGE_SIZE",
+    "MAX_REPORTED_TOTAL",
     "EventPage",
     "Image",
     "PriceRange",
@@ -86,14 +87,19 @@ __all__ = [
     "TmEvent",
     "TmVenue",
     "format_tm_datetime",
+    "page_contradictions",
     "reachable_elements",
     "spotify_id_from_url",
+    "ticketmaster_error_in_body",
     "ticketmaster_error_info",
 ]
 
 MAX_PAGE_SIZE: Final = 200  # 201 answers 400 DIS1036
 DEEP_PAGING_LIMIT: Final = 1000  # a page is reachable while size * page < 1000
 END_OF_DEEP_PAGING: Final = "DIS1035"
+MAX_REPORTED_TOTAL: Final = 10000  # huge searches report 10,000 (docs/upstream-apis.md)
+DEFAULT_MAX_SPLITS_PER_QUERY: Final = 15  # at most 16 windows: 16,000 events of one market
+DEFAULT_MAX_SPLITS_PER_RUN: Final = 200
 MIN_SPLIT_WINDOW: Final = timedelta(minutes=1)
 MAX_LIST: Final = 50  # venues, attractions, images, genres, price ranges of one record
 UNDEFINED: Final = "Undefined"
@@ -350,7 +356,10 @@ class TmEvent(Payload):
 class EventPage:
     """One page of ``events.json``: the valid events, the rejected ones, and paging figures.
 
-    ``deep_paging_end`` marks the empty page standing for a ``DIS1035`` answer.
+    ``deep_paging_end`` marks the empty page standing for a ``DIS1035`` answer. ``trusted`` is
+    False when the page contradicts itself (its contradictions are in ``errors``): its events
+    are kept, but its figures are not used to page further or to split the window.
+    ``total_elements`` never exceeds what the API reports at most (``MAX_REPORTED_TOTAL``).
     """
 
     events: list[TmEvent]
@@ -359,10 +368,42 @@ class EventPage:
     total_pages: int
     total_elements: int
     deep_paging_end: bool = field(default=False)
+    trusted: bool = field(default=True)
 
     @property
     def is_last(self) -> bool:
-        return self.deep_paging_end or self.page + 1 >= self.total_pages
+        return not self.trusted or self.deep_paging_end or self.page + 1 >= self.total_pages
+
+
+def page_contradictions(
+    *, requested: int, size: int, items: int, number: Any, total_pages: Any, total_elements: Any
+) -> list[str]:
+    """What makes an ``events.json`` page impossible: figures that are not counts, another page
+    than the one asked for, more items than ``size``, items past ``totalPages``, a
+    ``totalPages`` that does not follow from ``totalElements``, or a page short of ``size``
+    before the last (Discovery pages are full but the last)."""
+    figures = {"number": number, "totalPages": total_pages, "totalElements": total_elements}
+    bad = [name for name, value in figures.items() if not _is_count(value)]
+    if bad:
+        return [f"page.{name}: not a count" for name in bad]
+    found = []
+    if number != requested:
+        found.append(f"page.number: {number} where page {requested} was asked for")
+    if items > size:
+        found.append(f"page: {items} events where size is {size}")
+    if items and number >= total_pages:
+        found.append(f"page.number: {number} is beyond totalPages {total_pages}")
+    if total_pages != -(-total_elements // size):
+        found.append(
+            f"page.totalPages: {total_pages} does not follow from totalElements "
+            f"{total_elements} at size {size}"
+        )
+    elif items < size and number + 1 < total_pages:
+        found.append(
+            f"page: {items} events on page {number} of {total_pages} "
+            f"(totalElements {total_elements}, size {size})"
+        )
+    return found
 
 
 def ticketmaster_error_info(status: int, body: Any) -> ErrorInfo:
@@ -390,6 +431,13 @@ def ticketmaster_error_info(status: int, body: Any) -> ErrorInfo:
     return ErrorInfo(kinds.get(status, UpstreamError), message, code)
 
 
+def ticketmaster_error_in_body(body: Any) -> bool:
+    """An Apigee fault or a Discovery ``errors[]`` list, whatever the status says."""
+    return isinstance(body, dict) and (
+        isinstance(body.get("fault"), dict) or isinstance(body.get("errors"), list)
+    )
+
+
 class TicketmasterClient(BaseClient):
     """The Discovery API v2."""
 
@@ -398,15 +446,29 @@ class TicketmasterClient(BaseClient):
         *,
         api_key: str,
         api_url: str,
+        max_splits_per_query: int = DEFAULT_MAX_SPLITS_PER_QUERY,
+        max_splits_per_run: int = DEFAULT_MAX_SPLITS_PER_RUN,
         **options: Unpack[TransportOptions],
     ) -> None:
         if not api_key:
             raise AuthError("a Ticketmaster API key is required", api=TICKETMASTER)
+        if max_splits_per_query < 0 or max_splits_per_run < 0:
+            raise ValueError("split budgets must not be negative")
         super().__init__(
-            client_transport(TICKETMASTER, ticketmaster_error_info, [api_key], options)
+            client_transport(
+                TICKETMASTER,
+                ticketmaster_error_info,
+                [api_key],
+                options,
+                body_error=ticketmaster_error_in_body,
+            )
         )
         self._api_key = api_key
         self._api_url = api_url
+        self.max_splits_per_query = max_splits_per_query
+        self.max_splits_per_run = max_splits_per_run
+        self.splits = 0  # window splits made by this client (its run's budget)
+        self.split_budget_spent = 0  # searches left partly out of reach by a spent budget
 
     @classmethod
     def from_settings(
@@ -424,6 +486,8 @@ class TicketmasterClient(BaseClient):
         return cls(
             api_key=settings.ticketmaster_api_key.get_secret_value(),
             api_url=settings.ticketmaster_api_url,
+            max_splits_per_query=settings.ticketmaster_max_splits_per_query,
+            max_splits_per_run=settings.ticketmaster_max_splits_per_run,
             **transport_options(settings, http=http, limiter=limiter, clock=clock, rng=rng),
         )
 
@@ -497,16 +561,42 @@ class TicketmasterClient(BaseClient):
                 total_elements=0,
                 deep_paging_end=True,
             )
-        events, errors = self._validate_items(
-            "event", nested(reply.body, "_embedded", "events"), TmEvent
+        raw = nested(reply.body, "_embedded", "events")
+        events, errors = self._validate_items("event", raw, TmEvent)
+        figures = nested(reply.body, "page")
+        if not isinstance(figures, dict):  # no paging figures: nothing to trust beyond the page
+            return EventPage(events, errors, page, page + 1, len(events), trusted=True)
+        number = figures.get("number")
+        total_pages = figures.get("totalPages")
+        total_elements = figures.get("totalElements")
+        key = f"{_query_key(params)}#p{page}"
+        found = page_contradictions(
+            requested=page,
+            size=size,
+            items=len(raw) if isinstance(raw, list) else 0,
+            number=number,
+            total_pages=total_pages,
+            total_elements=total_elements,
         )
-        return EventPage(
-            events=events,
-            errors=errors,
-            page=_int_or(nested(reply.body, "page", "number"), page),
-            total_pages=_int_or(nested(reply.body, "page", "totalPages"), 0),
-            total_elements=_int_or(nested(reply.body, "page", "totalElements"), len(events)),
-        )
+        if found:
+            errors.append(self._malformed("events page", key, found, figures))
+            return EventPage(events, errors, page, page + 1, len(events), trusted=False)
+        total_pages, total_elements = int(figures["totalPages"]), int(figures["totalElements"])
+        if total_elements > MAX_REPORTED_TOTAL:
+            errors.append(
+                self._malformed(
+                    "events page",
+                    key,
+                    [
+                        f"page.totalElements: {total_elements} is more than the API reports "
+                        f"({MAX_REPORTED_TOTAL}); capped"
+                    ],
+                    figures,
+                )
+            )
+            total_elements = MAX_REPORTED_TOTAL
+            total_pages = min(total_pages, -(-MAX_REPORTED_TOTAL // size))
+        return EventPage(events, errors, page, total_pages, total_elements)
 
     async def iter_events(
         self,
@@ -523,7 +613,10 @@ class TicketmasterClient(BaseClient):
     ) -> AsyncIterator[EventPage]:
         """Every page of the search; windows too big for deep paging are split in halves.
 
-        Events already yielded (by id) are left out of later pages.
+        Splits are budgeted: at most ``max_splits_per_query`` for this search and
+        ``max_splits_per_run`` over the client's life; past either, a window is paged as deep as
+        it can be and a warning says how many events stay out of reach. A page that contradicts
+        itself ends its window. Events already yielded (by id) are left out of later pages.
         """
         format_tm_datetime(start)  # refuse naive datetimes before the first request
         format_tm_datetime(end)
@@ -536,20 +629,30 @@ class TicketmasterClient(BaseClient):
             "size": size,
             "sort": sort,
         }
-        async for page in self._iter_window(filters, start, end, min_window):
+        budget = [self.max_splits_per_query]
+        async for page in self._iter_window(filters, start, end, min_window, budget):
             fresh = [event for event in page.events if event.id not in seen]
             seen.update(event.id for event in fresh)
             yield replace(page, events=fresh)
 
     async def _iter_window(
-        self, filters: dict[str, Any], start: datetime, end: datetime, min_window: timedelta
+        self,
+        filters: dict[str, Any],
+        start: datetime,
+        end: datetime,
+        min_window: timedelta,
+        budget: list[int],
     ) -> AsyncIterator[EventPage]:
         size: int = filters["size"]
         current = await self.events_page(**filters, start=start, end=end, page=0)
         reachable = reachable_elements(size)
-        if current.total_elements > reachable:
+        if current.trusted and current.total_elements > reachable:
             middle = (start + (end - start) / 2).replace(microsecond=0)
-            if end - start >= 2 * min_window and start < middle < end:
+            divisible = end - start >= 2 * min_window and start < middle < end
+            affordable = budget[0] > 0 and self.splits < self.max_splits_per_run
+            if divisible and affordable:
+                budget[0] -= 1
+                self.splits += 1
                 self._transport.logger.info(
                     "ticketmaster: %d events between %s and %s exceed deep paging (%d); "
                     "splitting the window at %s",
@@ -559,18 +662,24 @@ class TicketmasterClient(BaseClient):
                     reachable,
                     format_tm_datetime(middle),
                 )
-                async for page in self._iter_window(filters, start, middle, min_window):
+                async for page in self._iter_window(filters, start, middle, min_window, budget):
                     yield page
-                async for page in self._iter_window(filters, middle, end, min_window):
+                async for page in self._iter_window(filters, middle, end, min_window, budget):
                     yield page
                 return
+            if divisible:
+                self.split_budget_spent += 1
             self._transport.logger.warning(
                 "ticketmaster: %d events between %s and %s exceed deep paging (%d) and the "
-                "window cannot be split further; %d are out of reach",
+                "window %s; %d are out of reach",
                 current.total_elements,
                 format_tm_datetime(start),
                 format_tm_datetime(end),
                 reachable,
+                "cannot be split further"
+                if not divisible
+                else f"split budget is spent ({self.max_splits_per_query} per search, "
+                f"{self.max_splits_per_run} per run)",
                 current.total_elements - reachable,
             )
         yield current
@@ -628,7 +737,20 @@ class TicketmasterClient(BaseClient):
         return reply.body
 
 
-def _int_or(value: Any, default: int) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return default
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+_QUERY_FILTERS: Final = (
+    ("marketId", "market"),
+    ("attractionId", "attraction"),
+    ("city", "city"),
+    ("keyword", "keyword"),
+)
+
+
+def _query_key(params: Mapping[str, str | int]) -> str:
+    """A page's search, as the key its contradictions are recorded under."""
+    filters = [f"{name}={params[param]}" for param, name in _QUERY_FILTERS if param in params]
+    window = f"{params['startDateTime']}/{params['endDateTime']}"
+    return f"{','.join(filters) or 'all'}@{window}"

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     )
     discovery_playlists: Annotated[list[str], NoDecode] = Field(default_factory=list)
     discovery_window_days: int = Field(default=90, gt=0, le=365)
+    # Ticketmaster searches beyond deep paging (1,000 events) are split by date window, within
+    # budgets: an inflated totalElements must not spend the daily quota on splits.
+    ticketmaster_max_splits_per_query: int = Field(default=15, ge=0, le=1000)
+    ticketmaster_max_splits_per_run: int = Field(default=200, ge=0, le=100_000)
 
     # Sync
     sync_stale_after_hours: float = Field(default=24.0, gt=0)

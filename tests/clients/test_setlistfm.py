@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from clients.clock import VirtualClock
-from clients.errors import AuthError
+from clients.errors import AuthError, UpstreamError
 from clients.setlistfm import (
     SetlistFmClient,
     SetlistPage,
@@ -294,8 +294,8 @@ async def test_429_with_retry_after_waits_exactly_that_long(
         ]
     )
     client = make_client(http, clock)
-    page = await client.artist_setlists(MBID)
-    assert page.page == 3
+    page = await client.artist_setlists(MBID, page=3)
+    assert (page.page, page.trusted) == (3, True)
     assert route.call_count == 2
     assert clock.sleeps == [3.0]
 
@@ -312,7 +312,7 @@ async def test_429_without_retry_after_backs_off_exponentially(
         ]
     )
     client = make_client(http, clock)
-    await client.artist_setlists(MBID)
+    await client.artist_setlists(MBID, page=3)
     assert route.call_count == 4
     assert clock.sleeps == [0.5, 1.0, 2.0]
 
@@ -357,3 +357,67 @@ def test_last_updated_is_formatted_in_utc_seconds() -> None:
 def test_from_settings_needs_the_key() -> None:
     with pytest.raises(AuthError, match="SETLISTFM_API_KEY is not configured"):
         SetlistFmClient.from_settings(Settings())
+
+
+# --- answers that cannot be trusted ------------------------------------------------------------
+
+
+def figures(page: int, total: int, per_page: int = 20) -> dict[str, int]:
+    return {"page": page, "total": total, "itemsPerPage": per_page}
+
+
+@pytest.mark.parametrize(
+    ("asked", "served", "claimed", "recorded"),
+    [
+        (1, 1, figures(3, 43), ["page: 3 where page 1 was asked for"]),
+        (1, 25, figures(1, 200), ["setlist: 25 setlists where itemsPerPage is 20"]),
+        (2, 20, figures(2, 30), ["total: 30 is fewer than the 40 setlists up to page 2"]),
+        (1, 1, figures(1, -4), ["total: not a count"]),
+        (1, 1, {"page": 1, "total": "43", "itemsPerPage": 20}, ["total: not a count"]),
+    ],
+    ids=["another page", "more than itemsPerPage", "total too small", "negative", "text"],
+)
+async def test_a_setlist_page_that_contradicts_itself_is_recorded_and_is_the_last(
+    router: respx.MockRouter,
+    http: httpx.AsyncClient,
+    clock: VirtualClock,
+    asked: int,
+    served: int,
+    claimed: dict[str, object],
+    recorded: list[str],
+) -> None:
+    setlist = load("sfm_artist_setlists_last.json")["setlist"][0]
+    body = {"type": "setlists", **claimed, "setlist": [setlist] * served}
+    route = router.get(SETLISTS_URL).respond(200, json=body)
+    client = make_client(http, clock)
+
+    pages = (
+        [p async for p in client.iter_artist_setlists(MBID)]
+        if asked == 1
+        else [await client.artist_setlists(MBID, page=asked)]
+    )
+
+    assert route.call_count == 1
+    [page] = pages
+    assert (page.trusted, page.is_last, len(page.setlists)) == (False, True, served)
+    [record] = page.errors
+    assert (record.api, record.kind, record.key) == (
+        "setlistfm",
+        "setlists page",
+        f"artist={MBID}#p{asked}",
+    )
+    assert record.errors == recorded
+
+
+async def test_a_200_carrying_the_error_object_is_an_error_not_an_empty_page(
+    router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    error = {"code": 403, "status": "Forbidden", "message": "Forbidden", "timestamp": "x"}
+    route = router.get(SETLISTS_URL).respond(200, json=error)
+    client = make_client(http, clock)
+    with pytest.raises(UpstreamError) as caught:
+        await client.artist_setlists(MBID)
+    assert str(caught.value) == (
+        f"setlistfm: HTTP 200 carrying an error object from GET {SETLISTS_URL}?p=1: Forbidden"
+    )
+    assert route.call_count == 1

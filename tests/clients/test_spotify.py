@@ -10,7 +10,7 @@ import pytest
 import respx
 
 from clients.clock import VirtualClock
-from clients.errors import AuthError, QuotaExhausted, RetriesExhausted
+from clients.errors import AuthError, QuotaExhausted, RetriesExhausted, UpstreamError
 from clients.spotify import (
     Image,
     SpotifyArtist,
@@ -649,3 +649,54 @@ async def test_client_credentials_and_access_token_never_reach_logs_or_errors(
     )
     assert_no_secret(client_logs, caught.value, caught.value.args)
     assert all(f"tok-{SPOTIFY_CLIENT_SECRET}" not in r.getMessage() for r in client_logs.records)
+
+
+# --- answers that cannot be trusted ------------------------------------------------------------
+
+
+async def test_a_200_carrying_the_error_object_is_an_error_not_no_results(
+    router: respx.MockRouter, token_route: respx.Route, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    search = router.get(f"{SPOTIFY_API}/search").respond(
+        200, json={"error": {"status": 500, "message": "Server error."}}
+    )
+    client = make_client(http, clock)
+    with pytest.raises(UpstreamError) as caught:
+        await client.search_artists("band")
+    assert caught.value.status == 200
+    assert str(caught.value).endswith(": Server error.")
+    assert search.call_count == 1
+
+
+async def test_a_token_answer_carrying_an_error_is_an_auth_error(
+    router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    router.post(TOKEN_URL).respond(200, json=load("spotify_token_error.json"))
+    client = make_client(http, clock)
+    with pytest.raises(AuthError, match="token request refused: Invalid client secret"):
+        await client.search_artists("band")
+
+
+async def test_a_token_unfit_for_a_header_is_refused(
+    router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    router.post(TOKEN_URL).respond(200, json={"access_token": "BQ\r\nX-Evil: 1", "expires_in": 9})
+    client = make_client(http, clock)
+    with pytest.raises(AuthError, match="without access_token"):
+        await client.search_artists("band")
+
+
+async def test_a_next_link_outside_the_api_is_not_followed_and_is_recorded(
+    router: respx.MockRouter, token_route: respx.Route, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    page = load("spotify_playlist_items_page1.json")
+    page["next"] = "https://collector.example/steal?offset=50"
+    items = router.get(f"{SPOTIFY_API}/playlists/{PLAYLIST}/items").respond(200, json=page)
+    client = make_client(http, clock)
+
+    refs = await client.playlist_artists(PLAYLIST)
+
+    assert items.call_count == 1
+    assert [ref.name for ref in refs][:1] == ["MGMT"]
+    [record] = client.malformed_records
+    assert (record.kind, record.errors) == ("playlist page", ["next: points outside the API"])

@@ -10,8 +10,9 @@ import respx
 
 from clients._transport import RateLimitStatus
 from clients.clock import VirtualClock
-from clients.errors import AuthError, BadRequest, QuotaExhausted
+from clients.errors import AuthError, BadRequest, QuotaExhausted, UpstreamError
 from clients.ticketmaster import (
+    MAX_REPORTED_TOTAL,
     EventPage,
     Image,
     PriceRange,
@@ -139,8 +140,8 @@ async def test_events_page_sends_exact_filters_and_parses_real_shaped_events(
         ("page", "0"),
         ("sort", "date,asc"),
     ]
-    assert (page.page, page.total_pages, page.total_elements) == (0, 2, 203)
-    assert not page.is_last
+    assert (page.page, page.total_pages, page.total_elements) == (0, 1, 3)
+    assert (page.trusted, page.is_last) == (True, True)
     first, second = page.events
     assert first.id == "vvG1zZ9K5Qb7fA"
     assert first.name == "Radiohead: In Rainbows Tour"
@@ -292,29 +293,31 @@ def test_tm_datetime_format_is_exactly_seconds_and_z() -> None:
 # --- paging and window splitting ---------------------------------------------------------------
 
 
+def events_of_page(prefix: str, *, number: int, total: int, size: int) -> list[dict[str, Any]]:
+    """The events a real page holds: ``size`` of them, fewer on the last page only."""
+    count = max(0, min(size, total - number * size))
+    return [event(f"{prefix}{number}-{i}") for i in range(count)]
+
+
 async def test_iter_events_pages_until_the_last_page(
     router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
 ) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         number = int(request.url.params["page"])
-        events = [event(f"e{number}-{i}") for i in range(2)]
-        return httpx.Response(200, json=page_of(events, number=number, total=450, size=200))
+        events = events_of_page("e", number=number, total=5, size=2)
+        return httpx.Response(200, json=page_of(events, number=number, total=5, size=2))
 
     route = router.get(EVENTS_URL).mock(side_effect=answer)
     client = make_client(http, clock)
 
-    pages = [page async for page in client.iter_events(market_id=27, start=DEC_1, end=DEC_31)]
+    pages = [
+        page async for page in client.iter_events(market_id=27, start=DEC_1, end=DEC_31, size=2)
+    ]
 
     assert [sent_params(route, i)["page"] for i in range(route.call_count)] == ["0", "1", "2"]
     assert [p.page for p in pages] == [0, 1, 2]
-    assert [e.id for p in pages for e in p.events] == [
-        "e0-0",
-        "e0-1",
-        "e1-0",
-        "e1-1",
-        "e2-0",
-        "e2-1",
-    ]
+    assert [e.id for p in pages for e in p.events] == ["e0-0", "e0-1", "e1-0", "e1-1", "e2-0"]
+    assert [p.errors for p in pages] == [[], [], []]
 
 
 async def test_a_total_exactly_within_deep_paging_is_paged_without_splitting(
@@ -322,9 +325,8 @@ async def test_a_total_exactly_within_deep_paging_is_paged_without_splitting(
 ) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         number, size = int(request.url.params["page"]), int(request.url.params["size"])
-        return httpx.Response(
-            200, json=page_of([event(f"p{number}")], number=number, total=1050, size=size)
-        )
+        events = events_of_page("p", number=number, total=1050, size=size)
+        return httpx.Response(200, json=page_of(events, number=number, total=1050, size=size))
 
     route = router.get(EVENTS_URL).mock(side_effect=answer)
     client = make_client(http, clock)
@@ -337,8 +339,10 @@ async def test_a_total_exactly_within_deep_paging_is_paged_without_splitting(
     ]
 
     assert [p.page for p in pages] == [0, 1, 2, 3, 4, 5, 6]
+    assert sum(len(p.events) for p in pages) == 1050
     assert {sent_params(route, i)["startDateTime"] for i in range(7)} == {"2026-12-01T00:00:00Z"}
     assert route.call_count == 7
+    assert client.splits == 0
 
 
 async def test_iter_events_ends_quietly_on_dis1035(
@@ -346,12 +350,14 @@ async def test_iter_events_ends_quietly_on_dis1035(
 ) -> None:
     route = router.get(EVENTS_URL).mock(
         side_effect=[
-            httpx.Response(200, json=page_of([event("a")], number=0, total=400, size=200)),
+            httpx.Response(200, json=page_of([event("a")], number=0, total=2, size=1)),
             httpx.Response(400, json=load("tm_error_dis1035.json")),
         ]
     )
     client = make_client(http, clock)
-    pages = [page async for page in client.iter_events(market_id=27, start=DEC_1, end=DEC_31)]
+    pages = [
+        page async for page in client.iter_events(market_id=27, start=DEC_1, end=DEC_31, size=1)
+    ]
     assert [(p.page, p.deep_paging_end) for p in pages] == [(0, False), (1, True)]
     assert route.call_count == 2
 
@@ -372,11 +378,11 @@ async def test_window_beyond_deep_paging_is_split_in_halves_and_events_deduplica
         params = request.url.params
         window = (params["startDateTime"], params["endDateTime"])
         number = int(params["page"])
-        # "midnight" sits on the boundary: both halves return it.
-        events = [event(f"{window[0][:10]}-p{number}"), event("midnight")]
-        return httpx.Response(
-            200, json=page_of(events, number=number, total=totals[window], size=200)
-        )
+        total = totals[window]
+        events = events_of_page(window[0][:10] + "-p", number=number, total=total, size=200)
+        if number == 0:
+            events[0] = event("midnight")  # on the boundary: both halves return it
+        return httpx.Response(200, json=page_of(events, number=number, total=total, size=200))
 
     route = router.get(EVENTS_URL).mock(side_effect=answer)
     client = make_client(http, clock)
@@ -402,15 +408,11 @@ async def test_window_beyond_deep_paging_is_split_in_halves_and_events_deduplica
         ("2026-12-02", "2026-12-03", "1"),
     ]
     ids = [e.id for p in pages for e in p.events]
-    assert ids == [
-        "2026-12-01-p0",
-        "midnight",
-        "2026-12-01-p1",
-        "2026-12-01-p2",
-        "2026-12-01-p3",
-        "2026-12-02-p0",
-        "2026-12-02-p1",
-    ]
+    assert len(ids) == len(set(ids)) == 700 + 300 - 1
+    assert ids[:2] == ["midnight", "2026-12-01-p0-1"]
+    assert ids[-1] == "2026-12-02-p1-99"
+    assert client.splits == 1
+    assert all(p.errors == [] for p in pages)
     assert any(
         "splitting the window at 2026-12-02T00:00:00Z" in r.getMessage()
         for r in client_logs.records
@@ -425,9 +427,8 @@ async def test_a_window_too_short_to_split_is_paged_as_far_as_reachable_with_a_w
 ) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         number = int(request.url.params["page"])
-        return httpx.Response(
-            200, json=page_of([event(f"p{number}")], number=number, total=10000, size=200)
-        )
+        events = events_of_page("p", number=number, total=10000, size=200)
+        return httpx.Response(200, json=page_of(events, number=number, total=10000, size=200))
 
     route = router.get(EVENTS_URL).mock(side_effect=answer)
     client = make_client(http, clock)
@@ -442,7 +443,176 @@ async def test_a_window_too_short_to_split_is_paged_as_far_as_reachable_with_a_w
 
     assert route.call_count == 5
     assert [p.page for p in pages] == [0, 1, 2, 3, 4]
-    assert any("9000 are out of reach" in r.getMessage() for r in client_logs.records)
+    assert any(
+        "window cannot be split further; 9000 are out of reach" in r.getMessage()
+        for r in client_logs.records
+    )
+
+
+# --- answers that cannot be trusted ------------------------------------------------------------
+
+
+def inflated(request: httpx.Request) -> httpx.Response:
+    """Full pages, every one claiming 1,000,000 events."""
+    number, size = int(request.url.params["page"]), int(request.url.params["size"])
+    window = request.url.params["startDateTime"]
+    events = [event(f"{window[:16]}-{number}-{i}".replace(":", "")) for i in range(size)]
+    return httpx.Response(200, json=page_of(events, number=number, total=1_000_000, size=size))
+
+
+async def test_an_inflated_total_splits_within_the_budget_per_search(
+    router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    route = router.get(EVENTS_URL).mock(side_effect=inflated)
+    client = TicketmasterClient(
+        api_key=TICKETMASTER_KEY,
+        api_url=TICKETMASTER_API,
+        http=http,
+        clock=clock,
+        max_splits_per_query=3,
+        max_splits_per_run=100,
+    )
+
+    pages = [page async for page in client.iter_events(market_id=27, start=DEC_1, end=DEC_31)]
+
+    # 3 splits: 3 windows probed and halved, 4 windows paged to the deep-paging limit
+    # (1,000 / 200 = 5 pages each, the probe being the first).
+    assert client.splits == 3
+    assert route.call_count == 3 + 4 * 5
+    assert client.split_budget_spent == 4
+    capped = [r for p in pages for r in p.errors]
+    # every page claimed 1,000,000; a probe split in halves is not used, nor its figures
+    assert len(capped) == route.call_count - client.splits
+    assert {r.kind for r in capped} == {"events page"}
+    assert capped[0].errors == [
+        "page.totalElements: 1000000 is more than the API reports (10000); capped"
+    ]
+    assert {p.total_elements for p in pages} == {MAX_REPORTED_TOTAL}
+
+
+async def test_the_split_budget_per_run_holds_across_searches(
+    router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    route = router.get(EVENTS_URL).mock(side_effect=inflated)
+    client = TicketmasterClient(
+        api_key=TICKETMASTER_KEY,
+        api_url=TICKETMASTER_API,
+        http=http,
+        clock=clock,
+        max_splits_per_query=15,
+        max_splits_per_run=2,
+    )
+    for market in (27, 35):
+        async for _ in client.iter_events(market_id=market, start=DEC_1, end=DEC_31, size=200):
+            pass
+
+    markets = [sent_params(route, i)["marketId"] for i in range(route.call_count)]
+    assert client.splits == 2
+    # market 27: 2 splits (2 probes) + 3 windows x 5 pages; market 35: 1 window x 5 pages.
+    assert markets.count("27") == 2 + 3 * 5
+    assert markets.count("35") == 5
+
+
+async def test_the_budgets_come_from_the_settings() -> None:
+    settings = Settings(
+        ticketmaster_api_key=TICKETMASTER_KEY,
+        ticketmaster_max_splits_per_query=4,
+        ticketmaster_max_splits_per_run=9,
+    )
+    client = TicketmasterClient.from_settings(settings)
+    assert (client.max_splits_per_query, client.max_splits_per_run) == (4, 9)
+    defaults = TicketmasterClient.from_settings(Settings(ticketmaster_api_key=TICKETMASTER_KEY))
+    assert (defaults.max_splits_per_query, defaults.max_splits_per_run) == (15, 200)
+    await client.aclose()
+    await defaults.aclose()
+
+
+CONTRADICTIONS: list[tuple[str, int, int, int, int, list[str]]] = [
+    # (case, items served, page.number, totalPages, totalElements, what is recorded)
+    ("page beyond totalPages", 3, 7, 2, 6, [
+        "page.number: 7 where page 0 was asked for",
+        "page.number: 7 is beyond totalPages 2",
+    ]),
+    ("more items than size", 9, 0, 2, 9, [
+        "page: 9 events where size is 5",
+    ]),
+    ("totalPages against totalElements", 5, 0, 9, 10, [
+        "page.totalPages: 9 does not follow from totalElements 10 at size 5",
+    ]),
+    ("a short page before the last", 2, 0, 200000, 1_000_000, [
+        "page: 2 events on page 0 of 200000 (totalElements 1000000, size 5)",
+    ]),
+    ("an empty page claiming events", 0, 0, 3, 12, [
+        "page: 0 events on page 0 of 3 (totalElements 12, size 5)",
+    ]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("items", "number", "total_pages", "total_elements", "recorded"),
+    [row[1:] for row in CONTRADICTIONS],
+    ids=[row[0] for row in CONTRADICTIONS],
+)
+async def test_a_page_that_contradicts_itself_is_recorded_and_ends_its_window(
+    router: respx.MockRouter,
+    http: httpx.AsyncClient,
+    clock: VirtualClock,
+    items: int,
+    number: int,
+    total_pages: int,
+    total_elements: int,
+    recorded: list[str],
+) -> None:
+    body: dict[str, Any] = {
+        "page": {
+            "size": 5,
+            "totalElements": total_elements,
+            "totalPages": total_pages,
+            "number": number,
+        }
+    }
+    if items:
+        body["_embedded"] = {"events": [event(f"c{i}") for i in range(items)]}
+    route = router.get(EVENTS_URL).respond(200, json=body)
+    client = make_client(http, clock)
+
+    pages = [
+        page async for page in client.iter_events(market_id=27, start=DEC_1, end=DEC_31, size=5)
+    ]
+
+    assert route.call_count == 1  # neither paged further nor split
+    [page] = pages
+    assert (page.trusted, page.is_last, len(page.events)) == (False, True, items)
+    [record] = page.errors
+    assert (record.api, record.kind) == ("ticketmaster", "events page")
+    assert record.key == "market=27@2026-12-01T00:00:00Z/2026-12-31T23:59:59Z#p0"
+    assert record.errors == recorded
+
+
+@pytest.mark.parametrize(
+    ("status", "payload", "error", "message"),
+    [
+        (200, "tm_error_invalid_key.json", AuthError, "Invalid ApiKey"),
+        (200, "tm_error_dis1004.json", UpstreamError, "Resource not found"),
+        (200, "tm_error_quota.json", QuotaExhausted, "daily quota exhausted"),
+    ],
+)
+async def test_a_200_carrying_an_error_object_is_that_error_not_an_empty_page(
+    router: respx.MockRouter,
+    http: httpx.AsyncClient,
+    clock: VirtualClock,
+    status: int,
+    payload: str,
+    error: type[UpstreamError],
+    message: str,
+) -> None:
+    route = router.get(EVENTS_URL).respond(status, json=load(payload))
+    client = make_client(http, clock)
+    with pytest.raises(error, match=message) as caught:
+        await client.events_page(market_id=27, start=DEC_1, end=DEC_31)
+    assert caught.value.status == 200
+    assert route.call_count == 1  # never retried
+    assert client.stats.error_bodies == 1
 
 
 # --- lookups -----------------------------------------------------------------------------------
