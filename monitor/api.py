@@ -1,61 +1,421 @@
 """The monitor HTTP service: the health report and activity intake, behind ``CRON_SECRET``.
 
-Every route but ``GET /healthz`` requires ``Authorization: Bearer <CRON_SECRET>``. Without a
-configured secret the service answers 503 to all of them; a missing or wrong token gets 401.
-The OpenAPI schema is served at ``/openapi.json`` behind the same token (no docs UI).
+Every path but ``GET /healthz`` requires ``Authorization: Bearer <CRON_SECRET>``, including
+unknown paths and methods: ``RequestGuard`` checks the token before routing, so a refused
+request learns nothing about the routes, reads no body and runs no SQL. Without a configured
+secret every protected path answers 503; a secret shorter than ``MIN_SECRET_LENGTH`` is refused
+when the app is built. 401s are rate limited per client (``AuthFailureLimiter``).
+
+Request bodies, parameters, responses and the OpenAPI schema (``/openapi.json``, behind the same
+token; no docs UI) all come from FastAPI and the pydantic models. Every error answer, 4xx or 5xx,
+has one shape, ``ErrorBody``: ``{"error": {"status", "code", "message", "details"?}}``.
+
+New routes go on ``router``: they get the token, the error shape and their OpenAPI security and
+error responses without anything else to do.
 """
 
 from __future__ import annotations
 
+import copy
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+import math
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from email.message import Message
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
-from fastapi.openapi.utils import get_openapi
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as ASGIMessage
 
 from models.db import make_engine
 from models.types import utcnow
-from monitor.activity import ActivityBatch, ActivityRejected, parse_batch, store_activity
+from monitor.activity import ActivityBatch, ActivityRejected, store_activity
 from monitor.health import MAX_HOURS, MIN_HOURS, HealthReport, compute_health
 from settings import Settings
 
-__all__ = ["MAX_BODY_BYTES", "Clock", "create_app", "serve"]
+__all__ = [
+    "AUTH_FAILURES_PER_MINUTE",
+    "AUTH_FAILURE_BURST",
+    "MAX_BODY_BYTES",
+    "MIN_SECRET_LENGTH",
+    "PUBLIC_PATHS",
+    "AuthFailureLimiter",
+    "Clock",
+    "ErrorBody",
+    "QueryStringFilter",
+    "RequestGuard",
+    "WeakSecretError",
+    "create_app",
+    "error_responses",
+    "log_config",
+    "router",
+    "serve",
+]
 
 logger = logging.getLogger("mysetlist.monitor")
 
 Clock = Callable[[], datetime]
 MAX_BODY_BYTES = 2 * 1024 * 1024
+MIN_SECRET_LENGTH = 32
+PUBLIC_PATHS = frozenset({"/healthz"})
+#: Failed authentications a client may make at once, then per minute (a token bucket).
+AUTH_FAILURE_BURST = 10
+AUTH_FAILURES_PER_MINUTE = 10
+_MAX_TRACKED_CLIENTS = 10_000
+_MAX_DETAILS = 50
 
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 NO_SECRET_MESSAGE = "CRON_SECRET is not configured: the monitor refuses every request"
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
-# Module level: with postponed annotations FastAPI resolves dependency annotations globally.
+# Documents the scheme in OpenAPI; ``RequestGuard`` enforces it, before routing.
 _bearer = HTTPBearer(auto_error=False, description="The CRON_SECRET.")
 
 
-class Message(BaseModel):
-    """An error answer."""
+class WeakSecretError(ValueError):
+    """``CRON_SECRET`` is set but shorter than ``MIN_SECRET_LENGTH``: the monitor does not start."""
 
-    detail: str
+    def __init__(self) -> None:
+        super().__init__(
+            f"CRON_SECRET is shorter than {MIN_SECRET_LENGTH} characters: the monitor does not "
+            f"start with a guessable secret. Make one with: {MAKE_A_SECRET}"
+        )
 
 
-class RejectedEvent(BaseModel):
-    """Where a batch was refused: the event index (null: the batch itself) and the field."""
+# --- The error shape ------------------------------------------------------------------------
 
-    index: int | None
-    field: str
+
+class ErrorDetail(BaseModel):
+    """One fault of a refused request."""
+
+    location: list[str | int] = Field(
+        description='Where: ["query", "hours"], ["body", "events", 2, "artist_id"], ...'
+    )
     message: str
+    type: str = Field(description="A stable machine-readable kind, e.g. int_type, missing.")
 
 
-class BatchRejected(BaseModel):
-    detail: RejectedEvent
+class ErrorInfo(BaseModel):
+    status: int = Field(description="The HTTP status, repeated.")
+    code: str = Field(description="A stable name of the status, e.g. validation_failed.")
+    message: str = Field(description="What went wrong, for a person.")
+    details: list[ErrorDetail] | None = Field(
+        default=None, description=f"422 only: the faults, at most {_MAX_DETAILS}."
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the monitor API."""
+
+    error: ErrorInfo
+
+
+_CODES: Mapping[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "not_configured",
+}
+_DESCRIPTIONS: Mapping[int, str] = {
+    401: "Missing or wrong bearer token.",
+    404: "No such route.",
+    405: "The route does not take this method.",
+    413: "Body larger than 2 MiB.",
+    415: "A body that is not sent as application/json.",
+    422: "The request does not validate; nothing was stored.",
+    429: "Too many failed authentications from this client; see Retry-After.",
+    503: "No CRON_SECRET configured.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entries of these error statuses, all ``ErrorBody``."""
+    return {
+        status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses
+    }
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    details: Sequence[ErrorDetail] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """An error answer in the one shape."""
+    info = ErrorInfo(
+        status=status,
+        code=_CODES.get(status, f"http_{status}"),
+        message=message,
+        details=list(details) if details is not None else None,
+    )
+    return JSONResponse(
+        status_code=status,
+        content=ErrorBody(error=info).model_dump(mode="json", exclude_none=True),
+        headers=dict(headers) if headers else None,
+    )
+
+
+def _where(location: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in location)
+
+
+def _validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
+    details = []
+    for error in errors:
+        location: list[str | int] = list(error.get("loc", ()))
+        ctx = error.get("ctx") or {}
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            position = location[1] if len(location) > 1 else "?"
+            location = ["body"]
+            message = f"invalid JSON at character {position}: {ctx.get('error', message)}"
+        elif error.get("type") == "activity_target" and "field" in ctx:
+            location.append(str(ctx["field"]))
+        details.append(ErrorDetail(location=location, message=message, type=str(error["type"])))
+    return details
+
+
+def _validation_message(details: Sequence[ErrorDetail], total: int) -> str:
+    first = details[0]
+    message = f"{_where(first.location)}: {first.message}"
+    return message if total == 1 else f"{message} (and {total - 1} more)"
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    parsed = Message()
+    parsed["content-type"] = content_type
+    subtype = parsed.get_content_subtype()
+    return parsed.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    about_body = any(tuple(error.get("loc", ()))[:1] == ("body",) for error in errors)
+    if about_body and not _is_json(request.headers.get("content-type")):
+        # FastAPI parses JSON only when it is declared as JSON.
+        return error_response(415, "the body must be JSON, sent as Content-Type: application/json")
+    details = _validation_details(errors[:_MAX_DETAILS])
+    return error_response(422, _validation_message(details, len(errors)), details=details)
+
+
+async def _on_activity_rejected(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ActivityRejected)
+    detail = ErrorDetail(location=exc.location(), message=exc.message, type="activity_rejected")
+    return error_response(422, _validation_message([detail], 1), details=[detail])
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        message = "no such route"
+    elif status == 405:
+        message = f"{request.method} is not allowed here"
+        if exc.headers and "Allow" in exc.headers:
+            message += f"; allowed: {exc.headers['Allow']}"
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else _CODES.get(status, "error")
+    return error_response(status, message, headers=exc.headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(500, "internal error; the server log has the cause")
+
+
+# --- The guard in front of routing ----------------------------------------------------------
+
+
+class AuthFailureLimiter:
+    """A token bucket of failed authentications per client (its IP address).
+
+    A client may fail ``burst`` times at once, then ``per_minute`` times a minute. While its
+    bucket is empty every request of that client is answered 429 without its token being
+    compared, so guessing the secret costs time. At most ``max_clients`` buckets are kept (the
+    least recently used are dropped).
+    """
+
+    def __init__(
+        self,
+        *,
+        burst: int = AUTH_FAILURE_BURST,
+        per_minute: float = AUTH_FAILURES_PER_MINUTE,
+        max_clients: int = _MAX_TRACKED_CLIENTS,
+    ) -> None:
+        self._burst = float(burst)
+        self._rate = per_minute / 60.0
+        self._max_clients = max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def _tokens(self, client: str, now: float) -> float:
+        tokens, at = self._buckets.get(client, (self._burst, now))
+        return min(self._burst, tokens + max(0.0, now - at) * self._rate)
+
+    def retry_after(self, *, client: str, now: float) -> int | None:
+        """Whole seconds until ``client`` may try again, or None when it may now."""
+        tokens = self._tokens(client, now)
+        if tokens >= 1.0:
+            return None
+        return max(1, math.ceil(round((1.0 - tokens) / self._rate, 6)))
+
+    def failed(self, *, client: str, now: float) -> None:
+        """Count one failed authentication of ``client``."""
+        self._buckets[client] = (self._tokens(client, now) - 1.0, now)
+        self._buckets.move_to_end(client)
+        while len(self._buckets) > self._max_clients:
+            self._buckets.popitem(last=False)
+
+
+async def _send(response: JSONResponse, scope: Scope, receive: Receive, send: Send) -> None:
+    await response(scope, receive, send)
+
+
+class RequestGuard:
+    """ASGI middleware run before routing: the token, the 401 rate limit, the body size.
+
+    Order: public path → pass; no secret configured → 503; client rate limited → 429; missing
+    or wrong token → 401 (counted); declared or streamed body over ``max_body_bytes`` → 413.
+    Only then does FastAPI route (404, 405), validate (415, 422) and run the route.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret: bytes | None,
+        clock: Clock,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        limiter: AuthFailureLimiter | None = None,
+    ) -> None:
+        self.app = app
+        self.secret = secret
+        self.clock = clock
+        self.max_body_bytes = max_body_bytes
+        self.limiter = limiter or AuthFailureLimiter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # no websocket routes
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await _send(refusal, scope, receive, send)
+            return
+        await self._with_bounded_body(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> JSONResponse | None:
+        if self.secret is None:
+            return error_response(503, NO_SECRET_MESSAGE)
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        now = self.clock().timestamp()
+        retry_after = self.limiter.retry_after(client=client, now=now)
+        if retry_after is not None:
+            return error_response(
+                429,
+                f"too many failed authentications; retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
+        token = _bearer_token(scope)
+        if token is not None and hmac.compare_digest(token.encode(), self.secret):
+            return None
+        reason = "missing bearer token" if token is None else "invalid bearer token"
+        self.limiter.failed(client=client, now=now)
+        logger.warning("refused %s %r from %s: %s", scope["method"], scope["path"], client, reason)
+        return error_response(401, reason, headers=_CHALLENGE)
+
+    async def _with_bounded_body(self, scope: Scope, receive: Receive, send: Send) -> None:
+        too_large = error_response(413, "body larger than 2 MiB")
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await _send(too_large, scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
+                await _send(too_large, scope, receive, send)
+                return
+            more = bool(message.get("more_body", False))
+        replayed = False
+
+        async def replay() -> ASGIMessage:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive), or None."""
+    header = _header(scope, b"authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+# --- Routes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorState:
+    """What the routes read, kept on ``app.state.monitor``."""
+
+    settings: Settings
+    engine: AsyncEngine
+    clock: Clock
+
+
+def _state(request: Request) -> MonitorState:
+    state: MonitorState = request.app.state.monitor
+    return state
+
+
+State = Annotated[MonitorState, Depends(_state)]
 
 
 class ActivityStored(BaseModel):
@@ -69,23 +429,71 @@ class Liveness(BaseModel):
     status: str
 
 
-_AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": Message, "description": "Missing or wrong bearer token."},
-    503: {"model": Message, "description": "No CRON_SECRET configured."},
-}
+public = APIRouter()
+router = APIRouter(dependencies=[Security(_bearer)], responses=error_responses(401, 429, 503))
+
+
+@public.get("/healthz", response_model=Liveness, tags=["liveness"])
+async def healthz() -> Liveness:
+    """Liveness only: no data, no database, no token."""
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/api/sync/monitor",
+    response_model=HealthReport,
+    responses=error_responses(422),
+    tags=["monitor"],
+)
+async def sync_monitor(
+    state: State,
+    hours: Annotated[
+        int, Query(ge=MIN_HOURS, le=MAX_HOURS, description="Window length in hours.")
+    ] = 24,
+) -> HealthReport:
+    """The health report for the last ``hours`` hours."""
+    return await compute_health(
+        state.engine,
+        hours=hours,
+        now=state.clock(),
+        stale_after_hours=state.settings.sync_stale_after_hours,
+    )
+
+
+@router.post(
+    "/api/activity",
+    response_model=ActivityStored,
+    responses=error_responses(413, 415, 422),
+    tags=["activity"],
+)
+async def post_activity(batch: ActivityBatch, state: State) -> ActivityStored:
+    """Store a batch of 1 to 1,000 user events in one transaction, or none of them."""
+    stored = await store_activity(state.engine, batch, now=state.clock())
+    return ActivityStored(stored=stored, received=len(batch.events))
+
+
+# --- The app --------------------------------------------------------------------------------
 
 
 def _configured_secret(settings: Settings) -> bytes | None:
+    """The secret, None when unset or blank; ``WeakSecretError`` when too short."""
     if settings.cron_secret is None:
         return None
     value = settings.cron_secret.get_secret_value()
-    return value.encode() if value.strip() else None
+    if not value.strip():
+        return None
+    if len(value.strip()) < MIN_SECRET_LENGTH:
+        raise WeakSecretError()
+    return value.encode()
 
 
 def create_app(
     settings: Settings, *, engine: AsyncEngine | None = None, clock: Clock | None = None
 ) -> FastAPI:
-    """The monitor app. Without ``engine`` it makes one from ``settings`` and disposes it."""
+    """The monitor app. Without ``engine`` it makes one from ``settings`` and disposes it.
+
+    Raises ``WeakSecretError`` for a ``CRON_SECRET`` shorter than ``MIN_SECRET_LENGTH``.
+    """
     secret = _configured_secret(settings)
     if secret is None:
         logger.error("%s (every route except /healthz answers 503)", NO_SECRET_MESSAGE)
@@ -103,114 +511,60 @@ def create_app(
     app = FastAPI(
         title="MySetlist sync monitor",
         version="1",
-        openapi_url=None,
+        openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        redirect_slashes=False,  # its 307 built Location from the client's Host header
         lifespan=lifespan,
     )
-
-    async def require_cron_secret(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    ) -> None:
-        if secret is None:
-            raise HTTPException(status_code=503, detail=NO_SECRET_MESSAGE)
-        if credentials is None:
-            logger.warning("refused %s %s: no bearer token", request.method, request.url.path)
-            raise HTTPException(status_code=401, detail="missing bearer token", headers=_CHALLENGE)
-        if not hmac.compare_digest(credentials.credentials.encode(), secret):
-            logger.warning("refused %s %s: wrong bearer token", request.method, request.url.path)
-            raise HTTPException(status_code=401, detail="invalid bearer token", headers=_CHALLENGE)
-
-    protected = [Depends(require_cron_secret)]
-
-    @app.get("/healthz", response_model=Liveness, tags=["liveness"])
-    async def healthz() -> Liveness:
-        """Liveness only: no data, no database, no token."""
-        return Liveness(status="ok")
-
-    @app.get(
-        "/api/sync/monitor",
-        response_model=HealthReport,
-        dependencies=protected,
-        responses=_AUTH_RESPONSES,
-        tags=["monitor"],
-    )
-    async def sync_monitor(
-        hours: Annotated[
-            int, Query(ge=MIN_HOURS, le=MAX_HOURS, description="Window length in hours.")
-        ] = 24,
-    ) -> HealthReport:
-        """The health report for the last ``hours`` hours."""
-        return await compute_health(
-            database, hours=hours, now=now(), stale_after_hours=settings.sync_stale_after_hours
-        )
-
-    @app.post(
-        "/api/activity",
-        response_model=ActivityStored,
-        dependencies=protected,
-        responses={
-            **_AUTH_RESPONSES,
-            413: {"model": Message, "description": "Body larger than 2 MiB."},
-            422: {"model": BatchRejected, "description": "One bad event: nothing stored."},
-        },
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/ActivityBatch"}}
-                },
-            }
-        },
-        tags=["activity"],
-    )
-    async def post_activity(request: Request) -> ActivityStored | JSONResponse:
-        """Store a batch of 1 to 1,000 user events in one transaction, or none of them."""
-        raw = await _read_body(request)
-        try:
-            batch = parse_batch(raw)
-            stored = await store_activity(database, batch, now=now())
-        except ActivityRejected as rejected:
-            return JSONResponse(status_code=422, content={"detail": rejected.as_detail()})
-        return ActivityStored(stored=stored, received=len(batch.events))
-
-    @app.get("/openapi.json", dependencies=protected, include_in_schema=False)
-    async def openapi_schema() -> dict[str, Any]:
-        return app.openapi()
-
-    def build_openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
-            batch_schema = ActivityBatch.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(batch_schema.pop("$defs", {}))
-            components["ActivityBatch"] = batch_schema
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = build_openapi  # type: ignore[method-assign]
+    app.state.monitor = MonitorState(settings=settings, engine=database, clock=now)
+    app.include_router(public)
+    app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(ActivityRejected, _on_activity_rejected)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(RequestGuard, secret=secret, clock=now, max_body_bytes=MAX_BODY_BYTES)
     return app
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(status_code=413, detail="body larger than 2 MiB")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise HTTPException(status_code=413, detail="body larger than 2 MiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+# --- Serving --------------------------------------------------------------------------------
+
+
+class QueryStringFilter(logging.Filter):
+    """Drops the query string from uvicorn's access log lines.
+
+    A token sent as ``?token=…`` is refused, and must not be written to the log either. uvicorn
+    logs ``'%s - "%s %s HTTP/%s" %d'`` with the path and query as the third argument.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with ``QueryStringFilter`` on its access log."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["no_query_string"] = {"()": QueryStringFilter}
+    config["loggers"]["uvicorn.access"]["filters"] = ["no_query_string"]
+    return config
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the monitor with uvicorn until interrupted (``mysetlist monitor``)."""
+    """Run the monitor with uvicorn until interrupted (``mysetlist monitor``).
+
+    A weak ``CRON_SECRET`` ends the process (exit 1) with the message saying how to make one.
+    """
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        app = create_app(settings)
+    except WeakSecretError as exc:
+        raise SystemExit(str(exc)) from None
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config())

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
+from prefect.client.schemas.objects import State, StateDetails
+from prefect.settings import PREFECT_UI_URL, temporary_settings
+from prefect.states import Completed, Crashed, Failed
 from typer.testing import CliRunner
 
 import cli.main
@@ -15,8 +23,10 @@ from cli.deployments import (
     validate_request,
 )
 from cli.main import app
+from models.migrate import upgrade
 
 runner = CliRunner()
+RUN_ID = UUID("8d4f6e0c-3b1a-4c55-9a7e-2f1d0c9b8a71")
 
 COMMANDS = [
     [],
@@ -61,15 +71,26 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append("work")
         raise AssertionError("work started before validation")
 
-    monkeypatch.setattr(cli.main, "run_flow_locally", forbidden)
+    monkeypatch.setattr(cli.main, "run_flow_state", forbidden)
     monkeypatch.setattr(cli.main, "_trigger_deployment", forbidden)
+    monkeypatch.setattr(cli.main, "_require_migrated", forbidden)
     return calls
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["trigger", "backfill"], "unknown job 'backfill'; choose one of: autonomous-sync"),
+        (
+            ["trigger", "backfill"],
+            "Invalid value for 'job': Value error, 'backfill' is not one of 'autonomous-sync', "
+            "'master-sync', 'calculate-trending', 'seed-comprehensive', 'autonomous-discovery', "
+            "'trending'.",
+        ),
+        (
+            ["trigger", "trending", "--mode", "weekly"],
+            "Invalid value for '--mode': Value error, 'weekly' is not one of 'discovery', "
+            "'sync', 'full', 'hourly', 'daily'.",
+        ),
         (
             ["trigger", "autonomous-sync", "--mode", "hourly"],
             "unknown mode 'hourly' for autonomous-sync; choose one of: discovery, sync, full",
@@ -100,14 +121,15 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (["status", "--hours", "721", "--json"], "hours must be from 1 to 720, got 721"),
         (
             ["sandbox", "--spotify-tier", "premium"],
-            "--spotify-tier must be extended or development, got 'premium'",
+            "Invalid value for '--spotify-tier': Value error, 'premium' is not one of "
+            "'extended', 'development'.",
         ),
     ],
 )
 def test_invalid_parameters_exit_2_with_a_clear_message_before_any_work(
     arguments: list[str], message: str, no_work: list[str]
 ) -> None:
-    result = runner.invoke(app, arguments)
+    result = runner.invoke(app, arguments, env={"COLUMNS": "400"})
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert no_work == []
@@ -152,50 +174,125 @@ def test_a_boolean_is_not_a_limit() -> None:
         validate_request("master-sync", mode="full", limit=True)
 
 
-def test_trigger_local_runs_the_validated_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[JobRequest] = []
+@pytest.fixture
+def migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DATABASE_URL at a migrated SQLite database."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+    asyncio.run(upgrade(url))
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
 
-    def fake_run(request: JobRequest) -> dict[str, int]:
+
+def _ran(state: State, seen: list[JobRequest]) -> Callable[[JobRequest], State]:
+    def fake_run(request: JobRequest) -> State:
         seen.append(request)
-        return {"artists_found": 3}
+        return state
 
-    monkeypatch.setattr(cli.main, "run_flow_locally", fake_run)
+    return fake_run
+
+
+def test_trigger_local_runs_the_validated_request(
+    migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[JobRequest] = []
+    state = Completed(data={"artists_found": 3}, state_details=StateDetails(flow_run_id=RUN_ID))
+    monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, seen))
+
     result = runner.invoke(
         app, ["trigger", "autonomous-discovery", "--mode", "full", "--limit", "20", "--local"]
     )
+
     assert result.exit_code == 0, result.output
     assert seen == [JobRequest(resolve_job("autonomous-sync"), {"mode": "full", "limit": 20})]
-    assert "autonomous-sync finished" in result.output
-    assert "artists_found" in result.output
+    assert result.stdout.splitlines()[:2] == [
+        "Running autonomous-sync (mode full) in this process with {'mode': 'full', 'limit': 20} "
+        "...",
+        "autonomous-sync finished",
+    ]
+    assert "│ artists_found │     3 │" in result.stdout
+
+
+def test_trigger_local_json_reports_the_run(migrated: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = Completed(
+        name="Partial", data={"artists_found": 3}, state_details=StateDetails(flow_run_id=RUN_ID)
+    )
+    monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
+
+    with temporary_settings(updates={PREFECT_UI_URL: "http://prefect.test"}):
+        result = runner.invoke(app, ["trigger", "master-sync", "--local", "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "job": "master-sync",
+        "deployment": None,
+        "parameters": {},
+        "flow_run_id": str(RUN_ID),
+        "flow_run_url": f"http://prefect.test/runs/flow-run/{RUN_ID}",
+        "state": {"type": "COMPLETED", "name": "Partial", "message": None},
+        "ledger": None,
+        "ok": True,
+    }
 
 
 def test_a_failing_local_run_exits_1_with_the_error_redacted(
-    monkeypatch: pytest.MonkeyPatch,
+    migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TICKETMASTER_API_KEY", "tm-secret-key-123")
+    message = (
+        "Flow run encountered an exception: RuntimeError: GET "
+        "https://tm.example/events.json?apikey=tm-secret-key-123 failed\nsecond line"
+    )
+    state = Failed(message=message, state_details=StateDetails(flow_run_id=RUN_ID))
+    monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
 
-    def fake_run(request: JobRequest) -> None:
-        raise RuntimeError("GET https://tm.example/events.json?apikey=tm-secret-key-123 failed")
-
-    monkeypatch.setattr(cli.main, "run_flow_locally", fake_run)
     result = runner.invoke(app, ["trigger", "master-sync", "--local"])
+
     assert result.exit_code == 1
-    assert "master-sync failed: RuntimeError" in result.output
+    assert result.stderr == (
+        "Error: master-sync ended Failed: Flow run encountered an exception: RuntimeError: GET "
+        "https://tm.example/events.json?apikey=*** failed\n"
+    )
     assert "tm-secret-key-123" not in result.output
 
 
-def test_missing_rate_limits_name_mysetlist_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_local_run_with_json_prints_the_run_and_exits_1(
+    migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = Crashed(
+        message="Execution was interrupted", state_details=StateDetails(flow_run_id=RUN_ID)
+    )
+    monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
+
+    result = runner.invoke(app, ["seed", "--limit", "5", "--json"])
+
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert (payload["job"], payload["parameters"], payload["state"], payload["ok"]) == (
+        "seed-comprehensive",
+        {"limit": 5},
+        {"type": "CRASHED", "name": "Crashed", "message": "Execution was interrupted"},
+        False,
+    )
+    assert result.stderr == ""
+
+
+def test_missing_rate_limits_name_mysetlist_setup(
+    migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tasks.ratelimits import MissingRateLimits
 
-    def fake_run(request: JobRequest) -> None:
-        raise MissingRateLimits(["mysetlist-setlistfm-per-day"])
+    refused = MissingRateLimits(["mysetlist-setlistfm-per-day"])
+    state = Failed(message=f"Flow run encountered an exception: MissingRateLimits: {refused}")
+    monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
 
-    monkeypatch.setattr(cli.main, "run_flow_locally", fake_run)
     result = runner.invoke(app, ["seed", "--limit", "5"])
+
     assert result.exit_code == 1
-    text = " ".join(result.output.split())
-    assert "mysetlist-setlistfm-per-day" in text
-    assert "run `mysetlist setup`" in text
+    assert result.stderr == (
+        "Error: seed-comprehensive ended Failed: Flow run encountered an exception: "
+        "MissingRateLimits: missing or inactive Prefect global concurrency limits: "
+        "mysetlist-setlistfm-per-day; run `mysetlist setup` to create them\n"
+    )
 
 
 def test_sandbox_options_become_the_sandbox_config(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,13 +348,13 @@ def test_monitor_serves_the_monitor_app_with_the_settings(monkeypatch: pytest.Mo
     monkeypatch.setattr(
         monitor.api, "serve", lambda settings, *, host, port: calls.append((settings, host, port))
     )
-    monkeypatch.setenv("CRON_SECRET", "monitor-secret")
+    monkeypatch.setenv("CRON_SECRET", "monitor-secret-0123456789abcdefghij")
 
     result = runner.invoke(app, ["monitor", "--host", "0.0.0.0", "--port", "8081"])
 
     assert result.exit_code == 0, result.output
     assert [(host, port) for _, host, port in calls] == [("0.0.0.0", 8081)]
-    assert "monitor-secret" not in result.output
+    assert "monitor-secret-0123456789abcdefghij" not in result.output
 
 
 def test_invalid_settings_are_named_without_their_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -104,10 +104,14 @@ async def test_activity_targets_are_synced_artists_upcoming_shows_and_setlist_so
 
 
 async def test_activity_is_posted_through_the_monitor_api_once_per_day(
-    engine: AsyncEngine,
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import monitor.api
+
+    # The monitor refuses events older than 30 days: its clock is the events' clock.
+    monkeypatch.setattr(monitor.api, "utcnow", lambda: NOW)
     await _catalogue(engine)
-    settings = Settings(cron_secret=SecretStr("demo-test-secret"))
+    settings = Settings(cron_secret=SecretStr("demo-test-secret-0123456789abcdef"))
     events = demo_activity(await load_activity_targets(engine, now=NOW), now=NOW, day_key="d1")
 
     first = await post_activity(settings, engine, events)

@@ -21,7 +21,7 @@ from tests.monitor.factories import ARTISTS, RUNS, artist, insert_rows, run
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-SECRET = "status-test-secret"
+SECRET = "status-test-secret-0123456789abcdef"
 
 
 @pytest.fixture
