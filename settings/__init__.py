@@ -8,8 +8,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from settings.prefect_secrets import PREFIX_PATTERN, PrefectSecretBlocks, take_origins
 
 __all__ = [
     "DEFAULT_MARKETS",
@@ -17,6 +24,7 @@ __all__ = [
     "Settings",
     "apply_prefect_defaults",
     "get_settings",
+    "secret_origins",
 ]
 
 # Major US Ticketmaster markets (marketId), see docs/upstream-apis.md.
@@ -130,6 +138,55 @@ class Settings(BaseSettings):
     schedule_timezone: str = "UTC"
     work_pool: str = "mysetlist-process"
 
+    # Unattended operation. A running run beats every run_heartbeat_seconds; one silent for
+    # run_heartbeat_stale_minutes is closed as crashed (models.ledger.reconcile_runs). The
+    # artists a run claims are held sync_claim_lease_minutes past its last heartbeat.
+    run_heartbeat_seconds: float = Field(default=60.0, gt=0)
+    run_heartbeat_stale_minutes: float = Field(default=15.0, gt=0)
+    sync_claim_lease_minutes: float = Field(default=30.0, gt=0)
+    # Failures announced (cli/prefect_setup.py): automations notify this webhook, Slack-style
+    # ({"text": ...}) or as generic JSON, of failed or crashed runs, deployments late by more
+    # than alert_late_after_minutes and health scores below alert_health_below.
+    alert_webhook_url: SecretStr | None = None
+    alert_webhook_format: Literal["json", "slack"] = "json"
+    alert_late_after_minutes: float = Field(default=15.0, gt=0)
+    alert_health_below: int = Field(default=60, ge=0, le=100)
+    # Secrets missing from the environment are read from the Prefect Secret blocks
+    # <prefix>-<setting> (settings/prefect_secrets.py); unset, Prefect is never asked.
+    secret_block_prefix: str | None = Field(default=None, pattern=PREFIX_PATTERN)
+
+    # Where each secret came from (settings/prefect_secrets.py), for ``check env``.
+    _secret_origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+            PrefectSecretBlocks(settings_cls),
+        )
+
+    def model_post_init(self, context: object, /) -> None:
+        self._secret_origins = take_origins()
+
+    @model_validator(mode="after")
+    def _heartbeat_within_staleness(self) -> Settings:
+        if self.run_heartbeat_seconds * 2 > self.run_heartbeat_stale_minutes * 60:
+            raise ValueError(
+                "RUN_HEARTBEAT_SECONDS must be at most half of RUN_HEARTBEAT_STALE_MINUTES "
+                "(in seconds), or a live run would be closed as crashed between two beats"
+            )
+        return self
+
     @field_validator("discovery_markets", "discovery_playlists", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -157,9 +214,20 @@ class Settings(BaseSettings):
                 self.ticketmaster_api_key,
                 self.setlistfm_api_key,
                 self.cron_secret,
+                self.alert_webhook_url,
             )
             if secret is not None and secret.get_secret_value()
         ]
+
+
+def secret_origins(settings: Settings) -> dict[str, str]:
+    """Where each secret setting came from, by environment variable name: ``given``,
+    ``environment``, ``.env``, ``secrets directory``, ``prefect block <name>`` or ``missing``.
+    Never the values."""
+    from settings.prefect_secrets import ORIGIN_MISSING, SECRET_SETTINGS
+
+    origins = settings._secret_origins
+    return {env: origins.get(env, ORIGIN_MISSING) for env, _ in SECRET_SETTINGS}
 
 
 @lru_cache(maxsize=1)
@@ -173,7 +241,12 @@ def get_settings() -> Settings:
 #: measured on this project's 2-vCPU machine against Prefect's 20 s default, so the first
 #: ``mysetlist demo`` on a fresh machine failed with "Timed out while attempting to connect to
 #: ephemeral Prefect API server" (later starts take a few seconds).
-PREFECT_DEFAULTS: Mapping[str, str] = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"}
+#: Our loggers (``mysetlist.*``) reach the Prefect UI: Prefect attaches its API log handler to
+#: the extra loggers named here, so flow runs show what the clients, models and flows log.
+PREFECT_DEFAULTS: Mapping[str, str] = {
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "mysetlist",
+}
 
 
 def apply_prefect_defaults(environ: MutableMapping[str, str] | None = None) -> dict[str, str]:
