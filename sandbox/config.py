@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Final, Literal
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from clients.clock import Clock
 
 if TYPE_CHECKING:
-    from clients.ratelimit import Bucket
+    from sandbox.caps import ApiCaps
     from settings import Settings
 
 __all__ = [
@@ -49,10 +49,12 @@ class SandboxConfig:
     """Everything a sandbox needs; every field has a sensible default.
 
     Credentials left ``None`` come from ``settings`` when it carries them, else from
-    ``DEMO_CREDENTIALS``. ``caps``: ``True`` enforces ``rate_caps(settings)`` (the clients'
-    exact parameters), ``False`` lifts every cap, a mapping enforces those buckets instead
-    (APIs missing from it are uncapped). ``settings`` left ``None`` means the defaults of
-    ``Settings`` (the environment is not read).
+    ``DEMO_CREDENTIALS``. ``caps``: ``True`` enforces the real APIs' caps, the sandbox's own
+    (``sandbox.caps.API_CAPS``; never the settings'), ``False`` lifts every cap, a mapping of
+    ``ApiCaps`` enforces those instead (APIs missing from it are uncapped;
+    ``sandbox.caps.scaled_caps`` gives the real ones faster). ``settings`` left ``None`` means
+    the defaults of ``Settings`` (the environment is not read); the sandbox reads only
+    credentials from it.
     """
 
     seed: int = 7
@@ -65,7 +67,7 @@ class SandboxConfig:
     setlistfm_api_key: str | None = None
     spotify_tier: SpotifyTier = "extended"
     spotify_daily_quota: int | None = None  # Spotify requests served per day before QUOTA_EXCEEDED
-    caps: bool | Mapping[str, Sequence[Bucket]] = True
+    caps: bool | Mapping[str, ApiCaps] = True
     fault_rate: float = 0.0
     fault_kinds: tuple[FaultKind, ...] = ALL_FAULT_KINDS
     fault_seed: int | None = None  # None: derived from ``seed``

@@ -8,10 +8,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Final, Literal
 
 from clients.clock import Clock, SystemClock
-from clients.ratelimit import API_NAMES, rate_caps
+from sandbox.caps import API_CAPS, ApiCaps
 from sandbox.catalog import Catalog, base62, stable_hash
 from sandbox.config import FaultKind, SandboxConfig
-from sandbox.limits import RateGate, Refusal
+from sandbox.limits import CalendarQuota, DailyQuota, RateGate, Refusal
 from sandbox.stats import SandboxStats
 
 __all__ = ["SPOTIFY_ACCOUNTS", "Sandbox", "TokenState"]
@@ -45,7 +45,17 @@ class Sandbox:
         )
         self.settings = config.effective_settings()
         self.stats = SandboxStats()
-        self.gate = self._make_gate()
+        self.caps, enforced = self._caps()
+        self.gate = RateGate(
+            {api: caps.buckets() for api, caps in self.caps.items()},
+            enforced=enforced,
+            clock=self.clock,
+        )
+        self.quotas = {
+            api: CalendarQuota(caps.per_day, enforced=api in enforced)
+            for api, caps in self.caps.items()
+            if caps.per_day is not None
+        }
         self._clock_origin = self.clock.now()
         self._calendar_offset = timedelta(0)
         self._tokens: dict[str, float] = {}
@@ -55,16 +65,18 @@ class Sandbox:
         self._latency_rng = random.Random(stable_hash(config.seed, "latency"))
         self._spotify_served: Counter[date] = Counter()
 
-    def _make_gate(self) -> RateGate:
-        caps = self.config.caps
-        product = rate_caps(self.settings)
-        if caps is True:
-            return RateGate(product, enforced=frozenset(product), clock=self.clock)
-        if caps is False:
-            return RateGate(product, enforced=frozenset(), clock=self.clock)
-        buckets = {api: list(product[api]) for api in API_NAMES}
-        buckets.update({api: list(group) for api, group in caps.items()})
-        return RateGate(buckets, enforced=frozenset(caps), clock=self.clock)
+    def _caps(self) -> tuple[dict[str, ApiCaps], frozenset[str]]:
+        """The caps of every API and the APIs they are enforced on: the sandbox's own
+        (``API_CAPS``), lifted (``caps=False``: counted for Ticketmaster's headers, never
+        refused) or replaced per API (a mapping; APIs missing from it are uncapped)."""
+        chosen = self.config.caps
+        caps = dict(API_CAPS)
+        if chosen is True:
+            return caps, frozenset(caps)
+        if chosen is False:
+            return caps, frozenset()
+        caps.update(chosen)
+        return caps, frozenset(chosen)
 
     # calendar -----------------------------------------------------------------------------------
 
@@ -99,14 +111,27 @@ class Sandbox:
     # caps ---------------------------------------------------------------------------------------
 
     def admit(self, api: str) -> Refusal | None:
-        """Count one request to ``api`` against its caps, or refuse it."""
+        """Count one request to ``api`` against its caps, or refuse it (counting nothing)."""
+        day = self.today()
         quota = self.config.spotify_daily_quota
-        if api == "spotify" and quota is not None and self._spotify_served[self.today()] >= quota:
+        if api == "spotify" and quota is not None and self._spotify_served[day] >= quota:
             return Refusal(api=api, reason="quota", retry_after=self.seconds_to_midnight())
+        daily = self.quotas.get(api)
+        if daily is not None and daily.spent(day):
+            return Refusal(api=api, reason="per_day", retry_after=self.seconds_to_midnight())
         refusal = self.gate.admit(api)
-        if refusal is None and api == "spotify":
-            self._spotify_served[self.today()] += 1
-        return refusal
+        if refusal is not None:
+            return refusal
+        if daily is not None:
+            daily.count(day)
+        if api == "spotify":
+            self._spotify_served[day] += 1
+        return None
+
+    def daily_quota(self, api: str) -> DailyQuota | None:
+        """``api``'s quota today: its limit and what is left of it."""
+        daily = self.quotas.get(api)
+        return daily.today(self.today()) if daily is not None else None
 
     # Spotify access tokens ------------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
-"""The sandbox's side of the rate caps: token buckets that refuse instead of waiting.
+"""The sandbox's side of the rate caps: token buckets that refuse instead of waiting, and
+quotas counted per calendar day.
 
-Same semantics as ``clients.ratelimit.TokenBucketLimiter`` (buckets start full, refill
-continuously, a request takes one token from every bucket of its API, the same floating point
-tolerance), so a client that waits for its own buckets is never refused here.
+The buckets (per-second and per-minute caps) follow the token-bucket arithmetic of
+``clients.ratelimit.TokenBucketLimiter`` (start full, refill continuously, one token from every
+bucket of the API, the same floating point tolerance), so a client pacing itself by the real
+caps is never refused. Daily quotas are ``CalendarQuota`` counters: what a calendar day allows,
+reset at midnight, never refilled during the day.
 """
 
 from __future__ import annotations
@@ -10,12 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Final
 
 from clients.clock import Clock
 from clients.ratelimit import Bucket
 
-__all__ = ["DailyQuota", "RateGate", "Refusal", "horizon_label"]
+__all__ = ["CalendarQuota", "DailyQuota", "RateGate", "Refusal", "horizon_label"]
 
 _EPSILON: Final = 1e-9
 SECONDS_PER_DAY: Final = 86400.0
@@ -54,11 +58,36 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class DailyQuota:
-    """The longest-horizon bucket of an API, as Ticketmaster reports it in its headers."""
+    """An API's quota for today, as Ticketmaster reports it in its headers."""
 
     limit: int
     available: int
-    full_in_seconds: float
+
+
+class CalendarQuota:
+    """Requests per calendar day: ``limit`` a day, counted by the day they were admitted on."""
+
+    __slots__ = ("_counts", "enforced", "limit")
+
+    def __init__(self, limit: int, *, enforced: bool) -> None:
+        if limit < 1:
+            raise ValueError(f"a daily quota must be at least 1, got {limit}")
+        self.limit = limit
+        self.enforced = enforced
+        self._counts: dict[date, int] = {}
+
+    def used(self, day: date) -> int:
+        return self._counts.get(day, 0)
+
+    def spent(self, day: date) -> bool:
+        """True when an enforced quota has nothing left on ``day``."""
+        return self.enforced and self.used(day) >= self.limit
+
+    def count(self, day: date) -> None:
+        self._counts[day] = self.used(day) + 1
+
+    def today(self, day: date) -> DailyQuota:
+        return DailyQuota(limit=self.limit, available=max(0, self.limit - self.used(day)))
 
 
 class _State:
@@ -130,17 +159,3 @@ class RateGate:
         for state in states:
             state.refill(now)
         return [state.tokens for state in states]
-
-    def daily_quota(self, api: str) -> DailyQuota | None:
-        """The API's longest-horizon bucket: limit, whole tokens left, seconds until full."""
-        states = self._states.get(api)
-        if not states:
-            return None
-        state = max(states, key=lambda s: s.bucket.capacity / s.bucket.refill_per_second)
-        state.refill(self._clock.now())
-        missing = state.bucket.capacity - state.tokens
-        return DailyQuota(
-            limit=int(state.bucket.capacity),
-            available=max(0, math.floor(state.tokens + _EPSILON)),
-            full_in_seconds=max(0.0, missing / state.bucket.refill_per_second),
-        )

@@ -170,7 +170,7 @@ class TicketmasterSurface(Surface):
                 "Rate limit quota violation. Quota limit exceeded. Identifier : _default",
                 "policies.ratelimit.QuotaViolation",
             )
-        rate = self.sandbox.settings.ticketmaster_requests_per_second
+        rate = self.sandbox.caps[self.api].per_second or 0
         return _fault(
             429,
             "Spike arrest violation. Allowed rate : MessageRate{messagesPerPeriod="
@@ -188,10 +188,10 @@ class TicketmasterSurface(Surface):
         return _fault(status, "Internal Server Error", "messaging.runtime.InternalServerError")
 
     def finish(self, response: Response) -> None:
-        quota = self.sandbox.gate.daily_quota(self.api)
+        quota = self.sandbox.daily_quota(self.api)
         if quota is None:
             return
-        reset = self.sandbox.now() + timedelta(seconds=quota.full_in_seconds)
+        reset = self.sandbox.now() + timedelta(seconds=self.sandbox.seconds_to_midnight())
         response.headers["Rate-Limit"] = str(quota.limit)
         response.headers["Rate-Limit-Available"] = str(quota.available)
         response.headers["Rate-Limit-Over"] = str(

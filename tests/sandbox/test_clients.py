@@ -173,14 +173,14 @@ async def test_development_mode_spotify_degrades_without_failing(big_catalog: Ca
 
 async def test_quota_answers_stop_the_clients_for_good(big_catalog: Catalog) -> None:
     from clients.errors import QuotaExhausted
-    from clients.ratelimit import Bucket
+    from sandbox.caps import ApiCaps
 
     clock = VirtualClock()
     app = _sandbox_app(
         big_catalog,
         clock,
         spotify_daily_quota=1,
-        caps={"ticketmaster": [Bucket(5, 5), Bucket(2, 2 / 86400)]},
+        caps={"ticketmaster": ApiCaps(per_second=5, per_day=2)},
     )
     sandbox: Sandbox = app.state.sandbox
     settings = _settings()
