@@ -94,8 +94,9 @@ def world(
 
 @pytest.fixture
 def use_sandbox(world: SyncWorld) -> Iterator[Callable[..., Sandbox]]:
-    """Start the in-process sandbox with a config (``artists=60`` by default) and route the
-    clients to it; optionally wrap its transport (``wrap``) to inject targeted failures."""
+    """Start the in-process sandbox with a config (``artists=60`` and caps lifted by default) and
+    route the clients to it; optionally wrap its transport (``wrap``) to inject targeted
+    failures."""
     stack: list[Any] = []
 
     def start(
@@ -105,6 +106,7 @@ def use_sandbox(world: SyncWorld) -> Iterator[Callable[..., Sandbox]]:
     ) -> Sandbox:
         config.setdefault("artists", 60)
         config.setdefault("seed", 7)
+        config.setdefault("caps", False)  # the sandbox's caps are its own: lifted like FAST_ENV
         app = create_app(SandboxConfig(settings=world.settings, **config))
         sandbox: Sandbox = app.state.sandbox
         transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)

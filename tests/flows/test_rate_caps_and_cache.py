@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from flows.autonomous_sync import autonomous_sync
 from flows.master_sync import master_sync
 from models.tables import SyncError, SyncRun
+from sandbox.caps import scaled_caps
 from sandbox.core import Sandbox
 from sandbox.server import DEMO_CREDENTIALS
 from tasks.ratelimits import ensure_limits, limit_specs
@@ -40,7 +41,7 @@ async def test_a_sync_of_100_artists_never_exceeds_a_cap(
     settings = world.configure(**SCALED_CAPS)
     done = dict(await ensure_limits(settings))
     assert sorted(done) == sorted(spec.name for spec in limit_specs(settings))
-    sandbox = use_sandbox(artists=300, caps=True)
+    sandbox = use_sandbox(artists=300, caps=scaled_caps(10))
 
     discovered = await autonomous_sync(mode="discovery", limit=100)
     synced = await autonomous_sync(mode="sync", limit=100)
