@@ -1,11 +1,15 @@
 """The jobs and the five scheduled deployments: one definition for ``serve``, ``trigger`` and
-``prefect.yaml`` (a test keeps the yaml equal to ``DEPLOYMENTS``)."""
+``prefect.yaml`` (a test keeps the yaml equal to ``DEPLOYMENTS``). Modes and the ``limit`` bound
+come from the flows' own parameter declarations (``flows/params.py``, ``models.trending``)."""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+from flows.params import MAX_LIMIT, MIN_LIMIT, AutonomousMode, MasterMode, modes_of
+from models.trending import TrendingMode
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -24,9 +28,6 @@ __all__ = [
     "resolve_job",
     "validate_request",
 ]
-
-MIN_LIMIT: Final = 1
-MAX_LIMIT: Final = 10000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +56,17 @@ JOBS: Final[dict[str, JobDef]] = {
         JobDef(
             "autonomous-sync",
             "flows/autonomous_sync.py:autonomous_sync",
-            modes=("discovery", "sync", "full"),
+            modes=modes_of(AutonomousMode),
         ),
         JobDef(
             "master-sync",
             "flows/master_sync.py:master_sync",
-            modes=("hourly", "daily", "full"),
+            modes=modes_of(MasterMode),
         ),
         JobDef(
             "calculate-trending",
             "flows/calculate_trending.py:calculate_trending",
-            modes=("hourly", "daily"),
+            modes=modes_of(TrendingMode),
             takes_limit=False,
         ),
         JobDef(

@@ -4,26 +4,16 @@ then a daily trending calculation."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field
 
 from flows._runs import tracked_run
 from flows.autonomous_sync import autonomous_sync
 from flows.calculate_trending import calculate_trending
 from flows.master_sync import master_sync
+from flows.params import Limit, SeedParams
 from models.ledger import JOB_SEED
 
 __all__ = ["SeedParams", "seed_comprehensive"]
-
-Limit = Annotated[int, Field(ge=1, le=10_000)]
-
-
-class SeedParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    limit: Limit = 100
 
 
 @flow(name="seed-comprehensive", validate_parameters=True)
@@ -48,4 +38,5 @@ async def seed_comprehensive(limit: Limit = 100) -> dict[str, int]:
             "Seed: discovery → artist sync → full master sync → daily trending, each with its own "
             "ledger row."
         )
+        run.count_prefect_traffic()
         return dict(run.counts)
