@@ -1,0 +1,56 @@
+"""One policy declaration per source: the flows' docstrings and docs/operations.md show exactly
+what ``tasks/policy.py`` derives from the default settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from flows import autonomous_sync, master_sync
+from settings import Settings
+from tasks.policy import render_policy_table, source_policies
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def defaults() -> Settings:
+    return Settings(_env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("module", "sources"),
+    [
+        (master_sync, ("spotify", "ticketmaster", "setlistfm")),
+        (autonomous_sync, ("spotify", "ticketmaster")),
+    ],
+    ids=["master-sync", "autonomous-sync"],
+)
+def test_a_flow_docstring_shows_the_policy_of_its_sources(
+    module: object, sources: tuple[str, ...]
+) -> None:
+    assert render_policy_table(defaults(), sources) in str(module.__doc__)
+
+
+def test_the_operations_guide_shows_the_policy_of_every_source() -> None:
+    text = (ROOT / "docs" / "operations.md").read_text()
+    start = text.index("-->", text.index("<!-- policy-table")) + len("-->\n")
+    end = text.index("<!-- /policy-table -->")
+    assert text[start:end].strip() == render_policy_table(defaults())
+
+
+def test_the_policy_follows_the_settings() -> None:
+    settings = Settings(
+        _env_file=None,
+        http_max_retries=2,
+        cache_ttl_ticketmaster_minutes=0,
+        cache_ttl_spotify_minutes=90,
+        ticketmaster_requests_per_day=1000,
+        setlistfm_requests_per_second=1,
+    )
+    policies = source_policies(settings)
+    assert policies["ticketmaster"].request_retries.startswith("2× on 429, 5xx, network")
+    assert policies["ticketmaster"].cached == "`sweep-markets`: not cached (TTL 0)"
+    assert policies["spotify"].cached == "`read-spotify-artists`, `read-playlists`: 90 min"
+    assert policies["ticketmaster"].limits == "5/s, 1,000/day"
+    assert policies["setlistfm"].limits == "1/s, 1,440/day"
