@@ -1,26 +1,92 @@
-"""Orchestration shared by the sync flows: run one coroutine per artist under a concurrency
-bound, record each failure without stopping the others, and keep a progress artifact current."""
+"""What the sync flows share: the opening of a run, and syncing artists in batches.
+
+``open_sync_run`` is the one opening of a sync run: parameters already validated, credentials
+checked, the ledger row opened, the rate limiter and the clients set up, the run's writer ready.
+``sync_in_batches`` runs one coroutine per artist under a concurrency bound, inside a few coarse
+Prefect task runs (``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each): Prefect observes a
+batch, never a request. A failing artist is recorded (error row, retry time, old
+``last_synced_at`` kept) and the others go on; an API that stops (quota spent, key refused)
+ends that API's work for the run and leaves the remaining artists as they were.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
+from uuid import UUID
 
+from prefect import task
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
+from pydantic import BaseModel
 
-from clients.errors import MalformedRecord
-from flows._runs import RunTracker
+from clients.errors import AuthError, MalformedRecord, QuotaExhausted
+from flows._runs import RunTracker, tracked_run
 from models.sync_state import ArtistToSync
+from models.types import utcnow
+from settings import Settings, get_settings
+from tasks.deps import Upstream, check_credentials, open_upstream, prepare_limiter
 from tasks.store import Writer, record_artist_failure
 
-__all__ = ["day_window", "for_each_artist", "record_malformed"]
+__all__ = [
+    "ArtistOutcome",
+    "SyncRun",
+    "day_window",
+    "open_sync_run",
+    "record_malformed",
+    "sync_in_batches",
+]
 
 logger = logging.getLogger("mysetlist.flows")
 
-ArtistJob = Callable[[ArtistToSync], Awaitable[dict[str, int]]]
+
+class SyncRun:
+    """One sync run's parts, as its phases use them: the ledger tracker, the clients, the writer
+    and the run's clock reading. A plain class on purpose: Prefect walks task parameters that are
+    collections, dataclasses or models, and this is passed to every task of the run."""
+
+    __slots__ = ("now", "run", "upstream", "writer")
+
+    def __init__(self, run: RunTracker, upstream: Upstream, writer: Writer, now: datetime) -> None:
+        self.run = run
+        self.upstream = upstream
+        self.writer = writer
+        self.now = now
+
+    @property
+    def settings(self) -> Settings:
+        return self.run.settings
+
+    def result(self) -> dict[str, int]:
+        """The run's counts, with the requests each API was sent and its Prefect traffic."""
+        for key, value in self.upstream.request_counts().items():
+            self.run.count(key, value)
+        self.run.count_prefect_traffic()
+        return dict(self.run.counts)
+
+
+@asynccontextmanager
+async def open_sync_run(
+    *, job: str, params: BaseModel, apis: Sequence[str]
+) -> AsyncIterator[SyncRun]:
+    """Open a sync run: credentials of ``apis`` checked and the rate limiter ready before the
+    ledger row is written (a run refused there leaves no half-open row), then the ledger row, the
+    clients and the writer (a dry run's writer rolls everything back)."""
+    settings = get_settings()
+    check_credentials(settings, apis)
+    limiter = await prepare_limiter(settings, apis)
+    dry_run = bool(getattr(params, "dry_run", False))
+    mode = getattr(params, "mode", None)
+    async with (
+        tracked_run(job=job, mode=mode, parameters=params, dry_run=dry_run) as run,
+        open_upstream(settings, apis=apis, limiter=limiter) as upstream,
+        Writer(run.engine, dry_run=dry_run).dry_run_scope() as writer,
+    ):
+        yield SyncRun(run, upstream, writer, utcnow())
 
 
 def day_window(now: datetime, days: int) -> tuple[datetime, datetime]:
@@ -30,6 +96,7 @@ def day_window(now: datetime, days: int) -> tuple[datetime, datetime]:
 
 
 async def record_malformed(run: RunTracker, malformed: Sequence[MalformedRecord]) -> None:
+    """Record each upstream record that failed validation; the run goes on without it."""
     for record in malformed:
         await run.error(
             source=record.api,
@@ -40,60 +107,101 @@ async def record_malformed(run: RunTracker, malformed: Sequence[MalformedRecord]
         )
 
 
-async def for_each_artist(
-    run: RunTracker,
-    writer: Writer,
-    artists: Sequence[ArtistToSync],
-    job: ArtistJob,
-    *,
-    now: datetime,
-    label: str,
-) -> None:
-    """Run ``job`` for every artist, at most ``sync_concurrency`` at once. A failing artist is
-    recorded (error row, retry time, old ``last_synced_at`` kept) and the others go on."""
-    semaphore = asyncio.Semaphore(run.settings.sync_concurrency)
-    done = 0
-    progress_id = None
-    if FlowRunContext.get() is not None and artists:
-        progress_id = await create_progress_artifact(  # type: ignore[misc]
-            progress=0.0, key=f"{run.job}-progress", description=f"{label}: artists done"
-        )
+ArtistOutcome = dict[str, int]
+ArtistJob = Callable[[ArtistToSync], Awaitable[ArtistOutcome]]
 
-    async def one(artist: ArtistToSync) -> None:
-        nonlocal done
-        async with semaphore:
-            try:
-                counts = await job(artist)
-            except Exception as exc:
-                message = run.redact(f"{type(exc).__name__}: {exc}")
+
+class _Batches:
+    """The shared state of one ``sync_in_batches`` call (progress, stopped APIs)."""
+
+    def __init__(self, sync: SyncRun, total: int, label: str) -> None:
+        self.sync = sync
+        self.total = total
+        self.label = label
+        self.done = 0
+        self.semaphore = asyncio.Semaphore(sync.settings.sync_concurrency)
+        self.stopped: dict[str, str] = {}
+        self.progress_id: UUID | None = None
+        self.progress_lock = asyncio.Lock()
+
+    async def start_progress(self) -> None:
+        if FlowRunContext.get() is not None and self.total:
+            self.progress_id = await create_progress_artifact(  # type: ignore[misc]
+                progress=0.0,
+                key=f"{self.sync.run.job}-progress",
+                description=f"{self.label}: artists done",
+            )
+
+    async def report_progress(self, *, final: bool = False) -> None:
+        if self.progress_id is None:
+            return
+        async with self.progress_lock:  # updates land in order: the bar never goes back
+            progress = 100.0 if final else 100.0 * self.done / self.total
+            await update_progress_artifact(  # type: ignore[misc]
+                artifact_id=self.progress_id, progress=progress
+            )
+
+
+async def _sync_one(batches: _Batches, artist: ArtistToSync, job: ArtistJob) -> None:
+    sync, run = batches.sync, batches.sync.run
+    async with batches.semaphore:
+        if batches.stopped:
+            run.count("artists_skipped")  # an API stopped for this run: left as it was
+            return
+        try:
+            counts = await job(artist)
+        except (QuotaExhausted, AuthError) as exc:
+            # The API stopped, not the artist: no failure mark, no back-off; the next run
+            # takes the artist again. Recorded once per API.
+            run.count("artists_skipped")
+            if exc.api not in batches.stopped:
+                batches.stopped[exc.api] = run.redact(str(exc))
                 await run.error(
-                    source="sync", key=f"artist:{artist.id}", entity="artist", error=message
+                    source=exc.api,
+                    key="run",
+                    entity="api",
+                    error=f"{type(exc).__name__}: {exc}; remaining artists left for the next run",
                 )
-                await record_artist_failure(
-                    writer,
-                    artist_id=artist.id,
-                    error=message,
-                    now=now,
-                    base_minutes=run.settings.sync_retry_base_minutes,
-                )
-                run.count("artists_failed")
-            else:
-                for key, value in counts.items():
-                    run.count(key, value)
-                run.count("artists_synced")
-                if any(
-                    value for key, value in counts.items() if key.endswith(("_added", "_updated"))
-                ):
-                    run.changes.append({"artist": artist.name, **counts})
-            done += 1
-            if progress_id is not None and done % 5 == 0:
-                async with progress_lock:  # updates land in order: the bar never goes back
-                    await update_progress_artifact(  # type: ignore[misc]
-                        artifact_id=progress_id, progress=100.0 * done / len(artists)
-                    )
+            return
+        except Exception as exc:
+            message = run.redact(f"{type(exc).__name__}: {exc}")
+            await run.error(
+                source="sync", key=f"artist:{artist.id}", entity="artist", error=message
+            )
+            await record_artist_failure(
+                sync.writer,
+                artist_id=artist.id,
+                error=message,
+                now=sync.now,
+                base_minutes=sync.settings.sync_retry_base_minutes,
+            )
+            run.count("artists_failed")
+            return
+    for key, value in counts.items():
+        run.count(key, value)
+    run.count("artists_synced")
+    if any(value for key, value in counts.items() if key.endswith(("_added", "_updated"))):
+        run.changes.append({"artist": artist.name, **counts})
 
-    progress_lock = asyncio.Lock()
-    await asyncio.gather(*(one(artist) for artist in artists))
-    if progress_id is not None:
-        async with progress_lock:
-            await update_progress_artifact(artifact_id=progress_id, progress=100.0)  # type: ignore[misc]
+
+@task(name="sync-artist-batch", cache_policy=NO_CACHE)
+async def _sync_batch(batches: _Batches, artists: Sequence[ArtistToSync], job: ArtistJob) -> int:
+    """Sync a batch of artists, each in its own transaction with its success mark."""
+    await asyncio.gather(*(_sync_one(batches, artist, job) for artist in artists))
+    batches.done += len(artists)
+    await batches.report_progress()
+    return len(artists)
+
+
+async def sync_in_batches(
+    sync: SyncRun, artists: Sequence[ArtistToSync], job: ArtistJob, *, label: str
+) -> dict[str, str]:
+    """Run ``job`` for every artist, ``SYNC_CONCURRENCY`` at once, in ``SYNC_BATCH_SIZE`` task
+    runs. Returns the APIs that stopped the run's work (api -> reason)."""
+    batches = _Batches(sync, len(artists), label)
+    await batches.start_progress()
+    size = sync.settings.sync_batch_size
+    chunks = [artists[i : i + size] for i in range(0, len(artists), size)]
+    await asyncio.gather(*(_sync_batch(batches, chunk, job) for chunk in chunks))
+    await batches.report_progress(final=True)
+    return batches.stopped

@@ -19,6 +19,8 @@ from models.db import make_engine
 from models.ledger import finish_run, record_sync_error, start_run
 from models.tables import RunStatus
 from settings import Settings, get_settings
+from tasks import prefect_traffic
+from tasks.prefect_traffic import PrefectTraffic
 
 __all__ = ["RunTracker", "tracked_run"]
 
@@ -41,6 +43,7 @@ class RunTracker:
     errors: list[str] = field(default_factory=list)
     summary_lines: list[str] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
+    traffic_at_start: PrefectTraffic = field(default_factory=prefect_traffic.snapshot)
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
@@ -77,6 +80,20 @@ class RunTracker:
                 payload_excerpt=excerpt,
                 run_id=self.run_id,
             )
+
+    def count_prefect_traffic(self) -> None:
+        """The run's traffic to the Prefect server, in its counts and summary (once: at the
+        end of its work, before its return value is built)."""
+        if "prefect_api_calls" in self.counts:
+            return
+        traffic = prefect_traffic.snapshot() - self.traffic_at_start
+        self.counts["prefect_api_calls"] = traffic.calls
+        artists = sum(self.counts[k] for k in ("artists_synced", "artists_failed"))
+        per_artist = f", {traffic.calls / artists:.2f} per artist synced" if artists else ""
+        self.summary_lines.append(
+            f"Prefect API: {traffic.calls} calls ({traffic.requests} requests, "
+            f"{traffic.events} events){per_artist}."
+        )
 
     @property
     def status(self) -> RunStatus:
@@ -146,6 +163,7 @@ async def tracked_run(
     A run that raises ends ``failed`` (and re-raises); one that recorded errors ends ``partial``.
     """
     settings = settings or get_settings()
+    prefect_traffic.install()
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     params = (
@@ -167,6 +185,7 @@ async def tracked_run(
         )
         try:
             yield run
+            run.count_prefect_traffic()
         except BaseException as exc:
             summary = run.redact(f"{type(exc).__name__}: {exc}")
             if run.errors:

@@ -4,119 +4,136 @@ and the daily artist snapshots trending growth is measured from.
 
 Modes: ``hourly`` (the few artists with the soonest shows or most recent activity), ``daily``
 (the stalest, up to ``limit``), ``full`` (every artist). Deployed daily at 06:00.
+
+Phases, in order (each a function below; Prefect task runs in brackets):
+
+1. ``choose_artists``: the artists of this mode, fairest first.
+2. ``refresh_spotify``: one batched read of the artists with a Spotify id
+   [``read-spotify-artists``, cached], a name search for the others; ids linked, metadata stored.
+3. ``sync_artists``: per artist, its upcoming Ticketmaster shows, its MusicBrainz id (setlist.fm
+   search by Ticketmaster id, then exact name) and its new or edited setlists, stored with its
+   success mark in one transaction [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each].
+4. ``finish``: past shows completed; in ``daily``/``full``, today's artist snapshots.
+
+What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
+equal to the code):
+
+Spotify:
+
+| | |
+|---|---|
+| request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s; 401: re-auth |
+| cached by Prefect | `read-spotify-artists`, `read-playlists`: 6 h |
+| rate limits | 180/min |
+| stops | quota spent or key refused: ends it for the run, artists untouched; 403: degrades |
+
+Ticketmaster:
+
+| | |
+|---|---|
+| request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
+| cached by Prefect | `sweep-markets`: 30 min |
+| rate limits | 5/s, 5,000/day |
+| stops | quota spent or key refused: ends it for the run, artists untouched |
+
+setlist.fm:
+
+| | |
+|---|---|
+| request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
+| cached by Prefect | nothing (read incrementally from each artist's cursor) |
+| rate limits | 2/s, 1,440/day |
+| stops | quota spent or key refused: ends it for the run, artists untouched |
+
+No Prefect task retries a read: the client retried each request already. A failed
+artist keeps its data and its old sync time, gets an error row and a retry time
+(back-off from 30 min, doubling, at most 2 days); a later run takes it again.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Literal
+import dataclasses
+from dataclasses import dataclass
+from datetime import timedelta
 
 from prefect import flow
-from pydantic import BaseModel, ConfigDict, Field
 
 from clients.setlistfm import SfmArtist
-from flows._artist_sync import day_window, for_each_artist, record_malformed
-from flows._runs import RunTracker, tracked_run
+from flows._artist_sync import (
+    ArtistOutcome,
+    SyncRun,
+    day_window,
+    open_sync_run,
+    record_malformed,
+    sync_in_batches,
+)
+from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
 from models.catalog import setlist_versions
 from models.identity import normalize_name
 from models.ledger import JOB_MASTER_SYNC
 from models.sync_state import ArtistToSync, select_artists_for_sync, select_hourly_artists
-from models.types import utcnow
-from settings import get_settings
-from tasks.deps import Upstream, check_credentials, open_upstream, prepare_limiter
 from tasks.mapping import spotify_candidate
-from tasks.store import Writer, finish_master_sync, import_artists, store_artist_sync
+from tasks.store import finish_master_sync, import_artists, store_artist_sync
 from tasks.upstream import (
-    fetch_artist_events,
-    fetch_artist_setlists,
-    fetch_spotify_artists,
+    cached,
     find_setlistfm_artist,
+    read_artist_events,
+    read_artist_setlists,
+    read_spotify_artists_task,
     search_spotify_artist,
-    with_cache,
 )
 
-__all__ = ["MasterSyncParams", "master_sync"]
+__all__ = ["APIS", "MasterSyncParams", "master_sync"]
 
 APIS = ("spotify", "ticketmaster", "setlistfm")
-Limit = Annotated[int, Field(ge=1, le=10_000)]
-
-
-class MasterSyncParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    mode: Literal["hourly", "daily", "full"] = "daily"
-    limit: Limit = 50
-    dry_run: bool = False
 
 
 @flow(name="master-sync", validate_parameters=True)
 async def master_sync(
-    mode: Literal["hourly", "daily", "full"] = "daily",
+    mode: MasterMode = "daily",
     limit: Limit = 50,
     dry_run: bool = False,
 ) -> dict[str, int]:
     """Sync existing artists from all three sources."""
     params = MasterSyncParams(mode=mode, limit=limit, dry_run=dry_run)
-    settings = get_settings()
-    check_credentials(settings, APIS)
-    limiter = await prepare_limiter(settings, APIS)
-    async with (
-        tracked_run(job=JOB_MASTER_SYNC, mode=mode, parameters=params, dry_run=dry_run) as run,
-        open_upstream(settings, apis=APIS, limiter=limiter) as upstream,
-        Writer(run.engine, dry_run=dry_run).dry_run_scope() as writer,
-    ):
-        now = utcnow()
-        chosen = await _choose(writer, mode=mode, limit=limit, now=now)
-        run.count("artists_selected", len(chosen))
-        spotify_ok = await _sync_spotify(run, upstream, writer, chosen, now=now)
-        await _sync_artists(run, upstream, writer, chosen, spotify_ok=spotify_ok, now=now)
-        finished = await finish_master_sync(
-            writer, today=now.date(), snapshot=mode in ("daily", "full")
-        )
-        for key, value in (finished | upstream.request_counts()).items():
-            run.count(key, value)
-        notes = upstream.require_spotify().degradation_notes()
-        run.summary_lines.extend(f"Degraded: {note}" for note in notes)
-        counts = run.counts
-        run.summary_lines.append(
-            f"Master sync ({mode}): {counts['artists_synced']} of {len(chosen)} artists synced, "
-            f"{counts['artists_failed']} failed; {counts['setlists_added']} setlists added, "
-            f"{counts['setlists_updated']} updated; {finished['shows_completed']} shows completed."
-        )
-        return dict(run.counts)
+    async with open_sync_run(job=JOB_MASTER_SYNC, params=params, apis=APIS) as sync:
+        chosen = await choose_artists(sync, params)
+        spotify_read = await refresh_spotify(sync, chosen)
+        await sync_artists(sync, chosen, spotify_read=spotify_read)
+        await finish(sync, params, chosen=len(chosen))
+        return sync.result()
 
 
-async def _choose(writer: Writer, *, mode: str, limit: int, now: datetime) -> list[ArtistToSync]:
-    async with writer.read() as conn:
-        if mode == "hourly":
-            return await select_hourly_artists(conn, now=now, limit=limit)
-        return await select_artists_for_sync(
-            conn,
-            now=now,
-            limit=None if mode == "full" else limit,
-            stale_after_hours=None,
-            source_column="setlistfm_synced_at",
-        )
+async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[ArtistToSync]:
+    """``hourly``: soonest shows and recent activity; ``daily``: the stalest ``limit`` by their
+    setlist.fm sync; ``full``: every artist not waiting out a retry back-off."""
+    async with sync.writer.read() as conn:
+        if params.mode == "hourly":
+            chosen = await select_hourly_artists(conn, now=sync.now, limit=params.limit)
+        else:
+            chosen = await select_artists_for_sync(
+                conn,
+                now=sync.now,
+                limit=None if params.mode == "full" else params.limit,
+                stale_after_hours=None,
+                source_column="setlistfm_synced_at",
+            )
+    sync.run.count("artists_selected", len(chosen))
+    return chosen
 
 
-async def _sync_spotify(
-    run: RunTracker,
-    upstream: Upstream,
-    writer: Writer,
-    chosen: list[ArtistToSync],
-    *,
-    now: datetime,
-) -> set[int]:
+async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]:
     """Spotify metadata for the chosen artists: one batched read for those with a Spotify id,
-    a name search for the others. Returns the artists whose Spotify data was read."""
-    settings = run.settings
+    an exact-name search for the others. Returns the ids of the artists whose Spotify data was
+    read (their ``spotify_synced_at`` moves with their sync)."""
+    run, upstream = sync.run, sync.upstream
     with_id = {a.spotify_id: a for a in chosen if a.spotify_id}
     candidates: list[ArtistCandidate] = []
-    done: set[int] = set()
+    read: set[int] = set()
     if with_id:
         try:
-            found = await with_cache(fetch_spotify_artists, settings, "spotify")(
+            found = await cached(read_spotify_artists_task, run.settings, "spotify")(
                 upstream, sorted(with_id)
             )
         except Exception as exc:
@@ -130,11 +147,10 @@ async def _sync_spotify(
         for artist in found:
             if artist.id in with_id:
                 candidates.append(spotify_candidate(artist))
-                done.add(with_id[artist.id].id)
-    search = with_cache(search_spotify_artist, settings, "spotify")
+                read.add(with_id[artist.id].id)
     for row in (a for a in chosen if not a.spotify_id):
         try:
-            results = await search(upstream, row.name)
+            results = await search_spotify_artist(upstream, row.name)
         except Exception as exc:
             await run.error(
                 source="spotify",
@@ -146,51 +162,57 @@ async def _sync_spotify(
         wanted = normalize_name(row.name)
         match = next((a for a in results if normalize_name(a.name) == wanted), None)
         if match is not None:
-            candidate = spotify_candidate(match)
             candidates.append(
-                ArtistCandidate(
-                    **{
-                        **candidate.__dict__,
-                        "ticketmaster_id": row.ticketmaster_id,
-                        "mbid": row.mbid,
-                    }
+                dataclasses.replace(
+                    spotify_candidate(match), ticketmaster_id=row.ticketmaster_id, mbid=row.mbid
                 )
             )
-            done.add(row.id)
+            read.add(row.id)
     if candidates:
-        resolved = await import_artists(writer, candidates, create=False, now=now)
+        resolved = await import_artists(sync.writer, candidates, create=False, now=sync.now)
         run.count("artists_linked", resolved.linked)
         run.count("artists_merged", resolved.merged)
         run.count("artists_spotify_updated", resolved.updated)
-    return done
+    run.summary_lines.extend(
+        f"Degraded: {note}" for note in upstream.require_spotify().degradation_notes()
+    )
+    return read
 
 
-async def _resolve_mbid(
-    run: RunTracker, upstream: Upstream, artist: ArtistToSync, *, now: datetime
-) -> tuple[str | None, ArtistCandidate | None, bool]:
+@dataclass(frozen=True)
+class MbidLookup:
+    """An artist's MusicBrainz id as this run knows it.
+
+    ``searched``: setlist.fm was asked this run (a search that found nothing is a completed
+    setlist.fm sync too). ``identity``: the ids to link when the search found the artist."""
+
+    mbid: str | None
+    searched: bool = False
+    identity: ArtistCandidate | None = None
+
+
+async def resolve_mbid(sync: SyncRun, artist: ArtistToSync) -> MbidLookup:
     """The artist's MusicBrainz id: stored, or found on setlist.fm by Ticketmaster id (exact) or
-    by name (only an exact normalised match). The flag says whether setlist.fm was asked."""
+    by name (only an exact normalised match). An artist searched for recently and not found is
+    not searched again before ``SETLIST_RESEARCH_AFTER_DAYS``."""
     if artist.mbid:
-        return artist.mbid, None, False
-    searched = artist.setlistfm_synced_at
-    if searched is not None and searched > now - timedelta(
-        days=run.settings.setlist_research_after_days
-    ):
-        return None, None, False  # looked for recently, not on setlist.fm: no request this time
-    found: list[SfmArtist] = await with_cache(find_setlistfm_artist, run.settings, "setlistfm")(
-        upstream, artist.ticketmaster_id, artist.name
+        return MbidLookup(artist.mbid)
+    searched_at = artist.setlistfm_synced_at
+    research_after = timedelta(days=sync.settings.setlist_research_after_days)
+    if searched_at is not None and searched_at > sync.now - research_after:
+        return MbidLookup(None)
+    found: list[SfmArtist] = await find_setlistfm_artist(
+        sync.upstream, artist.ticketmaster_id, artist.name
     )
     wanted = normalize_name(artist.name)
-    match = next(
-        (
-            a
-            for a in found
-            if artist.ticketmaster_id and str(a.tmid or "") == artist.ticketmaster_id
-        ),
-        None,
-    ) or next((a for a in found if normalize_name(a.name) == wanted), None)
+    by_tmid = (
+        next((a for a in found if str(a.tmid or "") == artist.ticketmaster_id), None)
+        if artist.ticketmaster_id
+        else None
+    )
+    match = by_tmid or next((a for a in found if normalize_name(a.name) == wanted), None)
     if match is None or not match.mbid:
-        return None, None, True
+        return MbidLookup(None, searched=True)
     identity = ArtistCandidate(
         name=artist.name,
         ticketmaster_id=artist.ticketmaster_id,
@@ -198,57 +220,71 @@ async def _resolve_mbid(
         mbid=match.mbid,
         sort_name=match.sort_name,
     )
-    return match.mbid, identity, True
+    return MbidLookup(match.mbid, searched=True, identity=identity)
 
 
-async def _sync_artists(
-    run: RunTracker,
-    upstream: Upstream,
-    writer: Writer,
-    chosen: list[ArtistToSync],
-    *,
-    spotify_ok: set[int],
-    now: datetime,
+async def sync_artists(
+    sync: SyncRun, chosen: list[ArtistToSync], *, spotify_read: set[int]
 ) -> None:
-    settings = run.settings
-    start, end = day_window(now, settings.sync_show_window_days)
-    events_task = with_cache(fetch_artist_events, settings, "ticketmaster")
-    setlists_task = with_cache(fetch_artist_setlists, settings, "setlistfm")
-    next_sync = now + timedelta(hours=settings.sync_stale_after_hours)
+    """Every chosen artist's upcoming shows and new or edited setlists, each artist stored with
+    its success mark in one transaction."""
+    settings = sync.settings
+    start, end = day_window(sync.now, settings.sync_show_window_days)
+    next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
     overlap = timedelta(minutes=settings.setlist_cursor_overlap_minutes)
 
-    async def job(artist: ArtistToSync) -> dict[str, int]:
-        sources = ["spotify"] if artist.id in spotify_ok else []
+    async def sync_artist(artist: ArtistToSync) -> ArtistOutcome:
+        sources = ["spotify"] if artist.id in spotify_read else []
         events = None
         if artist.ticketmaster_id:
-            fetched_events = await events_task(upstream, artist.ticketmaster_id, start, end)
-            await record_malformed(run, fetched_events.malformed)
+            fetched_events = await read_artist_events(
+                sync.upstream, artist.ticketmaster_id, start, end
+            )
+            await record_malformed(sync.run, fetched_events.malformed)
             events = fetched_events.events
             sources.append("ticketmaster")
-        mbid, identity, searched = await _resolve_mbid(run, upstream, artist, now=now)
+        lookup = await resolve_mbid(sync, artist)
         setlists = None
-        if searched or mbid:
-            sources.append("setlistfm")  # a search that found nothing is a completed sync too
-        if mbid:
-            async with writer.read() as conn:
+        if lookup.searched or lookup.mbid:
+            sources.append("setlistfm")
+        if lookup.mbid:
+            async with sync.writer.read() as conn:
                 known = await setlist_versions(conn, artist.id)
             cursor = artist.setlistfm_synced_at - overlap if artist.setlistfm_synced_at else None
-            fetched = await setlists_task(
-                upstream, mbid, cursor, settings.setlist_first_sync_max_pages, known
+            fetched = await read_artist_setlists(
+                sync.upstream, lookup.mbid, cursor, settings.setlist_first_sync_max_pages, known
             )
-            await record_malformed(run, fetched.malformed)
-            run.count("setlist_pages_read", fetched.requests_pages)
+            await record_malformed(sync.run, fetched.malformed)
+            sync.run.count("setlist_pages_read", fetched.requests_pages)
             setlists = fetched.setlists
         return await store_artist_sync(
-            writer,
+            sync.writer,
             artist_id=artist.id,
-            identity=identity,
+            identity=lookup.identity,
             events=events,
             setlists=setlists,
             sources=sources,
-            today=now.date(),
-            now=now,
+            today=sync.now.date(),
+            now=sync.now,
             next_sync_at=next_sync,
         )
 
-    await for_each_artist(run, writer, chosen, job, now=now, label="master sync")
+    await sync_in_batches(sync, chosen, sync_artist, label="master sync")
+
+
+async def finish(sync: SyncRun, params: MasterSyncParams, *, chosen: int) -> None:
+    """Past shows become completed; ``daily`` and ``full`` take today's artist snapshots. The
+    summary line of the run."""
+    finished = await finish_master_sync(
+        sync.writer, today=sync.now.date(), snapshot=params.mode in ("daily", "full")
+    )
+    run = sync.run
+    for key, value in finished.items():
+        run.count(key, value)
+    counts = run.counts
+    run.summary_lines.append(
+        f"Master sync ({params.mode}): {counts['artists_synced']} of {chosen} artists synced, "
+        f"{counts['artists_failed']} failed, {counts['artists_skipped']} left for the next run; "
+        f"{counts['setlists_added']} setlists added, {counts['setlists_updated']} updated; "
+        f"{finished['shows_completed']} shows completed."
+    )

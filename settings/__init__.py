@@ -120,15 +120,13 @@ class Settings(BaseSettings):
     setlist_research_after_days: float = Field(default=7.0, gt=0)
     sync_retry_base_minutes: float = Field(default=30.0, gt=0)
     sync_concurrency: int = Field(default=8, gt=0, le=64)
+    # Artists per Prefect task run (`sync-artist-batch`): Prefect observes batches, not requests.
+    sync_batch_size: int = Field(default=50, gt=0, le=1000)
 
-    # Prefect task retries of upstream reads (on transient errors only, after the client's own)
-    task_retries: int = Field(default=2, ge=0, le=10)
-    task_retry_delay_seconds: float = Field(default=10.0, ge=0)
-
-    # Caching of upstream reads (minutes; 0 disables caching for that source)
+    # Caching of coarse upstream reads by Prefect (minutes; 0 disables caching for that source):
+    # Spotify artist batches and playlists, Ticketmaster market sweeps (tasks/policy.py).
     cache_ttl_spotify_minutes: float = Field(default=360.0, ge=0)
     cache_ttl_ticketmaster_minutes: float = Field(default=30.0, ge=0)
-    cache_ttl_setlistfm_minutes: float = Field(default=30.0, ge=0)
 
     # Trending
     trending_activity_half_life_hours: float = Field(default=72.0, gt=0)

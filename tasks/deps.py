@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from clients.errors import redact
 from clients.ratelimit import RateLimiter, TokenBucketLimiter
 from clients.setlistfm import SetlistFmClient
 from clients.spotify import SpotifyClient
@@ -52,6 +53,11 @@ class Upstream:
     ticketmaster: TicketmasterClient | None = None
     setlistfm: SetlistFmClient | None = None
     scope: str = ""
+    secrets: tuple[str, ...] = ()
+
+    def redact(self, text: str) -> str:
+        """``text`` without the run's secrets and without any ``apikey=`` value."""
+        return redact(text, self.secrets)
 
     def require_spotify(self) -> SpotifyClient:
         if self.spotify is None:
@@ -122,7 +128,8 @@ async def open_upstream(
                     settings.ticketmaster_api_url,
                     settings.setlistfm_api_url,
                 )
-            )
+            ),
+            secrets=tuple(settings.secret_values()),
         )
         if "spotify" in wanted:
             upstream.spotify = await stack.enter_async_context(

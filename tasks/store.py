@@ -1,4 +1,5 @@
-"""Prefect tasks that write: never cached, each one transaction, idempotent.
+"""The writes of a sync run: never cached, each one transaction, idempotent. Plain functions
+(no Prefect task run each): the flows call them inside their coarse tasks.
 
 A ``Writer`` owns the transactions of a run: it serialises them (SQLite has one writer; on
 PostgreSQL it keeps concurrent artist writes from deadlocking on shared venues) and, in a dry run,
@@ -13,8 +14,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clients.setlistfm import SfmSetlist
@@ -118,7 +117,6 @@ async def _store_events(
     return counts, resolved
 
 
-@task(name="import-artists", cache_policy=NO_CACHE)
 async def import_artists(
     writer: Writer, candidates: Sequence[ArtistCandidate], *, create: bool, now: datetime
 ) -> ResolveResult:
@@ -127,7 +125,6 @@ async def import_artists(
         return await resolve_artists(conn, candidates, create=create, now=now)
 
 
-@task(name="store-events", cache_policy=NO_CACHE)
 async def store_events(
     writer: Writer, events: Sequence[TmEvent], *, today: date, now: datetime
 ) -> dict[str, int]:
@@ -137,7 +134,6 @@ async def store_events(
     return dict(counts.values)
 
 
-@task(name="store-artist-sync", cache_policy=NO_CACHE)
 async def store_artist_sync(
     writer: Writer,
     *,
@@ -172,7 +168,6 @@ async def store_artist_sync(
     return dict(counts.values)
 
 
-@task(name="record-artist-failure", cache_policy=NO_CACHE)
 async def record_artist_failure(
     writer: Writer, *, artist_id: int, error: str, now: datetime, base_minutes: float
 ) -> datetime | None:
@@ -185,7 +180,6 @@ async def record_artist_failure(
         )
 
 
-@task(name="finish-master-sync", cache_policy=NO_CACHE)
 async def finish_master_sync(writer: Writer, *, today: date, snapshot: bool) -> dict[str, int]:
     """Past shows become completed; with ``snapshot``, today's artist snapshots are taken."""
     async with writer.transaction() as conn:

@@ -1,39 +1,49 @@
-"""Prefect tasks that read the upstream APIs: coarse (a market, an artist, a batch), retried on
-transient errors only, and cached on their inputs (the client objects excluded) for a per-source
-expiry. Writes are never cached: they live in ``tasks/store.py``."""
+"""Upstream reads: plain async functions that make the requests, and the few coarse Prefect
+tasks worth caching for the operator (a market sweep, a batch of Spotify artists, playlists).
+
+Prefect sits off the per-request path: a task run wraps a whole sweep or batch, never one
+request. Retries of a request belong to the client's transport; a failed artist is retried by
+a later run; no Prefect task retries a read (see ``tasks/policy.py``). Cached reads are keyed by
+their inputs (the client bundle excluded), the task's source and the upstream's base URLs, and
+expire after the source's ``CACHE_TTL_*_MINUTES``. Writes are never cached (``tasks/store.py``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
-import httpx
 from prefect import Task, task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CachePolicy
-from prefect.tasks import exponential_backoff
 from prefect.utilities.hashing import hash_objects
 
-from clients.errors import MalformedRecord, RetriesExhausted
+from clients.errors import EndpointUnavailable, MalformedRecord
 from clients.setlistfm import SfmArtist, SfmSetlist
-from clients.spotify import SpotifyArtist
-from clients.ticketmaster import TmEvent
+from clients.spotify import SpotifyArtist, SpotifyArtistRef
+from clients.ticketmaster import EventPage, TmEvent
 from settings import Settings
 from tasks.deps import Upstream
 
 __all__ = [
-    "ArtistEvents",
     "ArtistSetlists",
-    "fetch_artist_events",
-    "fetch_artist_setlists",
-    "fetch_market_events",
-    "fetch_playlist_artists",
-    "fetch_spotify_artists",
+    "EventsFetch",
+    "MarketSweep",
+    "PlaylistRead",
+    "cached",
     "find_setlistfm_artist",
+    "read_artist_events",
+    "read_artist_setlists",
+    "read_playlists",
+    "read_spotify_artists",
+    "read_spotify_artists_task",
     "search_spotify_artist",
-    "with_cache",
+    "sweep_markets",
 ]
+
+CachedSource = Literal["spotify", "ticketmaster"]
 
 
 @dataclass
@@ -56,57 +66,27 @@ class UpstreamScope(CachePolicy):
 READ_CACHE: CachePolicy = (INPUTS - "upstream") + TASK_SOURCE + UpstreamScope()
 
 
-def is_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a task only for errors that may pass: exhausted transport retries, 5xx, timeouts.
+def cached(read_task: Task[Any, Any], settings: Settings, source: CachedSource) -> Task[Any, Any]:
+    """The task with this source's cache expiry (``CACHE_TTL_<SOURCE>_MINUTES``; 0 turns caching
+    off). No Prefect retries: the client already retried each request."""
+    minutes = float(getattr(settings, f"cache_ttl_{source}_minutes"))
+    if minutes <= 0:
+        return read_task.with_options(cache_policy=NO_CACHE, persist_result=False)
+    return read_task.with_options(cache_expiration=timedelta(minutes=minutes))
 
-    Synchronous and reading ``state.data`` (not ``state.result()``), as async tasks require."""
-    del task, task_run
-    data = getattr(state, "data", None)
-    error = getattr(data, "result", data)
-    return isinstance(error, RetriesExhausted | httpx.TransportError)
 
-
-_RETRY: dict[str, Any] = {
-    "retries": 2,
-    "retry_delay_seconds": exponential_backoff(backoff_factor=5),
-    "retry_jitter_factor": 0.5,
-    "retry_condition_fn": is_transient,
-}
+# --- plain reads (no Prefect): one call, the requests it takes --------------------------------
 
 
 @dataclass
 class EventsFetch:
+    """Ticketmaster events of one query, each once, and the records that failed validation."""
+
     events: list[TmEvent] = field(default_factory=list)
     malformed: list[MalformedRecord] = field(default_factory=list)
 
 
-ArtistEvents = EventsFetch
-
-
-@dataclass
-class ArtistSetlists:
-    mbid: str | None
-    setlists: list[SfmSetlist] = field(default_factory=list)
-    malformed: list[MalformedRecord] = field(default_factory=list)
-    requests_pages: int = 0
-
-
-def with_cache(read_task: Task[Any, Any], settings: Settings, source: str) -> Task[Any, Any]:
-    """The task with this source's cache expiry (caching off when it is 0) and the configured
-    retries: ``task_retries`` with exponential back-off from ``task_retry_delay_seconds``."""
-    minutes = float(getattr(settings, f"cache_ttl_{source}_minutes"))
-    retries: dict[str, Any] = {
-        "retries": settings.task_retries,
-        "retry_delay_seconds": exponential_backoff(backoff_factor=settings.task_retry_delay_seconds)
-        if settings.task_retry_delay_seconds > 0
-        else 0,
-    }
-    if minutes <= 0:
-        return read_task.with_options(cache_policy=NO_CACHE, persist_result=False, **retries)
-    return read_task.with_options(cache_expiration=timedelta(minutes=minutes), **retries)
-
-
-async def _collect(pages: Any) -> EventsFetch:
+async def _collect(pages: AsyncIterable[EventPage]) -> EventsFetch:
     fetched = EventsFetch()
     seen: set[str] = set()
     async for page in pages:
@@ -118,17 +98,7 @@ async def _collect(pages: Any) -> EventsFetch:
     return fetched
 
 
-@task(name="fetch-market-events", cache_policy=READ_CACHE, **_RETRY)
-async def fetch_market_events(
-    upstream: Upstream, market_id: int, start: datetime, end: datetime
-) -> EventsFetch:
-    """Every music event of one Ticketmaster market in a date window."""
-    client = upstream.require_ticketmaster()
-    return await _collect(client.iter_events(market_id=market_id, start=start, end=end))
-
-
-@task(name="fetch-artist-events", cache_policy=READ_CACHE, **_RETRY)
-async def fetch_artist_events(
+async def read_artist_events(
     upstream: Upstream, attraction_id: str, start: datetime, end: datetime
 ) -> EventsFetch:
     """An artist's upcoming Ticketmaster events in a date window."""
@@ -136,24 +106,16 @@ async def fetch_artist_events(
     return await _collect(client.iter_events(attraction_id=attraction_id, start=start, end=end))
 
 
-@task(name="fetch-playlist-artists", cache_policy=READ_CACHE, **_RETRY)
-async def fetch_playlist_artists(upstream: Upstream, playlist_id: str) -> list[Any]:
-    """The artists of a Spotify playlist ([] where this app's tier may not read playlists)."""
-    return list(await upstream.require_spotify().playlist_artists(playlist_id))
-
-
-@task(name="fetch-spotify-artists", cache_policy=READ_CACHE, **_RETRY)
-async def fetch_spotify_artists(upstream: Upstream, ids: Sequence[str]) -> list[SpotifyArtist]:
+async def read_spotify_artists(upstream: Upstream, ids: Sequence[str]) -> list[SpotifyArtist]:
     """Spotify artists by id, batched where the tier allows."""
     return list(await upstream.require_spotify().get_artists(list(ids)))
 
 
-@task(name="search-spotify-artist", cache_policy=READ_CACHE, **_RETRY)
 async def search_spotify_artist(upstream: Upstream, name: str) -> list[SpotifyArtist]:
+    """Spotify's artist search for ``name`` (10 results: the development tier's maximum)."""
     return list(await upstream.require_spotify().search_artists(name, limit=10))
 
 
-@task(name="find-setlistfm-artist", cache_policy=READ_CACHE, **_RETRY)
 async def find_setlistfm_artist(
     upstream: Upstream, ticketmaster_id: str | None, name: str
 ) -> list[SfmArtist]:
@@ -166,8 +128,15 @@ async def find_setlistfm_artist(
     return list(await client.search_artists(name=name))
 
 
-@task(name="fetch-artist-setlists", cache_policy=READ_CACHE, **_RETRY)
-async def fetch_artist_setlists(
+@dataclass
+class ArtistSetlists:
+    mbid: str | None
+    setlists: list[SfmSetlist] = field(default_factory=list)
+    malformed: list[MalformedRecord] = field(default_factory=list)
+    requests_pages: int = 0
+
+
+async def read_artist_setlists(
     upstream: Upstream,
     mbid: str,
     updated_since: datetime | None,
@@ -197,3 +166,82 @@ async def fetch_artist_setlists(
             break
         page_number += 1
     return fetched
+
+
+# --- coarse, cached tasks -----------------------------------------------------------------------
+
+
+@dataclass
+class MarketSweep:
+    """What one sweep of the discovery markets returned: each event once, the markets read, and
+    the markets that failed (with their redacted error) so the run can record them."""
+
+    events: list[TmEvent] = field(default_factory=list)
+    malformed: list[MalformedRecord] = field(default_factory=list)
+    events_by_market: dict[int, list[str]] = field(default_factory=dict)
+    failed_markets: dict[int, str] = field(default_factory=dict)
+
+
+@task(name="sweep-markets", cache_policy=READ_CACHE)
+async def sweep_markets(
+    upstream: Upstream,
+    market_ids: Sequence[int],
+    start: datetime,
+    end: datetime,
+    concurrency: int,
+) -> MarketSweep:
+    """Every music event of the discovery markets in a date window: one Prefect task for the
+    whole sweep (cached, so a re-run after a crash reads nothing again). A market that fails is
+    reported in ``failed_markets``; the others go on."""
+    client = upstream.require_ticketmaster()
+    semaphore = asyncio.Semaphore(concurrency)
+    sweep = MarketSweep()
+
+    async def market(market_id: int) -> None:
+        async with semaphore:
+            try:
+                fetched = await _collect(
+                    client.iter_events(market_id=market_id, start=start, end=end)
+                )
+            except Exception as exc:
+                sweep.failed_markets[market_id] = upstream.redact(f"{type(exc).__name__}: {exc}")
+                return
+        sweep.events_by_market[market_id] = [event.id for event in fetched.events]
+        sweep.malformed.extend(fetched.malformed)
+        sweep.events.extend(fetched.events)
+
+    await asyncio.gather(*(market(m) for m in market_ids))
+    sweep.events = list({event.id: event for event in sweep.events}.values())
+    return sweep
+
+
+@dataclass
+class PlaylistRead:
+    """The artists of the configured playlists (first name seen wins) and the playlists the
+    app's tier may not read."""
+
+    refs: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+@task(name="read-playlists", cache_policy=READ_CACHE)
+async def read_playlists(upstream: Upstream, playlist_ids: Sequence[str]) -> PlaylistRead:
+    """The artists of the configured Spotify playlists ([] where this app's tier may not read
+    playlists: development-mode apps)."""
+    client = upstream.require_spotify()
+    read = PlaylistRead()
+    for playlist_id in playlist_ids:
+        try:
+            refs: list[SpotifyArtistRef] = list(await client.playlist_artists(playlist_id))
+        except EndpointUnavailable as exc:
+            read.unavailable[playlist_id] = str(exc)
+            continue
+        for ref in refs:
+            read.refs.setdefault(ref.id, ref.name)
+    return read
+
+
+@task(name="read-spotify-artists", cache_policy=READ_CACHE)
+async def read_spotify_artists_task(upstream: Upstream, ids: Sequence[str]) -> list[SpotifyArtist]:
+    """Spotify artists by id in one task: batched requests of up to 50 where the tier allows."""
+    return await read_spotify_artists(upstream, ids)

@@ -1,21 +1,28 @@
-"""What a run shows in the Prefect UI, and which failures its tasks retry."""
+"""What a run shows in the Prefect UI, and how little of Prefect a run costs: a few coarse task
+runs, no Prefect retries of a read, its server traffic counted."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import SimpleNamespace
 
-import httpx
 import pytest
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import Task
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+from prefect.client.schemas.sorting import FlowRunSort
 
-from clients.errors import AuthError, QuotaExhausted, RetriesExhausted
 from flows.autonomous_sync import autonomous_sync
+from flows.master_sync import master_sync
 from sandbox.core import Sandbox
-from tasks.upstream import is_transient
+from settings import Settings
+from tasks.upstream import cached, read_playlists, read_spotify_artists_task, sweep_markets
 from tests.flows.conftest import SyncWorld
 
 pytestmark = pytest.mark.prefect
@@ -46,51 +53,34 @@ async def test_a_run_publishes_its_summary_changes_and_progress(
     assert latest["autonomous-sync-changes"].type == "table"
 
 
-def _failed(error: BaseException) -> SimpleNamespace:
-    return SimpleNamespace(data=error)
-
-
-@pytest.mark.parametrize(
-    ("error", "retried"),
-    [
-        (RetriesExhausted("ticketmaster: failed", api="ticketmaster", attempts=5), True),
-        (httpx.ConnectError("refused"), True),
-        (AuthError("ticketmaster: Invalid ApiKey", api="ticketmaster", status=401), False),
-        (QuotaExhausted("ticketmaster: quota", api="ticketmaster", status=429), False),
-        (ValueError("a bug"), False),
-    ],
-)
-def test_tasks_retry_transient_errors_only(error: BaseException, retried: bool) -> None:
-    assert is_transient(None, None, _failed(error)) is retried
-
-
-@pytest.mark.parametrize(
-    ("error", "calls"),
-    [
-        (RetriesExhausted("ticketmaster: failed", api="ticketmaster", attempts=5), 2),
-        (AuthError("ticketmaster: Invalid ApiKey", api="ticketmaster", status=401), 1),
-    ],
-)
-async def test_a_read_task_is_retried_by_prefect_only_for_transient_failures(
-    prefect_harness: str, error: BaseException, calls: int
+async def test_a_master_sync_runs_a_few_coarse_tasks_not_one_per_request(
+    world: SyncWorld, use_sandbox: Callable[..., Sandbox]
 ) -> None:
-    del prefect_harness
-    attempts: list[int] = []
+    world.configure(SYNC_BATCH_SIZE="25")
+    use_sandbox(artists=200)
+    await autonomous_sync(mode="discovery", limit=60)
+    counts = await master_sync(mode="full", limit=60)
+    assert counts["artists_synced"] == 60
+    async with get_client() as client:
+        [flow_run] = await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["master-sync"])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+        task_runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])), limit=200
+        )
+    names = sorted(run.name.rsplit("-", 1)[0] for run in task_runs)
+    assert names == ["read-spotify-artists", *["sync-artist-batch"] * 3]
+    requests = sum(counts[f"requests_{api}"] for api in ("spotify", "ticketmaster", "setlistfm"))
+    assert requests > 100  # the 60 artists' reads, none of them a task run
+    assert 0 < counts["prefect_api_calls"] <= 30  # at most 0.5 per artist
 
-    @task(retries=1, retry_delay_seconds=0, retry_condition_fn=is_transient, cache_policy=NO_CACHE)
-    async def flaky() -> str:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise error
-        return "read"
 
-    @flow
-    async def reader() -> str:
-        return await flaky()
-
-    if calls == 2:
-        assert await reader() == "read"
-    else:
-        with pytest.raises(type(error)):
-            await reader()
-    assert len(attempts) == calls
+@pytest.mark.parametrize(
+    "read_task", [sweep_markets, read_playlists, read_spotify_artists_task], ids=lambda t: t.name
+)
+def test_no_prefect_task_retries_a_read(read_task: Task[..., object]) -> None:
+    settings = Settings(_env_file=None)
+    assert read_task.retries == 0
+    assert cached(read_task, settings, "ticketmaster").retries == 0
