@@ -18,6 +18,7 @@ Two execution paths produce the same rows and the same result:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -306,21 +307,43 @@ def _distinct(
 def _upsert_statement(
     plan: _Plan, dialect: Dialect, source: Any = None, names: Sequence[str] = ()
 ) -> postgresql.Insert | sqlite.Insert:
-    """``INSERT ... ON CONFLICT``: of ``source`` (a SELECT) when given, else of bound rows."""
-    tbl = plan.table
+    """``INSERT ... ON CONFLICT``: of ``source`` (a SELECT) when given, else of bound rows
+    (built once per table, columns and dialect: building ``excluded`` is costly)."""
+    if source is None:
+        return _bound_rows_statement(plan.table, plan.conflict, plan.set_columns, dialect)
+    return _build_upsert_statement(
+        plan.table, plan.conflict, plan.set_columns, dialect, source, names
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _bound_rows_statement(
+    tbl: Table, conflict: tuple[str, ...], set_columns: tuple[str, ...], dialect: Dialect
+) -> postgresql.Insert | sqlite.Insert:
+    return _build_upsert_statement(tbl, conflict, set_columns, dialect)
+
+
+def _build_upsert_statement(
+    tbl: Table,
+    conflict: tuple[str, ...],
+    set_columns: tuple[str, ...],
+    dialect: Dialect,
+    source: Any = None,
+    names: Sequence[str] = (),
+) -> postgresql.Insert | sqlite.Insert:
     stmt: postgresql.Insert | sqlite.Insert
     stmt = postgresql.insert(tbl) if dialect.name == "postgresql" else sqlite.insert(tbl)
     if source is not None:
         stmt = stmt.from_select(list(names), source)
     excluded = stmt.excluded
-    if not plan.set_columns:
-        return stmt.on_conflict_do_nothing(index_elements=list(plan.conflict))
-    assignments: dict[str, Any] = {name: excluded[name] for name in plan.set_columns}
+    if not set_columns:
+        return stmt.on_conflict_do_nothing(index_elements=list(conflict))
+    assignments: dict[str, Any] = {name: excluded[name] for name in set_columns}
     if "updated_at" in tbl.c:
         assignments["updated_at"] = excluded["updated_at"]
-    differs = or_(*(_distinct(tbl.c[name], excluded[name], dialect) for name in plan.set_columns))
+    differs = or_(*(_distinct(tbl.c[name], excluded[name], dialect) for name in set_columns))
     return stmt.on_conflict_do_update(
-        index_elements=list(plan.conflict), set_=assignments, where=differs
+        index_elements=list(conflict), set_=assignments, where=differs
     )
 
 
