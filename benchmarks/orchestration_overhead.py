@@ -1,0 +1,287 @@
+"""What orchestration costs per artist: a ``master-sync --mode full`` against the same client
+calls made directly, in one run.
+
+``python -m benchmarks.orchestration_overhead [--artists 200] [--limiters local,lease]
+[--database-url URL] [--rounds 1]``
+
+Caps lifted, no latency, no faults, no caching: only our own costs count. The sandbox runs in
+process (``httpx.ASGITransport``), the flows against a Prefect server on a throwaway PostgreSQL
+database (as production runs it), our data on a fresh SQLite file by default. Before each
+measured step the database is emptied and ``autonomous-sync --mode discovery --limit N`` imports
+the same N artists again, so every step starts from the same state. Steps:
+
+- ``direct reads``: for every artist, the reads the flow makes (its Ticketmaster events, its
+  setlist.fm search, its first setlist pages) plus one Spotify batch, called directly, at the
+  flow's concurrency, with no limiter;
+- ``direct reads + store``: the same, each artist stored as the flow stores it
+  (``store_artist_sync``), still without Prefect;
+- ``flow (<limiter>)``: ``master_sync(mode="full")`` with ``RATE_LIMITER=<limiter>``.
+
+It prints milliseconds per artist, the flow's overhead over both direct steps, and the flow's
+Prefect API calls per artist (requests + events, counted by ``tasks.prefect_traffic``). Goal:
+<= 10 ms per artist over the direct calls and <= 0.5 Prefect API calls per artist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.sync_state import ArtistToSync
+
+GOAL_MS_PER_ARTIST = 10.0
+GOAL_PREFECT_CALLS_PER_ARTIST = 0.5
+PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
+
+LIFTED_CAPS = {
+    "SPOTIFY_REQUESTS_PER_MINUTE": "6000000",
+    "TICKETMASTER_REQUESTS_PER_SECOND": "100000",
+    "TICKETMASTER_REQUESTS_PER_DAY": "100000000",
+    "SETLISTFM_REQUESTS_PER_SECOND": "100000",
+    "SETLISTFM_REQUESTS_PER_DAY": "100000000",
+    "CACHE_TTL_SPOTIFY_MINUTES": "0",
+    "CACHE_TTL_TICKETMASTER_MINUTES": "0",
+    "RATE_LIMITER": "local",  # discovery, which prepares each step, is not measured
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    seconds: float
+    artists: int
+    prefect_calls: int | None = None
+
+    @property
+    def ms_per_artist(self) -> float:
+        return 1000.0 * self.seconds / max(1, self.artists)
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+async def _fresh_world(engine: AsyncEngine, artists: int) -> None:
+    """An empty database, then the same ``artists`` imported by discovery."""
+    from flows.autonomous_sync import autonomous_sync
+    from tests.flows.conftest import reset_database
+
+    await reset_database(engine)
+    found = await autonomous_sync(mode="discovery", limit=artists)
+    if found["artists_added"] != artists:
+        raise SystemExit(
+            f"the sandbox offered {found['artists_added']} artists, fewer than {artists}"
+        )
+
+
+async def _direct(engine: AsyncEngine, *, store: bool) -> int:
+    """The flow's reads (and, with ``store``, its writes) for every artist, without Prefect."""
+    from clients.ratelimit import NoLimiter
+    from flows._artist_sync import day_window
+    from models.catalog import setlist_versions
+    from models.identity import normalize_name
+    from models.sync_state import select_artists_for_sync
+    from models.types import utcnow
+    from settings import get_settings
+    from tasks.deps import open_upstream
+    from tasks.store import Writer, store_artist_sync
+    from tasks.upstream import (
+        find_setlistfm_artist,
+        read_artist_events,
+        read_artist_setlists,
+        read_spotify_artists,
+    )
+
+    settings = get_settings()
+    now = utcnow()
+    start, end = day_window(now, settings.sync_show_window_days)
+    writer = Writer(engine)
+    async with writer.read() as conn:
+        chosen = await select_artists_for_sync(
+            conn, now=now, limit=None, stale_after_hours=None, source_column="setlistfm_synced_at"
+        )
+    semaphore = asyncio.Semaphore(settings.sync_concurrency)
+    apis = ("spotify", "ticketmaster", "setlistfm")
+    async with open_upstream(settings, apis=apis, limiter=NoLimiter()) as upstream:
+        await read_spotify_artists(upstream, sorted(a.spotify_id for a in chosen if a.spotify_id))
+
+        async def one(artist: ArtistToSync) -> None:
+            async with semaphore:
+                events = None
+                if artist.ticketmaster_id:
+                    fetched = await read_artist_events(upstream, artist.ticketmaster_id, start, end)
+                    events = fetched.events
+                found = await find_setlistfm_artist(upstream, artist.ticketmaster_id, artist.name)
+                wanted = normalize_name(artist.name)
+                match = next((a for a in found if normalize_name(a.name) == wanted), None)
+                setlists = None
+                if match is not None and match.mbid:
+                    known: dict[str, str] = {}
+                    if store:
+                        async with writer.read() as conn:
+                            known = await setlist_versions(conn, artist.id)
+                    setlists = (
+                        await read_artist_setlists(
+                            upstream, match.mbid, None, settings.setlist_first_sync_max_pages, known
+                        )
+                    ).setlists
+                if store:
+                    await store_artist_sync(
+                        writer,
+                        artist_id=artist.id,
+                        identity=None,
+                        events=events,
+                        setlists=setlists,
+                        sources=["ticketmaster", "setlistfm"],
+                        today=now.date(),
+                        now=now,
+                        next_sync_at=now + timedelta(hours=settings.sync_stale_after_hours),
+                    )
+
+        await asyncio.gather(*(one(artist) for artist in chosen))
+    return len(chosen)
+
+
+async def _measure(args: argparse.Namespace, engine: AsyncEngine) -> list[Step]:
+    from flows.master_sync import master_sync
+    from settings import get_settings
+
+    steps: list[Step] = []
+    for _ in range(args.rounds):
+        for name, store in (("direct reads", False), ("direct reads + store", True)):
+            await _fresh_world(engine, args.artists)
+            started = time.perf_counter()
+            done = await _direct(engine, store=store)
+            steps.append(Step(name, time.perf_counter() - started, done))
+        for limiter in args.limiters:
+            with _environment({"RATE_LIMITER": limiter}):
+                get_settings.cache_clear()
+                await _fresh_world(engine, args.artists)
+                started = time.perf_counter()
+                counts = await master_sync(mode="full", limit=args.artists)
+                seconds = time.perf_counter() - started
+                steps.append(
+                    Step(
+                        f"flow ({limiter})",
+                        seconds,
+                        counts["artists_synced"],
+                        counts["prefect_api_calls"],
+                    )
+                )
+            get_settings.cache_clear()
+    return steps
+
+
+def _report(steps: list[Step]) -> int:
+    best: dict[str, Step] = {}
+    for step in steps:
+        if step.name not in best or step.seconds < best[step.name].seconds:
+            best[step.name] = step
+    reads = best["direct reads"].ms_per_artist
+    stored = best["direct reads + store"].ms_per_artist
+    header = ("step", "ms/artist", "- reads", "- reads+store", "Prefect calls/artist")
+    print(f"{header[0]:<24}{header[1]:>11}{header[2]:>10}{header[3]:>15}{header[4]:>22}")
+    failed = 0
+    for name, step in best.items():
+        calls = "" if step.prefect_calls is None else f"{step.prefect_calls / step.artists:.2f}"
+        print(
+            f"{name:<24}{step.ms_per_artist:>11.1f}{step.ms_per_artist - reads:>10.1f}"
+            f"{step.ms_per_artist - stored:>15.1f}{calls:>22}"
+        )
+        if step.prefect_calls is not None:
+            over = step.ms_per_artist - reads
+            ok = over <= GOAL_MS_PER_ARTIST
+            ok_calls = step.prefect_calls / step.artists <= GOAL_PREFECT_CALLS_PER_ARTIST
+            failed += not (ok and ok_calls)
+            print(
+                f"  {name}: {over:.1f} ms/artist over the direct reads "
+                f"({'met' if ok else 'not met'}: goal <= {GOAL_MS_PER_ARTIST:g}); "
+                f"{over - (stored - reads):.1f} ms/artist over reads + store; "
+                f"{step.prefect_calls / step.artists:.2f} Prefect API calls per artist "
+                f"({'met' if ok_calls else 'not met'}: goal <= {GOAL_PREFECT_CALLS_PER_ARTIST:g})"
+            )
+    return failed
+
+
+async def _main(args: argparse.Namespace) -> int:
+    from models.db import create_all, make_engine
+    from sandbox.app import create_app
+    from sandbox.config import SandboxConfig
+    from sandbox.server import demo_settings_overrides
+    from settings import get_settings
+    from tasks.deps import use_http_factory
+
+    sandbox_url = f"http://sandbox-{uuid.uuid4().hex[:8]}.bench"
+    env = {k.upper(): v for k, v in demo_settings_overrides(sandbox_url).items()}
+    env.update(LIFTED_CAPS, DATABASE_URL=args.database_url)
+    with _environment(env):
+        get_settings.cache_clear()
+        app = create_app(
+            SandboxConfig(settings=get_settings(), artists=max(600, 3 * args.artists), caps=False)
+        )
+        engine = make_engine(args.database_url)
+        await create_all(engine)
+        try:
+            with use_http_factory(lambda: httpx.AsyncClient(transport=httpx.ASGITransport(app))):
+                steps = await _measure(args, engine)
+        finally:
+            await engine.dispose()
+    return _report(steps)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--artists", type=int, default=200)
+    parser.add_argument("--limiters", default="local,lease")
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args(argv)
+    if args.artists < 1 or args.rounds < 1:
+        parser.error("--artists and --rounds must be at least 1")
+    args.limiters = [name.strip() for name in args.limiters.split(",") if name.strip()]
+    from prefect.settings import PREFECT_LOGGING_LEVEL, temporary_settings
+
+    from tests.conftest import _create_database, _drop_database, _run
+    from tests.prefect_server import prefect_server
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.database_url is None:
+            args.database_url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        name = f"bench_prefect_{uuid.uuid4().hex[:8]}"
+        _run(_create_database(PG_SERVER_URL, name))
+        try:
+            prefect_url = PG_SERVER_URL.rstrip("/") + "/" + name
+            with (
+                temporary_settings({PREFECT_LOGGING_LEVEL: "WARNING"}),
+                prefect_server(prefect_url),
+            ):
+                return asyncio.run(_main(args))
+        finally:
+            _run(_drop_database(PG_SERVER_URL, name))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
