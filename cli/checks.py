@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import UniqueConstraint, func, inspect, select, text
@@ -33,7 +34,15 @@ if TYPE_CHECKING:
 
     from settings import Settings
 
-__all__ = ["Check", "check_apis", "check_database", "check_settings", "failed", "safe_url"]
+__all__ = [
+    "Check",
+    "check_apis",
+    "check_database",
+    "check_settings",
+    "failed",
+    "safe_url",
+    "sqlite_file",
+]
 
 # One request per API, quickly: a probe is not a sync run.
 _PROBE_OVERRIDES: Final[dict[str, Any]] = {"http_max_retries": 1, "http_timeout_seconds": 10.0}
@@ -61,6 +70,20 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable URL>"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url``; None for other databases, in-memory ones and bad URLs."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # a URI filename: SQLite parses it
+        return None
+    return Path(database)
 
 
 # --- environment ---------------------------------------------------------------------------------
@@ -249,8 +272,12 @@ async def check_database(settings: Settings) -> tuple[list[Check], dict[str, int
     from models.migrate import current_revision, head_revision
 
     url = settings.database_url
-    engine = make_engine(url)
     counts: dict[str, int] = {}
+    path = sqlite_file(url)
+    if path is not None and not path.exists():  # connecting would create an empty file
+        detail = f"{path} does not exist: run `mysetlist db upgrade`, or fix DATABASE_URL"
+        return [Check("connection", False, "no database", detail)], counts
+    engine = make_engine(url)
     try:
         try:
             async with engine.connect() as conn:

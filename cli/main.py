@@ -1,16 +1,30 @@
-"""The ``mysetlist`` command: set-up, checks, triggers, the monitor, the sandbox, the demo."""
+"""The ``mysetlist`` command: set-up, checks, triggers, the monitor, the sandbox, the demo.
+
+Exit codes: 0 done; 1 failed (a failed run, a failed check, or a problem with the settings, the
+database or the Prefect API, named in one line with its fix); 2 refused before any work (bad
+arguments). ``--json`` prints one JSON object on stdout (shapes in docs/operations.md); errors
+go to stderr.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import logging
 import sys
-from collections.abc import Callable, Coroutine
+import threading
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Annotated, Any, NoReturn, TypeVar
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, NoReturn, TypeVar, cast
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cli.checks import Check, check_apis, check_database, check_settings, failed, safe_url
@@ -25,27 +39,51 @@ from cli.deployments import (
     load_flow,
     validate_request,
 )
+from cli.failures import (
+    database_problem,
+    database_url_problem,
+    first_line,
+    listen_problem,
+    missing_database_problem,
+    prefect_problem,
+    revision_problem,
+)
 from clients.errors import redact
 from models.types import utcnow
+from sandbox.config import SpotifyTier
 from settings import Settings, apply_prefect_defaults, get_settings
 
-__all__ = ["app", "run_flow_locally"]
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun, State
+
+__all__ = ["DISTRIBUTION", "RunOutcome", "app", "run_flow_locally"]
 
 T = TypeVar("T")
 
-USAGE_ERROR = 2
+#: The installed distribution whose version ``--version`` prints.
+DISTRIBUTION: Final = "mysetlist-sync"
+USAGE_ERROR: Final = 2
+#: Prefect state types after which a flow run never changes again.
+FINAL_STATES: Final = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+#: Ledger statuses that make a run a failure whatever Prefect's state says.
+FAILED_LEDGER_STATUSES: Final = frozenset({"failed", "crashed"})
+#: Seconds between two reads of a followed deployment run (``trigger --wait``).
+POLL_SECONDS: Final = 5.0
+# aiosqlite names each connection's worker thread after its target function.
+_SQLITE_WORKER_SUFFIX: Final = "(_connection_worker_thread)"
+_SQLITE_WORKER_JOIN_SECONDS: Final = 10.0
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-# The clock of ``status`` (tests replace it).
+# The clock of ``status`` and the pause of ``trigger --wait`` (tests replace them).
 now: Callable[[], datetime] = utcnow
+sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep
 
 app = typer.Typer(
     name="mysetlist",
     help="MySetlist sync: artist discovery, show and setlist sync, trending, health.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -55,9 +93,35 @@ check_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(check_app, name="check")
 
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print the result as one JSON object (docs/operations.md)."),
+]
+
+
+def installed_version() -> str:
+    """The version of the installed package (``pip install -e .`` included)."""
+    try:
+        return package_version(DISTRIBUTION)
+    except PackageNotFoundError:  # pragma: no cover - run from a checkout never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mysetlist {installed_version()}")
+        raise typer.Exit()
+
 
 @app.callback()
-def _before_every_command() -> None:
+def _before_every_command(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     # Before any command imports Prefect, which reads its settings once (see PREFECT_DEFAULTS).
     apply_prefect_defaults()
 
@@ -66,7 +130,7 @@ def _before_every_command() -> None:
 
 
 def _fail(message: str, *, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]Error:[/red] {message}", soft_wrap=True)
+    err_console.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -75,7 +139,24 @@ def _usage_error(message: str) -> NoReturn:
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
+    return asyncio.run(_sqlite_workers_joined(coro))
+
+
+async def _sqlite_workers_joined(coro: Coroutine[Any, Any, T]) -> T:
+    """``coro``'s result, once the aiosqlite worker threads it started have ended.
+
+    aiosqlite 0.22 stops the worker of a connection that failed to open without awaiting the
+    stop: the worker then answers to the event loop after ``asyncio.run`` has closed it, and
+    prints an "Event loop is closed" traceback (4 runs in 5 of ``status`` on an unreachable
+    SQLite file). Joining those threads while the loop is open lets them answer in time.
+    """
+    before = set(threading.enumerate())
+    try:
+        return await coro
+    finally:
+        for thread in threading.enumerate():
+            if thread not in before and thread.name.endswith(_SQLITE_WORKER_SUFFIX):
+                thread.join(_SQLITE_WORKER_JOIN_SECONDS)
 
 
 def _settings() -> Settings:
@@ -91,11 +172,70 @@ def _settings() -> Settings:
         _fail(f"invalid settings: {problems}")
 
 
-def _url_secrets(settings: Settings) -> list[str]:
+def _secrets(settings: Settings) -> list[str]:
+    """Every secret a message could carry: the API keys and the database password."""
     from sqlalchemy.engine import make_url
 
-    password = make_url(settings.database_url).password
+    try:
+        password = make_url(settings.database_url).password
+    except Exception:
+        password = None
     return [*settings.secret_values(), *([str(password)] if password else [])]
+
+
+def _database_url(settings: Settings, *, existing: bool = False) -> str:
+    """``DATABASE_URL`` once it names a database we can use; with ``existing``, a SQLite file
+    must already be there (a command that only reads never creates one)."""
+    url = settings.database_url
+    problem = database_url_problem(url) or (missing_database_problem(url) if existing else None)
+    if problem:
+        _fail(problem)
+    return url
+
+
+def _prefect_api() -> str | None:
+    """``PREFECT_API_URL``, or None for Prefect's ephemeral local server."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+@contextmanager
+def _prefect_failures() -> Iterator[None]:
+    """A Prefect API that cannot be reached or refuses us: one line and exit 1."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        problem = prefect_problem(exc, _prefect_api())
+        if problem is None:
+            raise
+        _fail(problem)
+
+
+def _open_database(settings: Settings, *, at_head: bool) -> str:
+    """``DATABASE_URL``, once its database exists and opens; with ``at_head``, once it is also
+    at the newest revision (a flow writes every table)."""
+    from models.migrate import current_revision, head_revision
+
+    url = _database_url(settings, existing=True)
+    try:
+        current = _run(current_revision(url))
+    except Exception as exc:
+        problem = database_problem(exc, url, _secrets(settings))
+        if problem is None:
+            raise
+        _fail(problem)
+    head = head_revision()
+    if at_head and current != head:
+        state = "is not migrated" if current is None else f"is at revision {current}, not {head}"
+        _fail(f"the database at {safe_url(url)} {state}: run `mysetlist db upgrade`")
+    return url
+
+
+def _print_json(payload: Mapping[str, Any], *, secrets: list[str]) -> None:
+    sys.stdout.write(redact(json.dumps(payload, default=str), secrets) + "\n")
 
 
 def _checks_table(title: str, checks: list[Check]) -> Table:
@@ -109,50 +249,194 @@ def _checks_table(title: str, checks: list[Check]) -> Table:
     return table
 
 
+def _checks_json(checks: list[Check]) -> list[dict[str, Any]]:
+    """Every field of each row: a field added to ``Check`` appears here without more code."""
+    return [asdict(check) for check in checks]
+
+
 def _report_failures(checks: list[Check]) -> None:
     bad = failed(checks)
     if bad:
         _fail("failed: " + ", ".join(f"{check.part} ({check.status})" for check in bad))
 
 
-def run_flow_locally(request: JobRequest) -> Any:
+# --- one flow run, here or through a deployment --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What ``trigger`` and ``seed`` know about the flow run they started."""
+
+    job: str
+    deployment: str | None
+    parameters: dict[str, Any]
+    flow_run_id: str | None
+    flow_run_url: str | None
+    state_type: str | None
+    state_name: str | None
+    state_message: str | None
+    ledger: dict[str, Any] | None
+
+    @property
+    def finished(self) -> bool:
+        return self.state_type in FINAL_STATES
+
+    @property
+    def ok(self) -> bool:
+        """Started (not followed), or ended Completed (whatever its name, e.g. ``Partial``)
+        without a failed ledger row."""
+        if self.ledger is not None and self.ledger.get("status") in FAILED_LEDGER_STATUSES:
+            return False
+        return not self.finished or self.state_type == "COMPLETED"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "job": self.job,
+            "deployment": self.deployment,
+            "parameters": self.parameters,
+            "flow_run_id": self.flow_run_id,
+            "flow_run_url": self.flow_run_url,
+            "state": {
+                "type": self.state_type,
+                "name": self.state_name,
+                "message": self.state_message,
+            },
+            "ledger": self.ledger,
+            "ok": self.ok,
+        }
+
+
+def run_flow_state(request: JobRequest) -> State:
     """Run the job's flow in this process (Prefect records it on the configured or an ephemeral
-    API) and return its result."""
+    API) and return its final state; exceptions inside the flow become a failed state."""
     flow = load_flow(request.job)
-    result = flow(**request.parameters)
-    if inspect.isawaitable(result):
-        return asyncio.run(_awaited(result))
-    return result
+    state: Any = flow(**request.parameters, return_state=True)
+    if inspect.isawaitable(state):
+        state = _run(_awaited(state))
+    return cast("State", state)
+
+
+def run_flow_locally(request: JobRequest) -> Any:
+    """Run the job's flow in this process and return its result (raising its exception)."""
+    return run_flow_state(request).result()
 
 
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _validated(
-    job: str, *, mode: str | None, limit: int | None, dry_run: bool = False
-) -> JobRequest:
+class _UntracedRefusals(logging.Filter):
+    """Drops the traceback from the log record of a run refused for its set-up (missing limits
+    or credentials): the message names the problem and its fix; the stack adds nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from tasks.deps import MissingCredentials
+        from tasks.ratelimits import MissingRateLimits
+
+        if record.exc_info and isinstance(
+            record.exc_info[1], MissingRateLimits | MissingCredentials
+        ):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+@contextmanager
+def _refusals_untraced() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    refusals = _UntracedRefusals()
+    for logger in loggers:
+        logger.addFilter(refusals)
     try:
-        return validate_request(job, mode=mode, limit=limit, dry_run=dry_run)
-    except InvalidJobRequest as exc:
-        _usage_error(str(exc))
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(refusals)
 
 
-def _run_local(request: JobRequest, settings: Settings) -> None:
-    from tasks.ratelimits import MissingRateLimits
+def _state_message(state: State, secrets: list[str]) -> str | None:
+    if not state.message:
+        return None
+    return redact(state.message.strip().splitlines()[0], secrets)
 
-    label = request.job.name + (f" (mode {request.mode})" if request.mode else "")
-    console.print(f"Running [bold]{label}[/bold] in this process with {request.parameters} ...")
+
+def _ledger(settings: Settings, flow_run_id: str) -> dict[str, Any] | None:
+    """The ledger row of the flow run in ``DATABASE_URL`` (id, status, counts), if there is one:
+    a deployment run may write to another database."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models.db import make_engine
+    from models.tables import SyncRun
+
+    url = settings.database_url
+    if database_url_problem(url) or missing_database_problem(url):
+        return None
+    runs = SyncRun.__table__  # type: ignore[attr-defined]
+
+    async def read() -> dict[str, Any] | None:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(runs.c.id, runs.c.status, runs.c.counts)
+                        .where(runs.c.flow_run_id == flow_run_id)
+                        .order_by(runs.c.id.desc())
+                        .limit(1)
+                    )
+                ).first()
+        finally:
+            await engine.dispose()
+        if row is None:
+            return None
+        return {"id": int(row.id), "status": str(row.status), "counts": dict(row.counts)}
+
     try:
-        result = run_flow_locally(request)
-    except MissingRateLimits as exc:
-        _fail(str(exc))
-    except Exception as exc:
-        _fail(
-            f"{request.job.name} failed: {type(exc).__name__}: "
-            f"{redact(str(exc), settings.secret_values())}"
+        return _run(read())
+    except (SQLAlchemyError, OSError):  # not our ledger, or not reachable from here
+        return None
+
+
+def _flow_run_url(flow_run_id: Any) -> str | None:
+    """The flow run's page in the Prefect UI, when a UI URL is known."""
+    from prefect.utilities.urls import url_for
+
+    if flow_run_id is None:
+        return None
+    return url_for("flow-run", obj_id=flow_run_id) or None
+
+
+def _label(request: JobRequest) -> str:
+    return request.job.name + (f" (mode {request.mode})" if request.mode else "")
+
+
+def _run_local(request: JobRequest, settings: Settings, *, as_json: bool) -> RunOutcome:
+    _open_database(settings, at_head=True)
+    secrets = _secrets(settings)
+    if not as_json:
+        console.print(
+            f"Running [bold]{_label(request)}[/bold] in this process with {request.parameters} ...",
+            soft_wrap=True,
         )
+    with _prefect_failures(), _refusals_untraced():
+        state = run_flow_state(request)
+    flow_run_id = state.state_details.flow_run_id
+    outcome = RunOutcome(
+        job=request.job.name,
+        deployment=None,
+        parameters=dict(request.parameters),
+        flow_run_id=str(flow_run_id) if flow_run_id else None,
+        flow_run_url=_flow_run_url(flow_run_id),
+        state_type=state.type.value,
+        state_name=state.name,
+        state_message=_state_message(state, secrets),
+        ledger=_ledger(settings, str(flow_run_id)) if flow_run_id else None,
+    )
+    if as_json or not outcome.ok:
+        return outcome
     console.print(f"[green]{request.job.name} finished[/green]")
+    result = state.result()
     if isinstance(result, dict) and result:
         table = Table(title="counts", title_justify="left")
         table.add_column("key")
@@ -160,6 +444,27 @@ def _run_local(request: JobRequest, settings: Settings) -> None:
         for key, value in sorted(result.items()):
             table.add_row(str(key), str(value))
         console.print(table)
+    return outcome
+
+
+def _finish(outcome: RunOutcome, *, as_json: bool, secrets: list[str]) -> None:
+    """Print ``outcome`` (as JSON, or the failure line) and exit 1 unless it went well."""
+    if as_json:
+        _print_json(outcome.to_json(), secrets=secrets)
+        if not outcome.ok:
+            raise typer.Exit(1)
+        return
+    if not outcome.finished:
+        return
+    ended = f"{outcome.deployment or outcome.job} ended {outcome.state_name}"
+    if outcome.state_message and not outcome.ok:
+        ended += f": {outcome.state_message}"
+    if outcome.ledger is not None:
+        ended += f" (ledger run #{outcome.ledger['id']}: {outcome.ledger['status']})"
+    if not outcome.ok:
+        _fail(ended)
+    if outcome.deployment is not None:  # a local run has printed its own counts
+        console.print(f"[green]{ended}[/green]", soft_wrap=True)
 
 
 # --- db ------------------------------------------------------------------------------------------
@@ -168,34 +473,59 @@ def _run_local(request: JobRequest, settings: Settings) -> None:
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Option(help="Target Alembic revision.")] = "head",
+    as_json: JsonOption = False,
 ) -> None:
     """Apply the schema migrations to DATABASE_URL."""
     from models.migrate import current_revision, upgrade
 
     settings = _settings()
-    url = settings.database_url
-    console.print(f"Migrating {safe_url(url)} to {revision} ...")
-    _run(upgrade(url, revision))
-    console.print(f"[green]database at revision {_run(current_revision(url))}[/green]")
+    url = _database_url(settings)
+    if not as_json:
+        console.print(f"Migrating {safe_url(url)} to {revision} ...")
+    try:
+        _run(upgrade(url, revision))
+        reached = _run(current_revision(url))
+    except Exception as exc:
+        problem = revision_problem(exc, revision) or database_problem(exc, url, _secrets(settings))
+        if problem is None:
+            raise
+        _fail(problem)
+    if as_json:
+        _print_json({"database": safe_url(url), "revision": reached}, secrets=_secrets(settings))
+        return
+    console.print(f"[green]database at revision {reached}[/green]")
 
 
 # --- setup ---------------------------------------------------------------------------------------
 
 
 @app.command()
-def setup() -> None:
+def setup(as_json: JsonOption = False) -> None:
     """Create or update the Prefect rate limits, work pool and deployment variables."""
-    from prefect.settings import PREFECT_API_URL
-
     from cli.setup import run_setup, steps_table
 
     settings = _settings()
-    api = PREFECT_API_URL.value() or "an ephemeral local Prefect server"
-    console.print(f"Setting up Prefect at {api} ...")
-    console.print(steps_table(_run(run_setup(settings)), title="mysetlist setup"))
+    api = _prefect_api()
+    if not as_json:
+        console.print(f"Setting up Prefect at {api or 'an ephemeral local Prefect server'} ...")
+    with _prefect_failures():
+        steps = _run(run_setup(settings))
+    if as_json:
+        _print_json(
+            {"prefect_api": api, "steps": [asdict(step) for step in steps]},
+            secrets=_secrets(settings),
+        )
+        return
+    console.print(steps_table(steps, title="mysetlist setup"))
 
 
 # --- sandbox, monitor, serve ---------------------------------------------------------------------
+
+
+def _require_listenable(host: str, port: int) -> None:
+    problem = listen_problem(host, port)
+    if problem:
+        _fail(problem)
 
 
 @app.command()
@@ -211,21 +541,20 @@ def sandbox(
         float, typer.Option(min=0.0, max=1.0, help="Share of requests answered with a fault.")
     ] = 0.0,
     spotify_tier: Annotated[
-        str, typer.Option(help="Spotify app tier: extended or development.")
+        SpotifyTier, typer.Option(help="Spotify app tier (development: a new app's limits).")
     ] = "extended",
 ) -> None:
     """Run the offline stand-in for Spotify, Ticketmaster and setlist.fm."""
-    if spotify_tier not in ("extended", "development"):
-        _usage_error(f"--spotify-tier must be extended or development, got {spotify_tier!r}")
     from sandbox.config import SandboxConfig
     from sandbox.server import run_server
 
+    _require_listenable(host, port)
     config = SandboxConfig(
         artists=artists,
         seed=seed,
         caps=caps,
         fault_rate=fault_rate,
-        spotify_tier="development" if spotify_tier == "development" else "extended",
+        spotify_tier=spotify_tier,
     )
     console.print(f"Sandbox on http://{host}:{port} ({artists} artists, seed {seed})")
     run_server(config, host, port)
@@ -240,6 +569,8 @@ def monitor(
     from monitor.api import serve as serve_monitor
 
     settings = _settings()
+    _database_url(settings)
+    _require_listenable(host, port)
     if settings.cron_secret is None:
         err_console.print("[yellow]CRON_SECRET is not set: every route but /healthz answers 503")
     serve_monitor(settings, host=host, port=port)
@@ -268,7 +599,9 @@ def serve() -> None:
     from cli.setup import run_setup
 
     settings = _settings()
-    _run(run_setup(settings))
+    _database_url(settings)
+    with _prefect_failures():
+        _run(run_setup(settings))
     deployments = build_runner_deployments(settings)
     names = ", ".join(definition.full_name for definition in DEPLOYMENTS)
     console.print(f"Serving {names} (timezone {settings.schedule_timezone})")
@@ -277,51 +610,131 @@ def serve() -> None:
 
 # --- running jobs --------------------------------------------------------------------------------
 
-_JOB_HELP = (
-    "One of: " + ", ".join(JOBS) + " (aliases: " + ", ".join(f"{a}" for a in JOB_ALIASES) + ")."
+# Derived from the job table (cli/deployments.py), never repeated.
+_JOB_CHOICES: Final = [*JOBS, *JOB_ALIASES]
+_MODE_CHOICES: Final = list(dict.fromkeys(mode for job in JOBS.values() for mode in job.modes))
+_JOB_HELP: Final = (
+    "The job (aliases: " + ", ".join(f"{a} = {n}" for a, n in JOB_ALIASES.items()) + ")."
 )
+_MODE_HELP: Final = (
+    "The flow's mode: "
+    + "; ".join(f"{job.name} {'|'.join(job.modes)}" for job in JOBS.values() if job.modes)
+    + ". Left out: the flow's default."
+)
+if TYPE_CHECKING:
+    JobChoice = str
+    ModeChoice = str
+else:  # the choices typer lists in --help and completes in the shell
+    JobChoice = Literal[tuple(_JOB_CHOICES)]
+    ModeChoice = Literal[tuple(_MODE_CHOICES)]
+_NO_LIMIT: Final = ", ".join(job.name for job in JOBS.values() if not job.takes_limit)
+_NO_DRY_RUN: Final = ", ".join(job.name for job in JOBS.values() if not job.takes_dry_run)
 
 
 @app.command()
 def trigger(
-    job: Annotated[str, typer.Argument(help=_JOB_HELP)],
-    mode: Annotated[str | None, typer.Option(help="The flow's mode.")] = None,
+    job: Annotated[JobChoice, typer.Argument(help=_JOB_HELP, show_default=False)],
+    mode: Annotated[ModeChoice | None, typer.Option(help=_MODE_HELP)] = None,
     limit: Annotated[
-        int | None, typer.Option(help=f"Artists to handle ({MIN_LIMIT}-{MAX_LIMIT}).")
+        int | None,
+        typer.Option(
+            help=f"Artists to handle ({MIN_LIMIT}-{MAX_LIMIT}; not for {_NO_LIMIT or 'none'})."
+        ),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Fetch, write nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help=f"Fetch, write nothing (not for {_NO_DRY_RUN or 'none'})."),
+    ] = False,
     local: Annotated[
         bool, typer.Option("--local", help="Run here instead of through a deployment.")
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Follow the deployment run to its end; exit 1 unless it ends Completed "
+            "(--local always waits).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Start a job: through its Prefect deployment, or in this process with --local."""
     request = _validated(job, mode=mode, limit=limit, dry_run=dry_run)
     settings = _settings()
     if local:
-        _run_local(request, settings)
-        return
-    _trigger_deployment(request)
+        outcome = _run_local(request, settings, as_json=as_json)
+    else:
+        outcome = _trigger_deployment(request, settings, wait=wait, as_json=as_json)
+    _finish(outcome, as_json=as_json, secrets=_secrets(settings))
 
 
-def _trigger_deployment(request: JobRequest) -> None:
-    from prefect.settings import PREFECT_API_URL
+def _validated(
+    job: str, *, mode: str | None, limit: int | None, dry_run: bool = False
+) -> JobRequest:
+    try:
+        return validate_request(job, mode=mode, limit=limit, dry_run=dry_run)
+    except InvalidJobRequest as exc:
+        _usage_error(str(exc))
 
-    api = PREFECT_API_URL.value() or "the ephemeral local Prefect server"
-    name = _run(_find_deployment(request))
-    if name is None:
-        _fail(
-            f"no deployment of {request.job.name} is registered on {api}. "
-            "Run it in this process with --local, or register the deployments with "
-            "`mysetlist setup` then `prefect --no-prompt deploy --all`."
-        )
-    flow_run = _run(_start_deployment(name, request.parameters))
-    from prefect.utilities.urls import url_for
 
-    console.print(f"Started [bold]{name}[/bold] with {request.parameters}")
-    console.print(f"flow run id: {flow_run.id}")
-    url = url_for(flow_run)
-    if url:
-        console.print(f"flow run URL: {url}")
+def _trigger_deployment(
+    request: JobRequest, settings: Settings, *, wait: bool, as_json: bool
+) -> RunOutcome:
+    api = _prefect_api() or "the ephemeral local Prefect server"
+    with _prefect_failures():
+        name = _run(_find_deployment(request))
+        if name is None:
+            _fail(
+                f"no deployment of {request.job.name} is registered on {api}. "
+                "Run it in this process with --local, or register the deployments with "
+                "`mysetlist setup` then `prefect --no-prompt deploy --all`."
+            )
+        flow_run = _run(_start_deployment(name, request.parameters))
+    url = _flow_run_url(flow_run.id)
+    if not as_json:
+        console.print(f"Started [bold]{name}[/bold] with {request.parameters}", soft_wrap=True)
+        console.print(f"flow run id: {flow_run.id}")
+        if url:
+            console.print(f"flow run URL: {url}", soft_wrap=True)
+    if wait:
+        report = None if as_json else _print_state
+        with _prefect_failures():
+            flow_run = _run(_follow(flow_run.id, on_change=report))
+    state = flow_run.state
+    finished = state is not None and state.type.value in FINAL_STATES
+    return RunOutcome(
+        job=request.job.name,
+        deployment=name,
+        parameters=dict(request.parameters),
+        flow_run_id=str(flow_run.id),
+        flow_run_url=url,
+        state_type=state.type.value if state else None,
+        state_name=state.name if state else None,
+        state_message=_state_message(state, _secrets(settings)) if state else None,
+        ledger=_ledger(settings, str(flow_run.id)) if finished else None,
+    )
+
+
+def _print_state(state: State) -> None:
+    console.print(f"state: {state.name}")
+
+
+async def _follow(flow_run_id: Any, *, on_change: Callable[[State], None] | None) -> FlowRun:
+    """Read the flow run every ``POLL_SECONDS`` until its state is final."""
+    from prefect.client.orchestration import get_client
+
+    seen: str | None = None
+    async with get_client() as client:
+        while True:
+            flow_run = await client.read_flow_run(flow_run_id)
+            state = flow_run.state
+            if state is not None and state.name != seen:
+                seen = state.name
+                if on_change is not None:
+                    on_change(state)
+            if state is not None and state.type.value in FINAL_STATES:
+                return flow_run
+            await sleep(POLL_SECONDS)
 
 
 async def _find_deployment(request: JobRequest) -> str | None:
@@ -340,13 +753,14 @@ async def _find_deployment(request: JobRequest) -> str | None:
     return f"{request.job.name}/{chosen}"
 
 
-async def _start_deployment(name: str, parameters: dict[str, Any]) -> Any:
+async def _start_deployment(name: str, parameters: dict[str, Any]) -> FlowRun:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
 
     start: Any = run_deployment  # sync_compatible: a coroutine when awaited from async code
     async with get_client() as client:
-        return await start(name, client=client, parameters=parameters, timeout=0)
+        flow_run: FlowRun = await start(name, client=client, parameters=parameters, timeout=0)
+    return flow_run
 
 
 @app.command()
@@ -354,10 +768,13 @@ def seed(
     limit: Annotated[
         int | None, typer.Option(help=f"Artists to discover and sync ({MIN_LIMIT}-{MAX_LIMIT}).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Fill an empty database: discovery, sync, master sync and trending, here and now."""
     request = _validated("seed-comprehensive", mode=None, limit=limit)
-    _run_local(request, _settings())
+    settings = _settings()
+    outcome = _run_local(request, settings, as_json=as_json)
+    _finish(outcome, as_json=as_json, secrets=_secrets(settings))
 
 
 # --- status and checks ---------------------------------------------------------------------------
@@ -379,9 +796,10 @@ def status(
     except InvalidHoursError as exc:
         _usage_error(str(exc))
     settings = _settings()
+    url = _open_database(settings, at_head=False)
 
     async def compute() -> Any:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(url)
         try:
             return await compute_health(
                 engine, hours=hours, now=now(), stale_after_hours=settings.sync_stale_after_hours
@@ -392,11 +810,9 @@ def status(
     try:
         report = _run(compute())
     except Exception as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
         _fail(
-            f"cannot compute the health report from {safe_url(settings.database_url)}: "
-            f"{type(exc).__name__}: {redact(first_line, _url_secrets(settings))} "
-            "(is the database migrated? `mysetlist db upgrade`)"
+            f"cannot compute the health report from {safe_url(url)}: "
+            f"{first_line(exc, _secrets(settings))}; is it migrated? `mysetlist db upgrade`"
         )
     if as_json:
         sys.stdout.write(report.model_dump_json(by_alias=True) + "\n")
@@ -407,22 +823,53 @@ def status(
 
 
 @check_app.command("env")
-def check_env() -> None:
+def check_env(as_json: JsonOption = False) -> None:
     """Which settings are present, and one authenticated call per API."""
     settings = _settings()
     presence = check_settings(settings)
-    console.print(_checks_table("settings", presence))
+    if not as_json:
+        console.print(_checks_table("settings", presence))
     apis = _run(check_apis(settings))
+    if as_json:
+        bad = failed(presence + apis)
+        _print_json(
+            {
+                "ok": not bad,
+                "settings": _checks_json(presence),
+                "apis": _checks_json(apis),
+                "failed": [check.part for check in bad],
+            },
+            secrets=_secrets(settings),
+        )
+        if bad:
+            raise typer.Exit(1)
+        return
     console.print(_checks_table("upstream APIs", apis))
     _report_failures(presence + apis)
     console.print("[green]environment OK[/green]")
 
 
 @check_app.command("db")
-def check_db() -> None:
+def check_db(as_json: JsonOption = False) -> None:
     """Connection, migrations at head, every table and index present, row counts."""
     settings = _settings()
+    url = _database_url(settings)
     checks, counts = _run(check_database(settings))
+    if as_json:
+        bad = failed(checks)
+        _print_json(
+            {
+                "ok": not bad,
+                "database": safe_url(url),
+                "checks": _checks_json(checks),
+                "rows": dict(sorted(counts.items())),
+                "failed": [check.part for check in bad],
+            },
+            secrets=_secrets(settings),
+        )
+        if bad:
+            raise typer.Exit(1)
+        return
     console.print(_checks_table("database", checks))
     if counts:
         table = Table(title="rows", title_justify="left")
@@ -450,6 +897,8 @@ def demo(
     """The whole system end to end on the embedded database (what `make run` runs)."""
     from cli.demo import run_demo
 
+    settings = _settings()
+    _database_url(settings)
     code = run_demo(console, artists=artists, limit=limit)
     if code:
         raise typer.Exit(code)

@@ -73,7 +73,7 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(cli.main, "run_flow_state", forbidden)
     monkeypatch.setattr(cli.main, "_trigger_deployment", forbidden)
-    monkeypatch.setattr(cli.main, "_require_migrated", forbidden)
+    monkeypatch.setattr(cli.main, "_open_database", forbidden)
     return calls
 
 
@@ -195,7 +195,9 @@ def test_trigger_local_runs_the_validated_request(
     migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[JobRequest] = []
-    state = Completed(data={"artists_found": 3}, state_details=StateDetails(flow_run_id=RUN_ID))
+    state: State = Completed(
+        data={"artists_found": 3}, state_details=StateDetails(flow_run_id=RUN_ID)
+    )
     monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, seen))
 
     result = runner.invoke(
@@ -213,7 +215,7 @@ def test_trigger_local_runs_the_validated_request(
 
 
 def test_trigger_local_json_reports_the_run(migrated: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    state = Completed(
+    state: State = Completed(
         name="Partial", data={"artists_found": 3}, state_details=StateDetails(flow_run_id=RUN_ID)
     )
     monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
@@ -242,7 +244,7 @@ def test_a_failing_local_run_exits_1_with_the_error_redacted(
         "Flow run encountered an exception: RuntimeError: GET "
         "https://tm.example/events.json?apikey=tm-secret-key-123 failed\nsecond line"
     )
-    state = Failed(message=message, state_details=StateDetails(flow_run_id=RUN_ID))
+    state: State = Failed(message=message, state_details=StateDetails(flow_run_id=RUN_ID))
     monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
 
     result = runner.invoke(app, ["trigger", "master-sync", "--local"])
@@ -258,7 +260,7 @@ def test_a_failing_local_run_exits_1_with_the_error_redacted(
 def test_a_failing_local_run_with_json_prints_the_run_and_exits_1(
     migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state = Crashed(
+    state: State = Crashed(
         message="Execution was interrupted", state_details=StateDetails(flow_run_id=RUN_ID)
     )
     monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
@@ -282,7 +284,9 @@ def test_missing_rate_limits_name_mysetlist_setup(
     from tasks.ratelimits import MissingRateLimits
 
     refused = MissingRateLimits(["mysetlist-setlistfm-per-day"])
-    state = Failed(message=f"Flow run encountered an exception: MissingRateLimits: {refused}")
+    state: State = Failed(
+        message=f"Flow run encountered an exception: MissingRateLimits: {refused}"
+    )
     monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
 
     result = runner.invoke(app, ["seed", "--limit", "5"])

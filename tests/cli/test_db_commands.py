@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ def fresh_database_url(
 ) -> Iterator[str]:
     """An empty database (no tables) of each dialect; DATABASE_URL points at it."""
     if request.param == "sqlite":
+        (tmp_path / "fresh.db").touch()  # an empty file is an empty SQLite database
         url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
         monkeypatch.setenv("DATABASE_URL", url)
         yield url
@@ -119,3 +121,97 @@ def test_check_db_on_an_unreachable_server_hides_the_password(
     assert result.exit_code == 1
     assert "failed: connection (unreachable)" in _text(result.output)
     assert "hunter2" not in result.output
+
+
+def test_check_db_on_a_missing_sqlite_file_says_so_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "typo.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+
+    result = runner.invoke(app, ["check", "db"])
+
+    assert result.exit_code == 1
+    assert f"{path} does not exist: run `mysetlist db upgrade`, or fix DATABASE_URL" in _text(
+        result.output
+    )
+    assert result.stderr == "Error: failed: connection (no database)\n"
+    assert not path.exists()
+
+
+def test_db_upgrade_json_names_the_database_and_revision(fresh_database_url: str) -> None:
+    result = runner.invoke(app, ["db", "upgrade", "--json"])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "database": make_url(fresh_database_url).render_as_string(hide_password=True),
+        "revision": head_revision(),
+    }
+
+
+def test_check_db_json_on_a_migrated_database(fresh_database_url: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+    result = runner.invoke(app, ["check", "db", "--json"])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    dialect = make_url(fresh_database_url).get_backend_name()
+    safe = make_url(fresh_database_url).render_as_string(hide_password=True)
+    assert payload == {
+        "ok": True,
+        "database": safe,
+        "checks": [
+            {
+                "part": "connection",
+                "ok": True,
+                "status": "OK",
+                "detail": f"{dialect}: {safe}",
+                "required": True,
+            },
+            {
+                "part": "migrations",
+                "ok": True,
+                "status": "at head",
+                "detail": head_revision(),
+                "required": True,
+            },
+            {
+                "part": "tables",
+                "ok": True,
+                "status": f"{TABLES} of {TABLES} present",
+                "detail": "",
+                "required": True,
+            },
+            {
+                "part": "indexes",
+                "ok": True,
+                "status": "all present",
+                "detail": "",
+                "required": True,
+            },
+            {
+                "part": "unique keys",
+                "ok": True,
+                "status": "all present",
+                "detail": "",
+                "required": True,
+            },
+        ],
+        "rows": {table.name: 0 for table in SQLModel.metadata.sorted_tables},
+        "failed": [],
+    }
+    assert list(payload["rows"]) == sorted(payload["rows"])
+
+
+def test_check_db_json_on_an_empty_database_fails_with_the_report(
+    fresh_database_url: str,
+) -> None:
+    result = runner.invoke(app, ["check", "db", "--json"])
+
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert payload["failed"] == ["migrations", "tables"]
+    assert payload["rows"] == {}
+    assert result.stderr == ""

@@ -117,10 +117,17 @@ def test_status_renders_the_report_for_people(
 def test_status_on_a_database_without_tables_says_to_migrate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    (tmp_path / "empty.db").touch()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
 
     result = runner.invoke(app, ["status", "--json"])
 
     assert result.exit_code == 1
-    assert "mysetlist db upgrade" in result.output
+    assert result.stderr.startswith(
+        f"Error: cannot compute the health report from {url}: OperationalError: "
+        "(sqlite3.OperationalError) no such table: "
+    )
+    assert result.stderr.endswith("; is it migrated? `mysetlist db upgrade`\n")
+    assert result.stderr.count("\n") == 1
     assert result.stdout == ""
