@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -139,7 +139,8 @@ class Lease:
     """A block of ``count`` slots: slot ``i`` is at store time ``start + i * interval``.
 
     ``count`` 0 means the day's quota is spent (``day`` says which). ``store_now`` is the store's
-    time when the lease was taken, to convert slot times to the worker's clock.
+    time when the lease was taken, read between the local clock readings ``local_before`` and
+    ``local_after`` (None without a local clock): what converts slot times to the worker's clock.
     """
 
     api: str
@@ -150,6 +151,8 @@ class Lease:
     day: date | None
     store_now: float
     quota_left: int | None
+    local_before: float | None = None
+    local_after: float | None = None
 
     def slot(self, index: int) -> float:
         """Store time of slot ``index``."""
@@ -197,15 +200,26 @@ async def _write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnecti
         await conn.commit()
 
 
-async def _store_now(conn: AsyncConnection, now: float | None) -> float:
-    if now is not None:
-        return now
-    if conn.dialect.name == "postgresql":
+async def _store_now(
+    conn: AsyncConnection,
+    now: float | Callable[[], float] | None,
+    local_clock: Callable[[], float] | None,
+) -> tuple[float, float | None, float | None]:
+    """The store's time, bracketed by two readings of the caller's local clock (if given)."""
+    before = local_clock() if local_clock is not None else None
+    if callable(now):
+        store_now = now()
+    elif now is not None:
+        store_now = now
+    elif conn.dialect.name == "postgresql":
         result = await conn.execute(
             text("SELECT CAST(extract(epoch FROM clock_timestamp()) AS double precision)")
         )
-        return float(result.scalar_one())
-    return time.time()
+        store_now = float(result.scalar_one())
+    else:
+        store_now = time.time()
+    after = local_clock() if local_clock is not None else None
+    return store_now, before, after
 
 
 def _insert(conn: AsyncConnection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -252,17 +266,20 @@ async def lease_slots(
     interval: float,
     tolerance: float,
     daily_limit: int | None,
-    now: float | None = None,
+    now: float | Callable[[], float] | None = None,
+    local_clock: Callable[[], float] | None = None,
 ) -> Lease:
     """Lease the next ``want`` slots of ``api`` (fewer at a day's end or when the quota is short).
 
     One write transaction: lock the API's schedule row, plan the block (``plan_block``), reserve
-    its slots from the quota of its day, move the schedule's end past the block. ``now`` is the
-    store time to use (default: the store's clock, read once the row is locked).
+    its slots from the quota of its day, move the schedule's end past the block. The store's
+    clock is read once the row is locked (``now``, a time or a clock, replaces it: tests),
+    between two readings of
+    ``local_clock``, which place the block on the caller's clock.
     """
     async with _write_transaction(engine) as conn:
         next_slot_at, seq = await _locked_schedule(conn, api)
-        store_now = await _store_now(conn, now)
+        store_now, local_before, local_after = await _store_now(conn, now, local_clock)
         plan = plan_block(
             next_slot_at=next_slot_at,
             now=store_now,
@@ -299,6 +316,8 @@ async def lease_slots(
             day=plan.day,
             store_now=store_now,
             quota_left=quota_left,
+            local_before=local_before,
+            local_after=local_after,
         )
 
 

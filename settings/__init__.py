@@ -92,9 +92,15 @@ class Settings(BaseSettings):
     http_backoff_base_seconds: float = Field(default=0.5, ge=0)
     http_retry_after_cap_seconds: float = Field(default=60.0, gt=0)
 
-    # Rate caps (enforced by Prefect global concurrency limits in flows). ``local`` enforces the
-    # same caps with in-process token buckets: for a single process only (tests, benchmarks).
-    rate_limiter: Literal["prefect", "local"] = "prefect"
+    # Rate caps. ``lease``: every worker leases blocks of a shared send schedule per API from our
+    # database (tasks/leases.py), which also counts the daily quotas; ``local``: in-process token
+    # buckets, for a single process only (tests, benchmarks). ``prefect`` (Prefect global
+    # concurrency limits per request) is on its way out.
+    rate_limiter: Literal["lease", "local", "prefect"] = "lease"
+    # Seconds of an API's schedule one worker holds at most (what a killed worker can waste).
+    rate_lease_window_seconds: float = Field(default=3.0, gt=0, le=60)
+    # Share of each per-second (per-minute) cap the shared schedule uses: slack for send jitter.
+    rate_lease_pace: float = Field(default=0.98, gt=0, le=1)
     spotify_requests_per_minute: int = Field(default=180, gt=0)
     ticketmaster_requests_per_second: float = Field(default=5.0, gt=0)
     ticketmaster_requests_per_day: int = Field(default=5000, gt=0)
