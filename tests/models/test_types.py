@@ -37,7 +37,8 @@ async def _store(engine: AsyncEngine, value: datetime) -> datetime:
     async with engine.begin() as conn:
         await conn.execute(insert(_instants).values(id=1, at=value))
     async with engine.connect() as conn:
-        return (await conn.execute(select(_instants.c.at))).scalar_one()
+        stored: datetime = (await conn.execute(select(_instants.c.at))).scalar_one()
+    return stored
 
 
 @pytest.mark.parametrize(

@@ -441,6 +441,16 @@ def test_a_cron_secret_of_32_characters_or_more_is_accepted(secret: str) -> None
     assert isinstance(create_app(_settings(secret), engine=None), FastAPI)
 
 
+def test_serve_ends_the_process_with_the_message_for_a_short_secret(
+    uvicorn_calls: list[dict[str, Any]],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        api.serve(_settings("short-secret-1234"))
+
+    assert caught.value.code == WEAK_SECRET_MESSAGE  # printed to stderr, exit status 1
+    assert uvicorn_calls == []
+
+
 def test_mysetlist_monitor_refuses_to_start_with_a_short_secret(
     monkeypatch: pytest.MonkeyPatch, uvicorn_calls: list[dict[str, Any]]
 ) -> None:
