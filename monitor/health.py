@@ -3,11 +3,18 @@
 Definitions (also in ``docs/monitoring.md``):
 
 - The window is ``[now - hours, now]``, ``hours`` an integer from 1 to 720.
+- Before counting, the report closes dead runs (``models.ledger.reconcile_runs``): a ``running``
+  row whose last heartbeat is older than ``run_stale_after`` (default: the
+  ``RUN_HEARTBEAT_STALE_MINUTES`` default, 15 min), or whose Prefect flow run ``is_running``
+  says ended, becomes ``crashed``. This is the report's one write, in its own transaction;
+  ``run_stale_after=None`` skips it (a strictly read-only report), and a failed write (a
+  read-only database) is logged and the report goes on.
 - A run belongs to the window when its ``started_at`` is inside it (a run straddling the start
   of the window counts in the window it started in, i.e. not in this one). Runs still ``running``
-  are counted apart and are not in ``runs``: ``runs = success + partial + errors``.
+  are counted apart and are not in ``runs``: ``runs = success + partial + errors + crashed``.
 - ``errorRate`` is the success percentage: runs ending ``success`` / finished runs of the four
-  ledger jobs in the window; 100 when there are none. ``partial`` is not a success.
+  ledger jobs in the window; 100 when there are none. ``partial`` and ``crashed`` are not
+  successes.
 - ``syncCoverage`` = artists with ``last_synced_at`` / all artists; ``syncFreshness`` = artists
   whose ``last_synced_at >= now - hours`` / artists with ``last_synced_at``; ``trendingCoverage``
   = artists with a ``trending_score`` / all artists. With a zero denominator they are 0.
@@ -18,8 +25,10 @@ Definitions (also in ``docs/monitoring.md``):
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -32,14 +41,24 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import JSON
 
-from models.ledger import JOB_AUTONOMOUS_SYNC, JOB_CALCULATE_TRENDING, JOB_MASTER_SYNC, JOB_SEED
+from models.ledger import (
+    JOB_AUTONOMOUS_SYNC,
+    JOB_CALCULATE_TRENDING,
+    JOB_MASTER_SYNC,
+    JOB_SEED,
+    IsRunning,
+    reconcile_runs,
+)
 from models.sync_state import needs_sync_clause
 from models.tables import Artist, RunStatus, Setlist, Show, ShowStatus, SyncError, SyncRun, Venue
+from settings import Settings
 
 __all__ = [
+    "DEFAULT_RUN_STALE_AFTER",
     "MAX_HOURS",
     "MIN_HOURS",
     "ArtistStatistics",
@@ -67,6 +86,12 @@ __all__ = [
 
 MIN_HOURS = 1
 MAX_HOURS = 720
+#: How long a running run may stay silent before the report closes it (the setting's default).
+DEFAULT_RUN_STALE_AFTER: Final = timedelta(
+    minutes=Settings.model_fields["run_heartbeat_stale_minutes"].default
+)
+
+logger = logging.getLogger("mysetlist.monitor")
 _MAX_LIST = 100
 _UPCOMING = (ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value)
 
@@ -169,10 +194,15 @@ class LastRun(_Camel):
 
 
 class JobSummary(_Camel):
-    runs: int = Field(description="Finished runs started in the window: success+partial+errors.")
+    runs: int = Field(
+        description="Finished runs started in the window: success+partial+errors+crashed."
+    )
     success: int
     partial: int
     errors: int = Field(description="Runs that failed.")
+    crashed: int = Field(
+        default=0, description="Runs that died unfinished, closed by the reconciliation."
+    )
     running: int = Field(description="Runs started in the window and not finished.")
     last_run: LastRun | None = Field(description="The latest run started at or before `to`.")
 
@@ -251,14 +281,27 @@ async def compute_health(
     stale_after_hours: float,
     top: int = 10,
     recent_errors: int = 10,
+    run_stale_after: timedelta | None = DEFAULT_RUN_STALE_AFTER,
+    is_running: IsRunning | Collection[str] | None = None,
 ) -> HealthReport:
-    """The health report for the window ``[now - hours, now]`` (see the module docstring)."""
+    """The health report for the window ``[now - hours, now]`` (see the module docstring).
+
+    Pass ``run_stale_after=timedelta(minutes=settings.run_heartbeat_stale_minutes)`` to follow
+    the setting, and ``is_running`` (``tasks.prefect_runs.flow_run_checker``) to ask Prefect too.
+    """
     validate_hours(hours)
     _require_aware(now)
     for name, value in (("top", top), ("recent_errors", recent_errors)):
         if isinstance(value, bool) or not 0 <= value <= _MAX_LIST:
             raise ValueError(f"{name} must be from 0 to {_MAX_LIST}, got {value!r}")
     start = now - timedelta(hours=hours)
+    if run_stale_after is not None:
+        try:
+            await reconcile_runs(
+                engine, now=now, stale_after=run_stale_after, is_running=is_running
+            )
+        except SQLAlchemyError as exc:
+            logger.warning("health: dead runs not closed (%s); counting as they are", exc)
     async with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             # Every query reads the same snapshot.
@@ -377,6 +420,7 @@ async def _run_figures(
                 _count_if(c.status == RunStatus.SUCCESS.value).label("success"),
                 _count_if(c.status == RunStatus.PARTIAL.value).label("partial"),
                 _count_if(c.status == RunStatus.FAILED.value).label("errors"),
+                _count_if(c.status == RunStatus.CRASHED.value).label("crashed"),
                 _count_if(c.status == RunStatus.RUNNING.value).label("running"),
                 func.coalesce(
                     func.sum(case((not_dry, counts["artists_found"].as_integer()), else_=None)), 0
@@ -412,16 +456,18 @@ async def _run_figures(
     jobs: dict[str, JobSummary] = {}
     for key, job in _JOB_KEYS.items():
         figures = by_job.get(job, {})
-        success, partial, failed = (
+        success, partial, failed, crashed = (
             int(figures.get("success", 0)),
             int(figures.get("partial", 0)),
             int(figures.get("errors", 0)),
+            int(figures.get("crashed", 0)),
         )
         jobs[key] = JobSummary(
-            runs=success + partial + failed,
+            runs=success + partial + failed + crashed,
             success=success,
             partial=partial,
             errors=failed,
+            crashed=crashed,
             running=int(figures.get("running", 0)),
             last_run=last_by_job.get(job),
         )

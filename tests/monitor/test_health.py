@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import event, not_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from models.db import make_engine
 from models.ledger import JOB_AUTONOMOUS_SYNC, JOB_CALCULATE_TRENDING, JOB_MASTER_SYNC, JOB_SEED
 from models.sync_state import select_artists_for_sync
 from monitor.health import (
@@ -115,6 +116,7 @@ async def test_empty_database_has_zero_coverage_and_a_full_success_rate(
                 "success": 0,
                 "partial": 0,
                 "errors": 0,
+                "crashed": 0,
                 "running": 0,
                 "lastRun": None,
             }
@@ -153,7 +155,7 @@ RUN_ROWS = [
     run(1, job=JOB_MASTER_SYNC, started_at=ago(30), finished_at=ago(23), status="success"),
     run(2, job=JOB_MASTER_SYNC, started_at=ago(24), finished_at=ago(23), status="success"),
     run(3, job=JOB_MASTER_SYNC, started_at=ago(3), finished_at=ago(2), status="partial"),
-    run(4, job=JOB_MASTER_SYNC, started_at=ago(1), status="running"),
+    run(4, job=JOB_MASTER_SYNC, started_at=ago(1), status="running") | {"heartbeat_at": ago(0.05)},
     # autonomous sync: discovery, full (failed), dry-run discovery, plain sync, and an older one.
     run(
         5,
@@ -215,6 +217,18 @@ RUN_ROWS = [
     run(12, job=JOB_SEED, started_at=NOW + H, status="failed", counts={"artists_found": 9}),
     # a job the report does not know: ignored everywhere
     run(13, job="something-else", started_at=ago(1), finished_at=ago(0.5), status="failed"),
+    # killed 2 h ago, still "running" in the ledger: the report closes it as crashed
+    run(14, job=JOB_AUTONOMOUS_SYNC, mode="sync", started_at=ago(8), status="running")
+    | {"heartbeat_at": ago(2)},
+    # closed as crashed by an earlier reconciliation
+    run(
+        15,
+        job=JOB_CALCULATE_TRENDING,
+        mode="hourly",
+        started_at=ago(12),
+        finished_at=ago(11.5),
+        status="crashed",
+    ),
 ]
 
 SHOW_ROWS = [
@@ -261,14 +275,14 @@ async def test_health_scores_match_hand_computed_values(engine: AsyncEngine) -> 
     report = await _report(engine)
 
     # synced 5/7 = 71.4 -> 71; fresh 3/5 = 60; scored 3/7 = 42.9 -> 43;
-    # runs: master 1 of 2, autonomous 3 of 4, seed 1 of 1 -> 5/7 = 71.4 -> 71;
-    # overall (71 + 60 + 43 + 71) / 4 = 61.25 -> 61.
+    # runs: master 1 of 2, autonomous 3 of 5 (one crashed), trending 0 of 1 (crashed),
+    # seed 1 of 1 -> 5/9 = 55.6 -> 56; overall (71 + 60 + 43 + 56) / 4 = 57.5 -> 58.
     assert report.health_score.model_dump() == {
-        "overall": 61,
+        "overall": 58,
         "syncCoverage": 71,
         "syncFreshness": 60,
         "trendingCoverage": 43,
-        "errorRate": 71,
+        "errorRate": 56,
     }
 
 
@@ -294,6 +308,7 @@ async def test_sync_summary_counts_runs_started_in_the_window_once_each(
         "success": 1,
         "partial": 1,
         "errors": 0,
+        "crashed": 0,
         "running": 1,
         "lastRun": {
             "id": 4,
@@ -303,10 +318,11 @@ async def test_sync_summary_counts_runs_started_in_the_window_once_each(
         },
     }
     assert summary["autonomousSync"] == {
-        "runs": 4,
+        "runs": 5,
         "success": 3,
         "partial": 0,
         "errors": 1,
+        "crashed": 1,
         "running": 0,
         "lastRun": {
             "id": 7,
@@ -316,16 +332,17 @@ async def test_sync_summary_counts_runs_started_in_the_window_once_each(
         },
     }
     assert summary["trendingCalc"] == {
-        "runs": 0,
+        "runs": 1,
         "success": 0,
         "partial": 0,
         "errors": 0,
+        "crashed": 1,
         "running": 0,
         "lastRun": {
-            "id": 10,
-            "status": "success",
-            "startedAt": "2026-03-08T12:00:00Z",
-            "finishedAt": "2026-03-08T13:00:00Z",
+            "id": 15,
+            "status": "crashed",
+            "startedAt": "2026-03-10T00:00:00Z",
+            "finishedAt": "2026-03-10T00:30:00Z",
         },
     }
     assert summary["seed"] == {
@@ -333,6 +350,7 @@ async def test_sync_summary_counts_runs_started_in_the_window_once_each(
         "success": 1,
         "partial": 0,
         "errors": 0,
+        "crashed": 0,
         "running": 0,
         "lastRun": {
             "id": 11,
@@ -358,10 +376,10 @@ async def test_a_run_straddling_the_window_start_counts_in_the_window_it_started
     assert report.sync_summary.master_sync.runs == 3
     assert report.sync_summary.master_sync.success == 2
     # run 9 (25 h ago) is now inside as well
-    assert report.sync_summary.autonomous_sync.runs == 5
+    assert report.sync_summary.autonomous_sync.runs == 6
     assert report.sync_summary.discovery.model_dump() == {"found": 72, "added": 63}
-    # 7 of 9 finished runs succeeded: 77.8 -> 78
-    assert report.health_score.error_rate == 78
+    # 7 of 11 finished runs succeeded (two crashed): 63.6 -> 64
+    assert report.health_score.error_rate == 64
     # artist 2 (synced 30 h ago) is fresh in a 30 h window: 4 of 5
     assert report.health_score.sync_freshness == 80
 
@@ -375,6 +393,7 @@ async def test_a_one_hour_window_sees_only_the_last_hour(engine: AsyncEngine) ->
         "success": 0,
         "partial": 0,
         "errors": 0,
+        "crashed": 0,
         "running": 1,
     }
     assert report.sync_summary.autonomous_sync.runs == 0
@@ -505,12 +524,13 @@ async def _count_selects(engine: AsyncEngine) -> int:
     return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
 
 
-async def test_a_report_takes_the_same_eight_queries_whatever_the_row_count(
+async def test_a_report_takes_the_same_nine_queries_whatever_the_row_count(
     engine: AsyncEngine,
 ) -> None:
-    assert await _count_selects(engine) == 8
+    # eight for the figures, one for the reconciliation's running rows
+    assert await _count_selects(engine) == 9
     await _build(engine)
-    assert await _count_selects(engine) == 8
+    assert await _count_selects(engine) == 9
 
 
 @pytest.mark.parametrize(
@@ -599,3 +619,125 @@ async def test_needs_sync_counts_exactly_the_artists_the_next_sync_would_pick(
 
     assert sorted(a.id for a in picked) == [2, 3, 4]
     assert report.statistics.artists.needs_sync == len(picked)
+
+
+# --- dead runs: the report closes them and counts them ---------------------------------------
+
+
+KILLED = run(1, job=JOB_MASTER_SYNC, mode="daily", started_at=ago(3), status="running") | {
+    "heartbeat_at": ago(2),
+    "flow_run_id": "fr-killed",
+}
+
+
+async def _ledger_row(engine: AsyncEngine) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        return dict((await conn.execute(select(RUNS).where(RUNS.c.id == 1))).mappings().one())
+
+
+async def test_the_report_closes_a_killed_run_and_counts_it_against_the_error_rate(
+    engine: AsyncEngine,
+) -> None:
+    await insert_rows(engine, (RUNS, [KILLED]))
+
+    first = await compute_health(engine, hours=24, now=NOW, stale_after_hours=24)
+    second = await compute_health(engine, hours=24, now=NOW, stale_after_hours=24)
+
+    for report in (first, second):
+        assert report.sync_summary.master_sync.model_dump(exclude={"last_run"}) == {
+            "runs": 1,
+            "success": 0,
+            "partial": 0,
+            "errors": 0,
+            "crashed": 1,
+            "running": 0,
+        }
+        assert report.health_score.error_rate == 0
+    row = await _ledger_row(engine)
+    assert (row["status"], row["finished_at"], row["error_summary"]) == (
+        "crashed",
+        ago(2),
+        "crashed: no heartbeat since 2026-03-10T10:00:00+00:00 "
+        "(a running run beats at least every 15 min)",
+    )
+
+
+async def test_the_report_follows_the_staleness_it_is_given(engine: AsyncEngine) -> None:
+    await insert_rows(engine, (RUNS, [KILLED]))
+
+    report = await compute_health(
+        engine, hours=24, now=NOW, stale_after_hours=24, run_stale_after=timedelta(hours=3)
+    )
+
+    assert (report.sync_summary.master_sync.running, report.sync_summary.master_sync.crashed) == (
+        1,
+        0,
+    )
+    assert report.health_score.error_rate == 100
+
+
+async def test_a_report_without_reconciliation_writes_nothing(engine: AsyncEngine) -> None:
+    await insert_rows(engine, (RUNS, [KILLED]))
+    statements: list[str] = []
+
+    def _record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", _record)
+    try:
+        report = await compute_health(
+            engine, hours=24, now=NOW, stale_after_hours=24, run_stale_after=None
+        )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", _record)
+
+    assert report.sync_summary.master_sync.running == 1
+    assert (await _ledger_row(engine))["status"] == "running"
+    assert [s for s in statements if not s.lstrip().upper().startswith("SELECT")] == []
+
+
+async def test_the_report_closes_a_beating_run_prefect_says_has_ended(
+    engine: AsyncEngine,
+) -> None:
+    beating = KILLED | {"heartbeat_at": ago(0.01)}
+    await insert_rows(engine, (RUNS, [beating]))
+
+    alive = await compute_health(
+        engine, hours=24, now=NOW, stale_after_hours=24, is_running={"fr-killed"}
+    )
+    ended = await compute_health(engine, hours=24, now=NOW, stale_after_hours=24, is_running=set())
+
+    assert (alive.sync_summary.master_sync.running, alive.sync_summary.master_sync.crashed) == (
+        1,
+        0,
+    )
+    assert (ended.sync_summary.master_sync.running, ended.sync_summary.master_sync.crashed) == (
+        0,
+        1,
+    )
+    assert (await _ledger_row(engine))["error_summary"] == (
+        "crashed: Prefect flow run fr-killed is no longer running"
+    )
+
+
+async def test_a_read_only_database_still_gets_its_report(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    await insert_rows(engine, (RUNS, [KILLED]))
+    if engine.dialect.name == "sqlite":
+        path = database_url.split(":///", 1)[1]
+        read_only = make_engine(f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true")
+    else:
+        read_only = make_engine(
+            database_url,
+            connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+        )
+    try:
+        report = await compute_health(read_only, hours=24, now=NOW, stale_after_hours=24)
+    finally:
+        await read_only.dispose()
+
+    # Nothing could be closed: the run is counted as the ledger has it.
+    assert report.sync_summary.master_sync.running == 1
+    assert report.sync_summary.master_sync.crashed == 0
+    assert (await _ledger_row(engine))["status"] == "running"
