@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 from sandbox.app import create_app
+from sandbox.caps import API_CAPS, ApiCaps, scaled_caps
 from sandbox.catalog import Catalog
 from sandbox.config import ALL_FAULT_KINDS, DEMO_CREDENTIALS, FaultKind, SandboxConfig
 from sandbox.core import Sandbox
+from sandbox.hostile import ALL_HOSTILE_KINDS, HostileKind, Hostility
 from sandbox.server import (
     SandboxServer,
     demo_settings_overrides,
@@ -21,9 +23,14 @@ from sandbox.stats import SandboxStats
 
 __all__ = [
     "ALL_FAULT_KINDS",
+    "ALL_HOSTILE_KINDS",
+    "API_CAPS",
     "DEMO_CREDENTIALS",
+    "ApiCaps",
     "Catalog",
     "FaultKind",
+    "HostileKind",
+    "Hostility",
     "Sandbox",
     "SandboxConfig",
     "SandboxServer",
@@ -32,5 +39,6 @@ __all__ = [
     "demo_settings_overrides",
     "run_server",
     "sandbox_settings_overrides",
+    "scaled_caps",
     "start_in_thread",
 ]

@@ -8,7 +8,8 @@ Every request goes through the same steps, in this order:
    follows (the clients' limiter also spends one per attempt);
 3. the fault draw (before any work, so injection never changes what the data is);
 4. latency, slept on the sandbox clock;
-5. the handler, then any corruption the fault asks for, then accounting in ``stats``.
+5. the handler, then hostile mode (``sandbox/hostile.py``: bad records, error bodies, inflated
+   totals), then any corruption the fault asks for, then accounting in ``stats``.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def _pipeline(sandbox: Sandbox, surface: Surface, endpoint: Endpoint) -> Handler
             sandbox.stats.record(api, template, DROPPED)
             return DroppedResponse.timeout()
         response = await endpoint.handler(request)
+        if sandbox.hostility.enabled:
+            response = sandbox.hostility.apply(template, request, response)
         surface.finish(response)
         if fault == "truncated_body":
             sandbox.stats.record(api, template, DROPPED)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Final, Literal
 
 from clients.clock import Clock
+from sandbox.hostile import ALL_HOSTILE_KINDS, HostileKind
 
 if TYPE_CHECKING:
     from sandbox.caps import ApiCaps
@@ -76,6 +77,9 @@ class SandboxConfig:
     token_ttl_seconds: float = 3600.0
     clock: Clock | None = None  # None: the system monotonic clock
     calendar_follows_clock: bool = True  # False: the calendar moves only with ``advance()``
+    hostile_rate: float = 0.0  # share of records (and of answers) served hostile
+    hostile_kinds: tuple[HostileKind, ...] = ALL_HOSTILE_KINDS
+    hostile_seed: int | None = None  # None: derived from ``seed``
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_rate <= 1.0:
@@ -94,6 +98,11 @@ class SandboxConfig:
             raise ValueError("spotify_daily_quota must not be negative")
         if self.token_ttl_seconds <= 0:
             raise ValueError("token_ttl_seconds must be positive")
+        if not 0.0 <= self.hostile_rate <= 1.0:
+            raise ValueError(f"hostile_rate must be between 0 and 1, got {self.hostile_rate}")
+        unknown_hostile = set(self.hostile_kinds) - set(ALL_HOSTILE_KINDS)
+        if unknown_hostile:
+            raise ValueError(f"unknown hostile kinds: {sorted(unknown_hostile)}")
 
     @property
     def latency_range(self) -> tuple[float, float]:

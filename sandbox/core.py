@@ -11,6 +11,7 @@ from clients.clock import Clock, SystemClock
 from sandbox.caps import API_CAPS, ApiCaps
 from sandbox.catalog import Catalog, base62, stable_hash
 from sandbox.config import FaultKind, SandboxConfig
+from sandbox.hostile import Hostility
 from sandbox.limits import CalendarQuota, DailyQuota, RateGate, Refusal
 from sandbox.stats import SandboxStats
 
@@ -64,6 +65,10 @@ class Sandbox:
         self._fault_rng = random.Random(stable_hash(fault_seed, "faults"))
         self._latency_rng = random.Random(stable_hash(config.seed, "latency"))
         self._spotify_served: Counter[date] = Counter()
+        hostile_seed = config.hostile_seed if config.hostile_seed is not None else config.seed
+        self.hostility = Hostility(
+            rate=config.hostile_rate, kinds=config.hostile_kinds, seed=hostile_seed
+        )
 
     def _caps(self) -> tuple[dict[str, ApiCaps], frozenset[str]]:
         """The caps of every API and the APIs they are enforced on: the sandbox's own

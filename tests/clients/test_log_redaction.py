@@ -11,6 +11,7 @@ import pytest
 
 from clients import SetlistFmClient, SpotifyClient, TicketmasterClient
 from clients._logging import HTTP_LOGGERS, RedactingFilter, install_http_log_redaction
+from clients.ratelimit import NoLimiter
 from sandbox import SandboxConfig, SandboxServer, demo_settings_overrides, start_in_thread
 from settings import Settings
 
@@ -44,11 +45,11 @@ async def test_no_secret_in_any_record_at_debug_from_any_logger(
     caplog.set_level(logging.DEBUG)  # the root: every logger, httpx and httpcore included
     settings = Settings.model_validate({**demo_settings_overrides(loopback.url), **CANARIES})
     start = datetime(2026, 3, 1, tzinfo=UTC)
-    async with TicketmasterClient.from_settings(settings) as tm:
+    async with TicketmasterClient.from_settings(settings, limiter=NoLimiter()) as tm:
         await tm.events_page(market_id=27, start=start, end=start + timedelta(days=30), size=5)
-    async with SpotifyClient.from_settings(settings) as spotify:
+    async with SpotifyClient.from_settings(settings, limiter=NoLimiter()) as spotify:
         artists = await spotify.search_artists("the", limit=2)
-    async with SetlistFmClient.from_settings(settings) as sfm:
+    async with SetlistFmClient.from_settings(settings, limiter=NoLimiter()) as sfm:
         await sfm.search_artists(name="the")
 
     assert artists
