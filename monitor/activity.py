@@ -46,7 +46,7 @@ from models.tables import (
     Song,
     UserActivity,
 )
-from models.types import OutOfRangeInstantError, to_storable_utc
+from models.types import MAX_INSTANT, MIN_INSTANT, OutOfRangeInstantError, to_storable_utc
 
 __all__ = [
     "MAX_EVENTS",
@@ -106,8 +106,15 @@ def _instant_text(value: Any) -> Any:
 def _storable(value: datetime) -> datetime:
     try:
         return to_storable_utc(value)
-    except OutOfRangeInstantError as exc:
-        raise PydanticCustomError("instant_range", str(exc)) from None
+    except OutOfRangeInstantError:
+        raise PydanticCustomError(
+            "instant_range",
+            "must be from {earliest} to {latest}, the instants both databases store alike",
+            {
+                "earliest": MIN_INSTANT.isoformat().replace("+00:00", "Z"),
+                "latest": MAX_INSTANT.isoformat().replace("+00:00", "Z"),
+            },
+        ) from None
 
 
 EntityId = Annotated[int, Field(strict=True, gt=0, le=_MAX_ID)]
