@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -47,6 +47,7 @@ from settings import Settings
 __all__ = [
     "AUTH_FAILURES_PER_MINUTE",
     "AUTH_FAILURE_BURST",
+    "ERROR_CODES",
     "MAX_BODY_BYTES",
     "MIN_SECRET_LENGTH",
     "PUBLIC_PATHS",
@@ -120,7 +121,7 @@ class ErrorBody(BaseModel):
     error: ErrorInfo
 
 
-_CODES: Mapping[int, str] = {
+ERROR_CODES: Mapping[int, str] = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -162,7 +163,7 @@ def error_response(
     """An error answer in the one shape."""
     info = ErrorInfo(
         status=status,
-        code=_CODES.get(status, f"http_{status}"),
+        code=ERROR_CODES.get(status, f"http_{status}"),
         message=message,
         details=list(details) if details is not None else None,
     )
@@ -211,8 +212,7 @@ def _is_json(content_type: str | None) -> bool:
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = exc.errors()
+    errors = cast(RequestValidationError, exc).errors()
     about_body = any(tuple(error.get("loc", ()))[:1] == ("body",) for error in errors)
     if about_body and not _is_json(request.headers.get("content-type")):
         # FastAPI parses JSON only when it is declared as JSON.
@@ -222,23 +222,26 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 
 async def _on_activity_rejected(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ActivityRejected)
-    detail = ErrorDetail(location=exc.location(), message=exc.message, type="activity_rejected")
+    rejected = cast(ActivityRejected, exc)
+    detail = ErrorDetail(
+        location=rejected.location(), message=rejected.message, type="activity_rejected"
+    )
     return error_response(422, _validation_message([detail], 1), details=[detail])
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code
+    http_error = cast(StarletteHTTPException, exc)
+    status = http_error.status_code
     if status == 404:
         message = "no such route"
     elif status == 405:
         message = f"{request.method} is not allowed here"
-        if exc.headers and "Allow" in exc.headers:
-            message += f"; allowed: {exc.headers['Allow']}"
+        if http_error.headers and "Allow" in http_error.headers:
+            message += f"; allowed: {http_error.headers['Allow']}"
     else:
-        message = exc.detail if isinstance(exc.detail, str) else _CODES.get(status, "error")
-    return error_response(status, message, headers=exc.headers)
+        detail = http_error.detail
+        message = detail if isinstance(detail, str) else ERROR_CODES.get(status, "error")
+    return error_response(status, message, headers=http_error.headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1066,7 +1066,7 @@ async def test_every_route_answers_every_refusal_in_the_error_shape(offline: Asy
             assert set(body) == {"error"}, (method, path, body)
             assert body["error"]["status"] == status
             assert set(body["error"]) == {"status", "code", "message"}
-            assert body["error"]["code"] == api._CODES[status]
+            assert body["error"]["code"] == api.ERROR_CODES[status]
             seen.add((method, path, status))
 
     for method, path in operations:

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.tables import ActivityKind, UserActivity
-from monitor.api import _CODES, create_app
+from monitor.api import ERROR_CODES, create_app
 from settings import Settings
 from tests.monitor.factories import (
     ARTISTS,
@@ -301,7 +301,7 @@ async def _holds(target: tuple[AsyncEngine, Any], probe: Probe) -> None:
         body = response.json()
         assert set(body) == {"error"}
         assert body["error"]["status"] == response.status_code
-        assert body["error"]["code"] == _CODES[response.status_code]
+        assert body["error"]["code"] == ERROR_CODES[response.status_code]
         assert isinstance(body["error"]["message"], str)
     if response.status_code == 200 and probe.method == "POST" and probe.path == "/api/activity":
         assert after - before == response.json()["stored"]
