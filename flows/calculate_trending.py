@@ -1,7 +1,9 @@
 """``calculate-trending``: trending scores of artists and shows (0-100), in the database.
 
-Modes: ``hourly`` (rescore what had activity since the previous run, decay the rest; a quiet
-hour only decays) and ``daily`` (rescore everything, keep today's score history). Deployed
+Modes: ``hourly`` and ``daily`` score every artist and show as of now from the stored, decayed
+activity sums plus the events since the previous run (no rescan of all the activity), and write
+only the rows that change; ``daily`` also keeps the day's top scores in the history. ``full``
+recomputes every sum from the raw events (repairs, checks) and gives the same scores. Deployed
 hourly at :30 and daily at 07:00. ``dry_run`` computes and ranks, then rolls back.
 """
 
@@ -37,7 +39,7 @@ async def calculate_trending(
     dry_run: bool = False,
     as_of: datetime | None = None,
 ) -> dict[str, int]:
-    """Recalculate trending scores (``hourly`` or ``daily``)."""
+    """Recalculate trending scores (``hourly``, ``daily`` or ``full``)."""
     params = CalculateTrendingParams(mode=mode, dry_run=dry_run, as_of=as_of)
     async with tracked_run(
         job=JOB_CALCULATE_TRENDING, mode=params.mode, parameters=params, dry_run=params.dry_run
@@ -56,13 +58,17 @@ async def calculate_trending(
 def _report(run: RunTracker, result: TrendingResult) -> None:
     for key, value in result.counts().items():
         run.count(key, value)
-    scope = "every artist and show" if result.full else "active entities, the rest decayed"
-    since = f" since {result.since.isoformat()}" if result.since and not result.full else ""
+    since = result.since.isoformat() if result.since else "the previous run"
+    source = (
+        "activity recomputed from every event"
+        if result.full
+        else f"stored activity plus the events since {since}"
+    )
     lines = [
-        f"Trending ({result.mode}) as of {result.now.isoformat()}: {scope}{since}.",
-        f"Rewritten: {result.artists_scored} artists and {result.shows_scored} shows rescored, "
-        f"{result.artists_decayed} artists and {result.shows_decayed} shows decayed; "
-        f"{result.history_rows} history rows.",
+        f"Trending ({result.mode}) as of {result.now.isoformat()}: {source}.",
+        f"Rewritten: {result.artists_scored} artists and {result.shows_scored} shows "
+        f"({result.artists_added} artists and {result.shows_added} shows scored for the first "
+        f"time); {result.history_rows} history rows.",
     ]
     if result.dry_run:
         lines.append("Dry run: computed and ranked, then rolled back; nothing was written.")

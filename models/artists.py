@@ -28,6 +28,7 @@ from models.tables import (
     Song,
     UserActivity,
 )
+from models.trending import forget_artist_activity
 from models.types import utcnow
 
 __all__ = [
@@ -407,6 +408,8 @@ async def merge_artists(
         await conn.execute(
             update(table).where(table.c.artist_id == loser_id).values(artist_id=survivor_id)
         )
+    # The survivor's stored activity sums miss the loser's events: recount them from the events.
+    await forget_artist_activity(conn, artist_ids=[survivor_id])
     # Shows headlined by the survivor no longer list it as a support act.
     headlined = select(shows.c.id).where(shows.c.artist_id == survivor_id)
     await conn.execute(

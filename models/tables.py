@@ -27,7 +27,9 @@ __all__ = [
     "Song",
     "SyncError",
     "SyncRun",
+    "TrendingArtist",
     "TrendingHistory",
+    "TrendingShow",
     "TrendingWatermark",
     "UserActivity",
     "Venue",
@@ -315,13 +317,61 @@ class TrendingHistory(SQLModel, table=True):
 
 
 class TrendingWatermark(SQLModel, table=True):
-    """The instant up to which trending last scored activity (one row per name, e.g. 'activity')."""
+    """The instant up to which trending last scored activity (one row per name, e.g. 'activity')
+    and the last ``user_activity.id`` it folded in (NULL: the next run recomputes everything)."""
 
     __tablename__ = "trending_watermarks"
 
     name: str = Field(primary_key=True, max_length=32)
     computed_at: datetime = Field(sa_type=UTCDateTime)
     mode: str = Field(max_length=16)
+    event_id: int | None = None
+
+
+# Trending state is rewritten in place every run (only rows whose rounded score or inputs change):
+# narrow rows, no index on the score, and room on each PostgreSQL page for the new version, so an
+# update stays on its page and touches no index (a HOT update).
+_TRENDING_STORAGE = {"postgresql_with": {"fillfactor": 50}}
+
+
+class TrendingArtist(SQLModel, table=True):
+    """An artist's trending score and the inputs it was derived from (see models/trending).
+
+    ``views``..``attendance`` are decayed activity sums as of ``as_of`` (NULL: to be recomputed
+    from the raw events, e.g. after a merge); ``growth`` is the weekly Spotify follower growth
+    (NULL = not measurable) and ``upcoming`` the upcoming-shows proximity sum, both as of the
+    last run."""
+
+    __tablename__ = "trending_artists"
+
+    artist_id: int = Field(foreign_key="artists.id", primary_key=True, ondelete="CASCADE")
+    score: float
+    views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    growth: float | None = None
+    upcoming: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (_TRENDING_STORAGE,)
+
+
+class TrendingShow(SQLModel, table=True):
+    """A show's trending score and its decayed activity sums as of ``as_of`` (see
+    ``TrendingArtist``)."""
+
+    __tablename__ = "trending_shows"
+
+    show_id: int = Field(foreign_key="shows.id", primary_key=True, ondelete="CASCADE")
+    score: float
+    views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (_TRENDING_STORAGE,)
 
 
 class SyncRun(SQLModel, table=True):

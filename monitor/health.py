@@ -17,7 +17,8 @@ Definitions (also in ``docs/monitoring.md``):
   successes.
 - ``syncCoverage`` = artists with ``last_synced_at`` / all artists; ``syncFreshness`` = artists
   whose ``last_synced_at >= now - hours`` / artists with ``last_synced_at``; ``trendingCoverage``
-  = artists with a ``trending_score`` / all artists. With a zero denominator they are 0.
+  = artists with a trending score (a ``trending_artists`` row) / all artists. With a zero
+  denominator they are 0.
 - ``overall`` is the mean of the four, every percentage an integer rounded half up.
 - Discovery ``found``/``added`` sum ``counts.artists_found``/``counts.artists_added`` over the
   window's non-dry runs of every ledger job (only discovery runs write those keys).
@@ -55,6 +56,8 @@ from models.ledger import (
 )
 from models.sync_state import needs_sync_clause
 from models.tables import Artist, RunStatus, Setlist, Show, ShowStatus, SyncError, SyncRun, Venue
+from models.tables import TrendingArtist as ArtistTrend
+from models.tables import TrendingShow as ShowTrend
 from settings import Settings
 
 __all__ = [
@@ -101,6 +104,8 @@ _venues = Venue.__table__  # type: ignore[attr-defined]
 _setlists = Setlist.__table__  # type: ignore[attr-defined]
 _runs = SyncRun.__table__  # type: ignore[attr-defined]
 _errors = SyncError.__table__  # type: ignore[attr-defined]
+_artist_trends = ArtistTrend.__table__  # type: ignore[attr-defined]
+_show_trends = ShowTrend.__table__  # type: ignore[attr-defined]
 
 # Report key -> ledger job name.
 _JOB_KEYS: dict[str, str] = {
@@ -363,9 +368,9 @@ async def _artist_figures(
                 _count_if(and_(c.last_synced_at.is_not(None), c.last_synced_at >= start)).label(
                     "fresh"
                 ),
-                _count_if(c.trending_score.is_not(None)).label("scored"),
+                _count_if(_artist_trends.c.artist_id.is_not(None)).label("scored"),
                 _count_if(needs_sync_clause(now, stale)).label("needs_sync"),
-            ).select_from(_artists)
+            ).select_from(_artists.outerjoin(_artist_trends, _artist_trends.c.artist_id == c.id))
         )
     ).one()
     return {key: int(value) for key, value in row._mapping.items()}
@@ -482,12 +487,12 @@ async def _top_artists(conn: AsyncConnection, top: int) -> list[TrendingArtist]:
     if top == 0:
         return []
     c = _artists.c
+    ranked = _ranked(_artist_trends, _artist_trends.c.artist_id, top)
     rows = (
         await conn.execute(
-            select(c.id, c.name, c.slug, c.trending_score)
-            .where(c.trending_score.is_not(None))
-            .order_by(c.trending_score.desc(), c.id)
-            .limit(top)
+            select(c.id, c.name, c.slug, ranked.c.score.label("trending_score"))
+            .select_from(ranked.join(_artists, c.id == ranked.c.id))
+            .order_by(ranked.c.score.desc(), c.id)
         )
     ).all()
     return [
@@ -500,6 +505,7 @@ async def _top_shows(conn: AsyncConnection, top: int) -> list[TrendingShow]:
     if top == 0:
         return []
     s, a, v = _shows.c, _artists.c, _venues.c
+    ranked = _ranked(_show_trends, _show_trends.c.show_id, top)
     rows = (
         await conn.execute(
             select(
@@ -510,17 +516,27 @@ async def _top_shows(conn: AsyncConnection, top: int) -> list[TrendingShow]:
                 v.name.label("venue_name"),
                 s.local_date,
                 s.status,
-                s.trending_score,
+                ranked.c.score.label("trending_score"),
             )
             .select_from(
-                _shows.join(_artists, s.artist_id == a.id).outerjoin(_venues, s.venue_id == v.id)
+                ranked.join(_shows, s.id == ranked.c.id)
+                .join(_artists, s.artist_id == a.id)
+                .outerjoin(_venues, s.venue_id == v.id)
             )
-            .where(s.trending_score.is_not(None))
-            .order_by(s.trending_score.desc(), s.id)
-            .limit(top)
+            .order_by(ranked.c.score.desc(), s.id)
         )
     ).all()
     return [TrendingShow.model_validate(dict(r._mapping)) for r in rows]
+
+
+def _ranked(trends: Any, key: ColumnElement[int], top: int) -> Any:
+    """The ``top`` best trending scores (ties by id), ranked on the narrow trending table."""
+    return (
+        select(key.label("id"), trends.c.score)
+        .order_by(trends.c.score.desc(), key)
+        .limit(top)
+        .subquery("ranked")
+    )
 
 
 async def _recent_errors(conn: AsyncConnection, limit: int, *, now: datetime) -> list[RecentError]:

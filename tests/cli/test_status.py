@@ -17,7 +17,7 @@ import cli.main
 from cli.main import app
 from monitor.api import create_app
 from settings import Settings
-from tests.monitor.factories import ARTISTS, RUNS, artist, insert_rows, run
+from tests.monitor.factories import ARTIST_TRENDS, ARTISTS, RUNS, artist, insert_rows, run
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -33,11 +33,12 @@ async def api_answer(engine: AsyncEngine) -> tuple[str, dict[str, Any]]:
         (
             ARTISTS,
             [
-                artist(1, last_synced_at=NOW - 2 * hour, trending_score=71.5),
+                artist(1, last_synced_at=NOW - 2 * hour),
                 artist(2, last_synced_at=NOW - 100 * hour),
                 artist(3),
             ],
         ),
+        (ARTIST_TRENDS, [{"artist_id": 1, "score": 71.5}]),
         (
             RUNS,
             [

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.seed import seed_comprehensive
-from models.tables import Artist, Setlist, Show
+from models.tables import Artist, Setlist, Show, TrendingArtist
 from sandbox.core import Sandbox
 from tests.flows.conftest import SyncWorld, ledger
 
@@ -34,6 +34,9 @@ async def test_seed_runs_discovery_sync_master_sync_and_trending_from_the_apis_o
     assert "artists_added" not in counts  # counted once, on the discovery run's own row
     async with world.engine.connect() as conn:
         artists = (await conn.execute(select(Artist.__table__))).all()  # type: ignore[attr-defined]
+        scored = set(
+            (await conn.execute(select(TrendingArtist.artist_id))).scalars()  # type: ignore[call-overload]
+        )
         shows = (
             await conn.execute(select(func.count()).select_from(Show.__table__))  # type: ignore[attr-defined]
         ).scalar_one()
@@ -44,7 +47,7 @@ async def test_seed_runs_discovery_sync_master_sync_and_trending_from_the_apis_o
     # Every artist is a real catalogue artist (nothing random was made up) and got a score.
     catalog = sandbox.catalog
     assert all(a.ticketmaster_id in catalog.artist_by_ticketmaster_id for a in artists)
-    assert all(a.trending_score is not None for a in artists)
+    assert scored == {a.id for a in artists}
     assert shows > 0
     assert setlists > 0
     assert counts["setlists_added"] == setlists

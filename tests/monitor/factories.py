@@ -17,6 +17,8 @@ from models.tables import (
     Song,
     SyncError,
     SyncRun,
+    TrendingArtist,
+    TrendingShow,
     Venue,
 )
 
@@ -29,6 +31,8 @@ SETLISTS = Setlist.__table__  # type: ignore[attr-defined]
 ENTRIES = SetlistEntry.__table__  # type: ignore[attr-defined]
 RUNS = SyncRun.__table__  # type: ignore[attr-defined]
 ERRORS = SyncError.__table__  # type: ignore[attr-defined]
+ARTIST_TRENDS = TrendingArtist.__table__  # type: ignore[attr-defined]
+SHOW_TRENDS = TrendingShow.__table__  # type: ignore[attr-defined]
 
 
 def artist(artist_id: int, **fields: Any) -> dict[str, Any]:

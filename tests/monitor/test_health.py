@@ -19,10 +19,12 @@ from monitor.health import (
     validate_hours,
 )
 from tests.monitor.factories import (
+    ARTIST_TRENDS,
     ARTISTS,
     ERRORS,
     RUNS,
     SETLISTS,
+    SHOW_TRENDS,
     SHOWS,
     VENUES,
     artist,
@@ -134,15 +136,15 @@ async def test_empty_database_has_zero_coverage_and_a_full_success_rate(
 
 ARTIST_ROWS = [
     # synced, fresh, scored
-    artist(1, last_synced_at=ago(2), trending_score=90.0),
+    artist(1, last_synced_at=ago(2)),
     # synced long ago (stale), scored -> needs sync
-    artist(2, last_synced_at=ago(30), trending_score=50.0),
+    artist(2, last_synced_at=ago(30)),
     # never synced -> needs sync
     artist(3),
     # fresh, but its planned next sync has come -> needs sync
     artist(4, last_synced_at=ago(1), next_sync_at=NOW - timedelta(minutes=1)),
     # stale but backing off after a failure until later -> not due
-    artist(5, last_synced_at=ago(48), next_sync_at=NOW + 2 * H, trending_score=70.0),
+    artist(5, last_synced_at=ago(48), next_sync_at=NOW + 2 * H),
     # synced exactly at the window start: fresh, and exactly stale_after_hours old: not stale
     artist(6, last_synced_at=ago(24)),
     # never synced, backing off -> not due
@@ -232,13 +234,26 @@ RUN_ROWS = [
 ]
 
 SHOW_ROWS = [
-    show(1, artist_id=1, venue_id=1, status="upcoming", trending_score=80.0, name="Night one"),
-    show(2, artist_id=1, venue_id=1, status="upcoming", trending_score=80.0, name="Night two"),
-    show(3, artist_id=2, venue_id=2, status="ongoing", trending_score=95.5),
-    show(4, artist_id=2, venue_id=None, status="completed", trending_score=10.0),
+    show(1, artist_id=1, venue_id=1, status="upcoming", name="Night one"),
+    show(2, artist_id=1, venue_id=1, status="upcoming", name="Night two"),
+    show(3, artist_id=2, venue_id=2, status="ongoing"),
+    show(4, artist_id=2, venue_id=None, status="completed"),
     show(5, artist_id=3, venue_id=1, status="completed"),
     show(6, artist_id=3, venue_id=2, status="cancelled"),
     show(7, artist_id=4, venue_id=None, status="postponed"),
+]
+
+# The trending scores of artists 1, 2, 5 and shows 1-4 (scored); the others have none.
+ARTIST_TREND_ROWS = [
+    {"artist_id": 1, "score": 90.0},
+    {"artist_id": 2, "score": 50.0},
+    {"artist_id": 5, "score": 70.0},
+]
+SHOW_TREND_ROWS = [
+    {"show_id": 1, "score": 80.0},
+    {"show_id": 2, "score": 80.0},
+    {"show_id": 3, "score": 95.5},
+    {"show_id": 4, "score": 10.0},
 ]
 
 ERROR_ROWS = [
@@ -256,6 +271,8 @@ async def _build(engine: AsyncEngine) -> None:
         (ARTISTS, ARTIST_ROWS),
         (VENUES, [venue(1), venue(2), venue(3)]),
         (SHOWS, SHOW_ROWS),
+        (ARTIST_TRENDS, ARTIST_TREND_ROWS),
+        (SHOW_TRENDS, SHOW_TREND_ROWS),
         (
             SETLISTS,
             [setlist(1, artist_id=2, show_id=4), setlist(2, artist_id=3, show_id=5)],

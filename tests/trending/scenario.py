@@ -26,6 +26,8 @@ ACTIVITY = TABLES["user_activity"]
 SNAPSHOTS = TABLES["artist_snapshots"]
 HISTORY = TABLES["trending_history"]
 WATERMARKS = TABLES["trending_watermarks"]
+ARTIST_TRENDS = TABLES["trending_artists"]
+SHOW_TRENDS = TABLES["trending_shows"]
 
 
 def trending_settings() -> Settings:
@@ -148,10 +150,12 @@ async def seed(engine: AsyncEngine) -> None:
         )
 
 
-async def scores(engine: AsyncEngine, table: Any) -> dict[int, float | None]:
+async def scores(engine: AsyncEngine, trends: Any) -> dict[int, float]:
+    """The stored scores of ``ARTIST_TRENDS`` or ``SHOW_TRENDS``, by artist or show id."""
+    key = next(iter(trends.primary_key.columns))
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(table.c.id, table.c.trending_score))).all()
-    return {int(r[0]): r[1] for r in rows}
+        rows = (await conn.execute(select(key, trends.c.score).order_by(key))).all()
+    return {int(r[0]): float(r[1]) for r in rows}
 
 
 async def rows(engine: AsyncEngine, table: Any) -> list[tuple[Any, ...]]:

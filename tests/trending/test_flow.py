@@ -16,17 +16,17 @@ from sqlmodel import SQLModel
 
 from flows.calculate_trending import CalculateTrendingParams, calculate_trending
 from settings import get_settings
-from tests.trending.scenario import ARTISTS, HISTORY, NOW, SHOWS, rows, scores, seed
+from tests.trending.scenario import ARTIST_TRENDS, HISTORY, NOW, SHOW_TRENDS, rows, scores, seed
 from tests.trending.test_scores import EXPECTED_ARTISTS, EXPECTED_SHOWS
 
 pytestmark = pytest.mark.prefect
 RUNS = SQLModel.metadata.tables["sync_runs"]
 
 DAILY_COUNTS = {
+    "artists_added": 7,
+    "shows_added": 4,
     "artists_scored": 7,
     "shows_scored": 4,
-    "artists_decayed": 0,
-    "shows_decayed": 0,
     "history_rows": 10,
 }
 
@@ -70,8 +70,8 @@ async def test_daily_flow_scores_and_records_one_successful_ledger_row(
     counts = await calculate_trending(mode="daily", as_of=NOW)
 
     assert counts == DAILY_COUNTS
-    assert await scores(flow_db, ARTISTS) == EXPECTED_ARTISTS
-    assert await scores(flow_db, SHOWS) == EXPECTED_SHOWS
+    assert await scores(flow_db, ARTIST_TRENDS) == EXPECTED_ARTISTS
+    assert await scores(flow_db, SHOW_TRENDS) == EXPECTED_SHOWS
     [run] = await _ledger(flow_db)
     assert (run["job"], run["mode"], run["status"], run["dry_run"]) == (
         "calculate-trending",
@@ -79,11 +79,18 @@ async def test_daily_flow_scores_and_records_one_successful_ledger_row(
         "success",
         False,
     )
-    assert run["counts"] == DAILY_COUNTS
+    assert {key: run["counts"][key] for key in DAILY_COUNTS} == DAILY_COUNTS
     assert run["parameters"] == {"mode": "daily", "dry_run": False, "as_of": "2025-06-01T12:00:00Z"}
     assert run["finished_at"] is not None
     summary = await _artifact("calculate-trending-summary")
-    assert "Trending (daily) as of 2025-06-01T12:00:00+00:00: every artist and show." in summary
+    assert (
+        "Trending (daily) as of 2025-06-01T12:00:00+00:00: activity recomputed from every event."
+        in summary
+    )
+    assert (
+        "Rewritten: 7 artists and 4 shows (7 artists and 4 shows scored for the first time)"
+        in summary
+    )
     assert "1. Artist 1 (#1) — 64.00" in summary
     assert "1. Show 1 (#1) — 48.50" in summary
     table = json.loads(await _artifact("calculate-trending-changes"))
@@ -96,7 +103,7 @@ async def test_dry_run_flow_ranks_but_writes_only_its_ledger_row(flow_db: AsyncE
     counts = await calculate_trending(mode="daily", dry_run=True, as_of=NOW)
 
     assert counts == DAILY_COUNTS
-    assert set((await scores(flow_db, ARTISTS)).values()) == {None}
+    assert await scores(flow_db, ARTIST_TRENDS) == {}
     assert await rows(flow_db, HISTORY) == []
     [run] = await _ledger(flow_db)
     assert (run["status"], run["dry_run"]) == ("success", True)
@@ -104,35 +111,47 @@ async def test_dry_run_flow_ranks_but_writes_only_its_ledger_row(flow_db: AsyncE
     assert "Dry run: computed and ranked, then rolled back; nothing was written." in summary
 
 
-async def test_hourly_flow_after_daily_decays_and_records_two_rows(flow_db: AsyncEngine) -> None:
+async def test_hourly_then_full_flows_agree_and_record_one_row_each(
+    flow_db: AsyncEngine,
+) -> None:
     await calculate_trending(mode="daily", as_of=NOW)
 
-    counts = await calculate_trending(mode="hourly", as_of=NOW + timedelta(hours=72))
+    hourly = await calculate_trending(mode="hourly", as_of=NOW + timedelta(hours=72))
+    after_hourly = (await scores(flow_db, ARTIST_TRENDS), await scores(flow_db, SHOW_TRENDS))
+    full = await calculate_trending(mode="full", as_of=NOW + timedelta(hours=72))
 
-    assert counts == {
-        "artists_scored": 0,
-        "shows_scored": 0,
-        "artists_decayed": 3,
-        "shows_decayed": 2,
+    # artists 1, 2, 5 and shows 1, 3, 4 change: decay, and artist 1's show passed
+    assert hourly == {
+        "artists_added": 0,
+        "shows_added": 0,
+        "artists_scored": 3,
+        "shows_scored": 3,
         "history_rows": 0,
     }
+    assert (full["artists_scored"], full["shows_scored"], full["history_rows"]) == (4, 2, 10)
+    assert (await scores(flow_db, ARTIST_TRENDS), await scores(flow_db, SHOW_TRENDS)) == (
+        after_hourly
+    )
     assert [(r["mode"], r["status"]) for r in await _ledger(flow_db)] == [
         ("daily", "success"),
         ("hourly", "success"),
+        ("full", "success"),
     ]
+    summary = await _artifact("calculate-trending-summary")
+    assert "activity recomputed from every event" in summary
 
 
 async def test_unknown_mode_is_refused_before_any_work(flow_db: AsyncEngine) -> None:
     with pytest.raises(Exception, match="hourly") as caught:
         await calculate_trending(mode="weekly")  # type: ignore[call-overload]
 
-    assert "daily" in str(caught.value)
+    assert "'daily' or 'full'" in str(caught.value)
     assert await _ledger(flow_db) == []
-    assert set((await scores(flow_db, ARTISTS)).values()) == {None}
+    assert await scores(flow_db, ARTIST_TRENDS) == {}
 
 
 def test_parameters_refuse_unknown_modes_naive_instants_and_extra_fields() -> None:
-    with pytest.raises(ValueError, match="Input should be 'hourly' or 'daily'"):
+    with pytest.raises(ValueError, match="Input should be 'hourly', 'daily' or 'full'"):
         CalculateTrendingParams(mode="weekly")
     with pytest.raises(ValueError, match="timezone"):
         CalculateTrendingParams(as_of=NOW.replace(tzinfo=None))
@@ -149,4 +168,4 @@ async def test_a_failing_recalculation_ends_its_ledger_row_failed(flow_db: Async
     daily, hourly = await _ledger(flow_db)
     assert (daily["status"], hourly["status"]) == ("success", "failed")
     assert hourly["error_summary"].startswith("ValueError: now 2025-06-01T11:00:00+00:00 is before")
-    assert await scores(flow_db, ARTISTS) == EXPECTED_ARTISTS
+    assert await scores(flow_db, ARTIST_TRENDS) == EXPECTED_ARTISTS

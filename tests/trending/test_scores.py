@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.trending import RankedEntity, recalculate_trending
 from tests.trending.scenario import (
+    ARTIST_TRENDS,
     ARTISTS,
     HISTORY,
     NOW,
+    SHOW_TRENDS,
     SHOWS,
     SNAPSHOTS,
     WATERMARKS,
@@ -64,16 +66,16 @@ async def test_daily_scores_match_the_hand_computed_values(engine: AsyncEngine) 
 
     result = await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
 
-    assert await scores(engine, ARTISTS) == EXPECTED_ARTISTS
-    assert await scores(engine, SHOWS) == EXPECTED_SHOWS
+    assert await scores(engine, ARTIST_TRENDS) == EXPECTED_ARTISTS
+    assert await scores(engine, SHOW_TRENDS) == EXPECTED_SHOWS
     assert result.counts() == {
+        "artists_added": 7,
+        "shows_added": 4,
         "artists_scored": 7,
         "shows_scored": 4,
-        "artists_decayed": 0,
-        "shows_decayed": 0,
         "history_rows": 10,
     }
-    assert result.full is True
+    assert result.full is True  # the first run recomputes from every event
     assert result.since is None
 
 
@@ -82,20 +84,20 @@ async def test_stored_inputs_are_the_decayed_sums_growth_and_upcoming(engine: As
 
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
 
-    c = ARTISTS.c
+    c = ARTIST_TRENDS.c
     async with engine.connect() as conn:
         stored = (
             await conn.execute(
                 select(
-                    c.id,
-                    c.trending_views,
-                    c.trending_follows,
-                    c.trending_votes,
-                    c.trending_attendance,
-                    c.trending_growth,
-                    c.trending_upcoming,
-                    c.trending_updated_at,
-                ).order_by(c.id)
+                    c.artist_id,
+                    c.views,
+                    c.follows,
+                    c.votes,
+                    c.attendance,
+                    c.growth,
+                    c.upcoming,
+                    c.as_of,
+                ).order_by(c.artist_id)
             )
         ).all()
     assert [tuple(r) for r in stored] == [
@@ -146,10 +148,10 @@ async def test_an_event_weighs_half_as_much_per_half_life(engine: AsyncEngine) -
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
 
     async with engine.connect() as conn:
-        views = await conn.scalar(select(ARTISTS.c.trending_views))
+        views = await conn.scalar(select(ARTIST_TRENDS.c.views))
     assert views == 1.875  # 1 + 1/2 + 1/4 + 1/8
     # 10 * 1.875 / 21.875 / 55 * 100
-    assert (await scores(engine, ARTISTS))[1] == 1.56
+    assert (await scores(engine, ARTIST_TRENDS))[1] == 1.56
 
 
 async def test_growth_is_absent_without_an_earlier_snapshot_and_weights_renormalise(
@@ -173,7 +175,7 @@ async def test_growth_is_absent_without_an_earlier_snapshot_and_weights_renormal
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
 
     # 30 * 0.5 / 85 * 100 for both: the growth weight left the denominator
-    assert await scores(engine, ARTISTS) == {1: 17.65, 2: 17.65}
+    assert await scores(engine, ARTIST_TRENDS) == {1: 17.65, 2: 17.65}
 
 
 async def test_growth_uses_the_latest_snapshot_with_followers(engine: AsyncEngine) -> None:
@@ -191,10 +193,10 @@ async def test_growth_uses_the_latest_snapshot_with_followers(engine: AsyncEngin
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
 
     async with engine.connect() as conn:
-        growth = await conn.scalar(select(ARTISTS.c.trending_growth))
+        growth = await conn.scalar(select(ARTIST_TRENDS.c.growth))
     assert growth == 0.5  # (3000 - 2000) / 2000 over exactly 7 days
     # 15 * (0.5 / 0.52) / 70 * 100
-    assert (await scores(engine, ARTISTS))[1] == 20.6
+    assert (await scores(engine, ARTIST_TRENDS))[1] == 20.6
 
 
 async def test_future_events_do_not_count_until_they_happen(engine: AsyncEngine) -> None:
@@ -203,15 +205,17 @@ async def test_future_events_do_not_count_until_they_happen(engine: AsyncEngine)
     await add_events(engine, events("view", 20, artist_id=1, at=NOW + timedelta(seconds=1)))
 
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
-    assert await scores(engine, ARTISTS) == {1: 0.0}
+    assert await scores(engine, ARTIST_TRENDS) == {1: 0.0}
 
     await recalculate_trending(
         engine, mode="daily", now=NOW + timedelta(seconds=1), settings=SETTINGS
     )
-    assert await scores(engine, ARTISTS) == {1: 9.09}  # 10 * 0.5 / 55 * 100
+    assert await scores(engine, ARTIST_TRENDS) == {1: 9.09}  # 10 * 0.5 / 55 * 100
 
 
-async def test_daily_keeps_one_history_row_per_scored_entity_per_day(engine: AsyncEngine) -> None:
+async def test_daily_keeps_each_days_positive_top_scores_in_the_history(
+    engine: AsyncEngine,
+) -> None:
     await seed(engine)
 
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
@@ -260,8 +264,8 @@ async def test_dry_run_ranks_without_writing_anything(engine: AsyncEngine) -> No
     assert result.top_artists == (RankedEntity(1, "Artist 1", 64.0),)
     assert result.top_shows == (RankedEntity(1, "Show 1", 48.5),)
     assert result.history_rows == 10
-    assert set((await scores(engine, ARTISTS)).values()) == {None}
-    assert set((await scores(engine, SHOWS)).values()) == {None}
+    assert await scores(engine, ARTIST_TRENDS) == {}
+    assert await scores(engine, SHOW_TRENDS) == {}
     assert await rows(engine, HISTORY) == []
     assert await rows(engine, WATERMARKS) == []
 
@@ -293,7 +297,7 @@ async def test_bad_arguments_are_refused_before_any_work(
     with pytest.raises(ValueError, match=message):
         await recalculate_trending(engine, settings=SETTINGS, **kwargs)  # type: ignore[arg-type]
 
-    assert set((await scores(engine, ARTISTS)).values()) == {None}
+    assert await scores(engine, ARTIST_TRENDS) == {}
 
 
 async def test_running_daily_twice_at_the_same_instant_rewrites_no_score(
@@ -301,10 +305,11 @@ async def test_running_daily_twice_at_the_same_instant_rewrites_no_score(
 ) -> None:
     await seed(engine)
     await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
-    before = (await rows(engine, ARTISTS), await rows(engine, SHOWS), await rows(engine, HISTORY))
+    tables = (ARTIST_TRENDS, SHOW_TRENDS, HISTORY)
+    before = [await rows(engine, table) for table in tables]
 
     again = await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
 
-    assert (again.artists_scored, again.shows_scored, again.history_rows) == (0, 0, 10)
-    after = (await rows(engine, ARTISTS), await rows(engine, SHOWS), await rows(engine, HISTORY))
-    assert after == before
+    assert (again.full, again.artists_scored, again.shows_scored) == (False, 0, 0)
+    assert again.history_rows == 10  # the day's rows, replaced by equal ones
+    assert [await rows(engine, table) for table in tables] == before

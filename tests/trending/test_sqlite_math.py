@@ -13,7 +13,7 @@ from sqlalchemy import text
 import models.db
 from models.db import create_all, has_math_functions, make_engine, register_math_functions
 from models.trending import recalculate_trending
-from tests.trending.scenario import ARTISTS, NOW, scores, seed, trending_settings
+from tests.trending.scenario import ARTIST_TRENDS, NOW, scores, seed, trending_settings
 from tests.trending.test_scores import EXPECTED_ARTISTS
 
 EXPRESSIONS = (
@@ -77,7 +77,7 @@ async def test_the_engine_registers_them_where_missing_and_trending_still_agrees
         await recalculate_trending(engine, mode="daily", now=NOW, settings=trending_settings())
         async with engine.connect() as conn:
             assert (await conn.execute(text("SELECT power(2, -1)"))).scalar_one() == 0.5
-        assert await scores(engine, ARTISTS) == EXPECTED_ARTISTS
+        assert await scores(engine, ARTIST_TRENDS) == EXPECTED_ARTISTS
     finally:
         await engine.dispose()
     assert registered

@@ -1,0 +1,213 @@
+"""The trending formula: one score per artist and per show, 0-100, as SQL expressions.
+
+Every score is ``100 * sum(w_i * c_i) / sum(w_i)`` over the components *present*, each component
+``c_i`` in ``[0, 1]``. Activity counts are sums of events weighted by ``2 ** (-age / half_life)``;
+unbounded inputs pass a saturating transform ``x / (x + k)``, so a score depends on its own row
+only (an incremental run agrees with a full one, and an outlier rescales nobody). Components the
+data cannot provide (Spotify popularity or follower history missing) drop out of both sums: the
+weights renormalise. See ``docs/trending.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Float, Integer, and_, case, func, literal
+from sqlalchemy.sql.elements import ColumnElement
+
+from models.tables import ShowStatus
+from models.trending.sql import epoch_day, epoch_seconds, float_, pow2
+from settings import Settings
+
+__all__ = [
+    "AHEAD_STATUSES",
+    "ARTIST_WEIGHTS",
+    "GROWTH_FOLLOWER_FLOOR",
+    "GROWTH_LATEST_MAX_AGE_DAYS",
+    "GROWTH_SPAN_DAYS",
+    "HALF_SATURATION",
+    "NEGLIGIBLE",
+    "SCORE_DECIMALS",
+    "SHOW_WEIGHTS",
+    "Clock",
+    "artist_score",
+    "show_score",
+    "snap",
+]
+
+# Points out of 100 per component; a missing component's points leave the denominator.
+ARTIST_WEIGHTS: dict[str, int] = {
+    "popularity": 30,  # Spotify popularity / 100 (absent when Spotify gives none)
+    "spotify_growth": 15,  # weekly follower growth from artist_snapshots (absent without history)
+    "app_followers": 15,  # decayed net app follows (follow - unfollow)
+    "upcoming_shows": 10,  # sum over upcoming shows of 2 ** (-days_until / show half-life)
+    "views": 10,
+    "votes": 10,
+    "attendance": 10,
+}
+SHOW_WEIGHTS: dict[str, int] = {
+    "popularity": 20,  # headliner popularity / 100 while the show is ahead (absent if none)
+    "proximity": 25,  # 2 ** (-days_until / show half-life) while the show is ahead, else 0
+    "app_followers": 10,
+    "views": 15,
+    "votes": 15,
+    "attendance": 15,
+}
+# k of the saturating transform x / (x + k): the value of x that scores half the component.
+HALF_SATURATION: dict[str, float] = {
+    "spotify_growth": 0.02,  # +2 % followers a week
+    "app_followers": 5.0,
+    "upcoming_shows": 1.0,
+    "views": 20.0,
+    "votes": 10.0,
+    "attendance": 5.0,
+}
+# Follower growth is measured against at least this many followers (10 -> 20 is not +100 %).
+GROWTH_FOLLOWER_FLOOR = 1000
+# The latest snapshot must be at most this old; the earlier one 7 to 14 days before it.
+GROWTH_LATEST_MAX_AGE_DAYS = 7
+GROWTH_SPAN_DAYS = (7, 14)
+# Stored scores are rounded to this many decimals; a row is rewritten only when its rounded
+# score (or its stored inputs) change.
+SCORE_DECIMALS = 2
+# Decayed sums smaller than this are stored as 0.
+NEGLIGIBLE = 1e-6
+# Shows in these statuses, dated today or later, are "ahead".
+AHEAD_STATUSES = (ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value, ShowStatus.POSTPONED.value)
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The instant a recalculation scores at, and the half-lives, as SQL-ready values."""
+
+    now: datetime
+    now_epoch: int
+    today: date
+    today_day: int
+    activity_half_life_s: float
+    show_half_life_days: float
+
+    @classmethod
+    def at(cls, now: datetime, settings: Settings) -> Clock:
+        today = now.astimezone(UTC).date()
+        return cls(
+            now=now,
+            now_epoch=math.floor(now.timestamp()),
+            today=today,
+            today_day=(today - _EPOCH).days,
+            activity_half_life_s=settings.trending_activity_half_life_hours * 3600.0,
+            show_half_life_days=settings.trending_show_half_life_days,
+        )
+
+    def decay_since(self, instant: ColumnElement[Any]) -> ColumnElement[float]:
+        """``2 ** (-(now - instant) / half_life)`` in whole seconds; 0 past ``MIN_EXPONENT``."""
+        age = epoch_seconds(instant) - literal(self.now_epoch, Integer)
+        return pow2(age / float_(self.activity_half_life_s))
+
+    def days_until(self, day: ColumnElement[Any]) -> ColumnElement[int]:
+        return epoch_day(day) - literal(self.today_day, Integer)
+
+    def is_ahead(
+        self, status: ColumnElement[Any], local_date: ColumnElement[Any]
+    ) -> ColumnElement[bool]:
+        return and_(status.in_(AHEAD_STATUSES), local_date >= self.today)
+
+    def proximity(self, local_date: ColumnElement[Any]) -> ColumnElement[float]:
+        """``2 ** (-days_until / show half-life)`` (1.0 today; 0 centuries ahead)."""
+        return pow2(-self.days_until(local_date) / float_(self.show_half_life_days))
+
+
+def snap(value: ColumnElement[Any]) -> ColumnElement[float]:
+    """``value``, or 0 when it is negligible (``|value| < NEGLIGIBLE``)."""
+    return case((func.abs(value) < float_(NEGLIGIBLE), float_(0.0)), else_=value)
+
+
+def _saturate(value: ColumnElement[Any], key: str) -> ColumnElement[float]:
+    """``x / (x + k)`` for positive ``x``, else 0."""
+    return case(
+        (value > float_(0.0), value / (value + float_(HALF_SATURATION[key]))), else_=float_(0.0)
+    )
+
+
+def _round_score(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Half-up to ``SCORE_DECIMALS`` with the same float operations on both dialects."""
+    scale = float_(10.0**SCORE_DECIMALS)
+    return func.floor(value * scale + float_(0.5), type_=Float) / scale
+
+
+Term = tuple[int, ColumnElement[Any], ColumnElement[bool] | None]
+
+
+def _combine(terms: Sequence[Term]) -> ColumnElement[float]:
+    """``100 * sum(w c) / sum(w)`` over present terms (``None`` = always present), rounded."""
+    numerator: ColumnElement[Any] = float_(0.0)
+    denominator: ColumnElement[Any] = float_(0.0)
+    for weight, value, present in terms:
+        if present is None:
+            numerator = numerator + float_(weight) * value
+            denominator = denominator + float_(weight)
+        else:
+            numerator = numerator + case((present, float_(weight) * value), else_=float_(0.0))
+            denominator = denominator + case((present, float_(weight)), else_=float_(0.0))
+    return _round_score(float_(100.0) * numerator / denominator)
+
+
+def artist_score(
+    *,
+    popularity: ColumnElement[Any],
+    growth: ColumnElement[Any],
+    follows: ColumnElement[Any],
+    upcoming: ColumnElement[Any],
+    views: ColumnElement[Any],
+    votes: ColumnElement[Any],
+    attendance: ColumnElement[Any],
+) -> ColumnElement[float]:
+    """An artist's rounded score from its inputs (activity sums already decayed to now)."""
+    w = ARTIST_WEIGHTS
+    return _combine(
+        [
+            (w["popularity"], popularity / float_(100.0), popularity.is_not(None)),
+            (w["spotify_growth"], _saturate(growth, "spotify_growth"), growth.is_not(None)),
+            (w["app_followers"], _saturate(follows, "app_followers"), None),
+            (w["upcoming_shows"], _saturate(upcoming, "upcoming_shows"), None),
+            (w["views"], _saturate(views, "views"), None),
+            (w["votes"], _saturate(votes, "votes"), None),
+            (w["attendance"], _saturate(attendance, "attendance"), None),
+        ]
+    )
+
+
+def show_score(
+    clock: Clock,
+    *,
+    status: ColumnElement[Any],
+    local_date: ColumnElement[Any],
+    popularity: ColumnElement[Any],
+    follows: ColumnElement[Any],
+    views: ColumnElement[Any],
+    votes: ColumnElement[Any],
+    attendance: ColumnElement[Any],
+) -> ColumnElement[float]:
+    """A show's rounded score: headliner popularity and proximity while ahead, plus activity."""
+    w = SHOW_WEIGHTS
+    ahead = clock.is_ahead(status, local_date)
+    score = _combine(
+        [
+            (
+                w["popularity"],
+                case((ahead, popularity / float_(100.0)), else_=float_(0.0)),
+                popularity.is_not(None),
+            ),
+            (w["proximity"], case((ahead, clock.proximity(local_date)), else_=float_(0.0)), None),
+            (w["app_followers"], _saturate(follows, "app_followers"), None),
+            (w["views"], _saturate(views, "views"), None),
+            (w["votes"], _saturate(votes, "votes"), None),
+            (w["attendance"], _saturate(attendance, "attendance"), None),
+        ]
+    )
+    return case((status == ShowStatus.CANCELLED.value, float_(0.0)), else_=score)

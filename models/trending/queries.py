@@ -1,0 +1,311 @@
+"""The inputs of the trending formula, as set-based queries (no Python loop over rows).
+
+Activity: decayed sums of events per artist or show, over a chosen set of events (all of them
+for a full recomputation, the ones since the last run for an incremental one). Spotify follower
+growth from ``artist_snapshots``; the upcoming-shows proximity sum from ``shows``. Also the
+watermark of the last run and the ranking read back after a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    Float,
+    Select,
+    Subquery,
+    Table,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from models.tables import (
+    ActivityKind,
+    Artist,
+    ArtistSnapshot,
+    Show,
+    TrendingArtist,
+    TrendingShow,
+    TrendingWatermark,
+    UserActivity,
+)
+from models.trending.formula import (
+    GROWTH_FOLLOWER_FLOOR,
+    GROWTH_LATEST_MAX_AGE_DAYS,
+    GROWTH_SPAN_DAYS,
+    Clock,
+)
+from models.trending.sql import epoch_day, fenced, float_
+
+__all__ = [
+    "ACTIVITY",
+    "ARTISTS",
+    "SHOWS",
+    "SNAPSHOTS",
+    "STATE",
+    "WATERMARKS",
+    "WATERMARK_NAME",
+    "EventWindow",
+    "RankedEntity",
+    "Watermark",
+    "activity_sums",
+    "follower_growth",
+    "last_event_id",
+    "read_watermark",
+    "score_inputs",
+    "top",
+    "upcoming_sums",
+]
+
+ARTISTS: Table = Artist.__table__  # type: ignore[attr-defined]
+SHOWS: Table = Show.__table__  # type: ignore[attr-defined]
+ACTIVITY: Table = UserActivity.__table__  # type: ignore[attr-defined]
+SNAPSHOTS: Table = ArtistSnapshot.__table__  # type: ignore[attr-defined]
+WATERMARKS: Table = TrendingWatermark.__table__  # type: ignore[attr-defined]
+# The trending state per kind: (state table, its key column, the catalogue table).
+STATE: dict[str, tuple[Table, str, Table]] = {
+    "artist": (TrendingArtist.__table__, "artist_id", ARTISTS),  # type: ignore[attr-defined]
+    "show": (TrendingShow.__table__, "show_id", SHOWS),  # type: ignore[attr-defined]
+}
+WATERMARK_NAME = "activity"
+
+
+class RankedEntity(NamedTuple):
+    id: int
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """The previous run: the instant it scored at and the last event id it folded in."""
+
+    computed_at: datetime
+    event_id: int | None
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    """Which events a run folds in: ids up to ``last_id`` that occurred by ``clock.now``; with a
+    previous run, only those not counted by it (newer ids, or dated after its instant)."""
+
+    last_id: int
+    previous: Watermark | None
+
+    def condition(self, clock: Clock) -> ColumnElement[bool]:
+        ua = ACTIVITY
+        counted = and_(ua.c.id <= self.last_id, ua.c.occurred_at <= clock.now)
+        if self.previous is None or self.previous.event_id is None:
+            return counted
+        # An event the previous run saw but that lay in its future is counted once it happens.
+        return and_(
+            counted,
+            or_(
+                ua.c.id > self.previous.event_id,
+                ua.c.occurred_at > self.previous.computed_at,
+            ),
+        )
+
+
+def activity_sums(
+    clock: Clock, kind: str, events: ColumnElement[bool], *, name: str = "activity"
+) -> Subquery:
+    """Per artist (or show): decayed views, net follows, votes, attendance of ``events``."""
+    ua = ACTIVITY
+    key = ua.c.artist_id if kind == "artist" else ua.c.show_id
+    weight = clock.decay_since(ua.c.occurred_at)
+
+    def total(*kinds: ActivityKind) -> ColumnElement[float]:
+        values = [k.value for k in kinds]
+        return func.sum(case((ua.c.kind.in_(values), weight), else_=float_(0.0)), type_=Float)
+
+    follows = func.sum(
+        case(
+            (ua.c.kind == ActivityKind.FOLLOW.value, weight),
+            (ua.c.kind == ActivityKind.UNFOLLOW.value, -weight),
+            else_=float_(0.0),
+        ),
+        type_=Float,
+    )
+    return (
+        select(
+            key.label("id"),
+            total(ActivityKind.VIEW).label("views"),
+            follows.label("follows"),
+            total(ActivityKind.VOTE_UP, ActivityKind.VOTE_DOWN).label("votes"),
+            total(ActivityKind.ATTENDANCE).label("attendance"),
+        )
+        .where(key.is_not(None), events)
+        .group_by(key)
+        .subquery(f"{kind}_{name}")
+    )
+
+
+def follower_growth(clock: Clock, scope: Select[Any] | None = None) -> Subquery:
+    """Weekly Spotify follower growth: latest snapshot (<= 7 days old) vs one 7-14 days earlier."""
+    snap = SNAPSHOTS
+    latest_q = (
+        select(snap.c.artist_id, func.max(snap.c.day).label("day"))
+        .where(
+            snap.c.followers.is_not(None),
+            snap.c.day <= clock.today,
+            snap.c.day >= clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS),
+        )
+        .group_by(snap.c.artist_id)
+    )
+    if scope is not None:
+        latest_q = latest_q.where(snap.c.artist_id.in_(scope))
+    latest = latest_q.subquery()
+    span = epoch_day(latest.c.day) - epoch_day(snap.c.day)
+    earliest = clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS + GROWTH_SPAN_DAYS[1])
+    earlier = (
+        select(latest.c.artist_id, latest.c.day, func.max(snap.c.day).label("earlier_day"))
+        .join(snap, snap.c.artist_id == latest.c.artist_id)
+        .where(
+            snap.c.followers.is_not(None),
+            snap.c.day >= earliest,
+            span.between(*GROWTH_SPAN_DAYS),
+        )
+        .group_by(latest.c.artist_id, latest.c.day)
+        .subquery()
+    )
+    now_snap = snap.alias("now_snap")
+    then_snap = snap.alias("then_snap")
+    floor = case(
+        (then_snap.c.followers > GROWTH_FOLLOWER_FLOOR, then_snap.c.followers),
+        else_=GROWTH_FOLLOWER_FLOOR,
+    )
+    days = epoch_day(earlier.c.day) - epoch_day(earlier.c.earlier_day)
+    growth = (now_snap.c.followers - then_snap.c.followers) * float_(7.0) / (floor * days)
+    return (
+        select(earlier.c.artist_id.label("id"), growth.label("growth"))
+        .join(
+            now_snap,
+            and_(now_snap.c.artist_id == earlier.c.artist_id, now_snap.c.day == earlier.c.day),
+        )
+        .join(
+            then_snap,
+            and_(
+                then_snap.c.artist_id == earlier.c.artist_id,
+                then_snap.c.day == earlier.c.earlier_day,
+            ),
+        )
+        .subquery("growth")
+    )
+
+
+def upcoming_sums(clock: Clock, scope: Select[Any] | None = None) -> Subquery:
+    """Per artist: the sum of the proximities of its shows ahead."""
+    shows = SHOWS
+    query = (
+        select(
+            shows.c.artist_id.label("id"),
+            func.sum(clock.proximity(shows.c.local_date), type_=Float).label("upcoming"),
+        )
+        .where(clock.is_ahead(shows.c.status, shows.c.local_date))
+        .group_by(shows.c.artist_id)
+    )
+    if scope is not None:
+        query = query.where(shows.c.artist_id.in_(scope))
+    return query.subquery("upcoming")
+
+
+SUMS = ("views", "follows", "votes", "attendance")
+
+
+def score_inputs(clock: Clock, kind: str, window: EventWindow, *, full: bool) -> Subquery:
+    """One row per state row of ``kind``: everything its score as of ``now`` needs.
+
+    ``id``, ``old_score``, ``as_of``, ``old_<sum>`` (stored), ``new_<sum>`` and ``fresh_id`` (the
+    events of ``window``, NULL without any); when not ``full``, also ``redo_<sum>`` (every event
+    of a row whose ``as_of`` is NULL) and ``decay`` (from ``as_of`` to now). Artists add
+    ``popularity``, ``old_growth``, ``old_upcoming``, ``growth`` and ``upcoming``; shows add the
+    headliner's ``popularity``, ``status`` and ``local_date``."""
+    state, key, catalogue = STATE[kind]
+    fresh = activity_sums(clock, kind, window.condition(clock))
+    columns: list[Any] = [
+        state.c[key].label("id"),
+        state.c.score.label("old_score"),
+        state.c.as_of,
+        *(state.c[name].label(f"old_{name}") for name in SUMS),
+        *(fresh.c[name].label(f"new_{name}") for name in SUMS),
+        fresh.c.id.label("fresh_id"),
+    ]
+    source: Any = state.join(catalogue, catalogue.c.id == state.c[key]).outerjoin(
+        fresh, fresh.c.id == state.c[key]
+    )
+    if not full:
+        owner = ACTIVITY.c.artist_id if kind == "artist" else ACTIVITY.c.show_id
+        stale = select(state.c[key]).where(state.c.as_of.is_(None))
+        everything = EventWindow(window.last_id, None).condition(clock)
+        redo = activity_sums(clock, kind, and_(everything, owner.in_(stale)), name="redo")
+        columns += [redo.c[name].label(f"redo_{name}") for name in SUMS]
+        columns.append(clock.decay_since(state.c.as_of).label("decay"))
+        source = source.outerjoin(redo, redo.c.id == state.c[key])
+    if kind == "artist":
+        growth = follower_growth(clock)
+        upcoming = upcoming_sums(clock)
+        columns += [
+            catalogue.c.popularity,
+            state.c.growth.label("old_growth"),
+            state.c.upcoming.label("old_upcoming"),
+            growth.c.growth,
+            func.coalesce(upcoming.c.upcoming, float_(0.0)).label("upcoming"),
+        ]
+        source = source.outerjoin(growth, growth.c.id == state.c[key]).outerjoin(
+            upcoming, upcoming.c.id == state.c[key]
+        )
+    else:
+        columns += [ARTISTS.c.popularity, catalogue.c.status, catalogue.c.local_date]
+        source = source.join(ARTISTS, ARTISTS.c.id == catalogue.c.artist_id)
+    return fenced(select(*columns).select_from(source), "inputs")
+
+
+async def read_watermark(conn: AsyncConnection) -> Watermark | None:
+    w = WATERMARKS
+    row = (
+        await conn.execute(select(w.c.computed_at, w.c.event_id).where(w.c.name == WATERMARK_NAME))
+    ).one_or_none()
+    if row is None:
+        return None
+    return Watermark(computed_at=row.computed_at, event_id=row.event_id)
+
+
+async def last_event_id(conn: AsyncConnection) -> int:
+    """The newest ``user_activity.id`` visible (0 when there is none)."""
+    value = await conn.scalar(select(func.coalesce(func.max(ACTIVITY.c.id), 0)))
+    return int(value or 0)
+
+
+async def top(conn: AsyncConnection, kind: str, limit: int) -> tuple[RankedEntity, ...]:
+    """The ``limit`` best scores of a kind (ties by id); ranked on the state alone, then named."""
+    state, key, _ = STATE[kind]
+    ranked = (
+        select(state.c[key].label("id"), state.c.score)
+        .order_by(state.c.score.desc(), state.c[key])
+        .limit(limit)
+        .subquery()
+    )
+    name: ColumnElement[Any]
+    if kind == "artist":
+        name = ARTISTS.c.name
+        source = ranked.join(ARTISTS, ARTISTS.c.id == ranked.c.id)
+    else:
+        name = func.coalesce(SHOWS.c.name, ARTISTS.c.name)
+        source = ranked.join(SHOWS, SHOWS.c.id == ranked.c.id).join(
+            ARTISTS, ARTISTS.c.id == SHOWS.c.artist_id
+        )
+    query = (
+        select(ranked.c.id, name, ranked.c.score)
+        .select_from(source)
+        .order_by(ranked.c.score.desc(), ranked.c.id)
+    )
+    rows = (await conn.execute(query)).all()
+    return tuple(RankedEntity(int(r[0]), str(r[1]), float(r[2])) for r in rows)
