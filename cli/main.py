@@ -214,12 +214,13 @@ def _prefect_failures() -> Iterator[None]:
         _fail(problem)
 
 
-def _open_database(settings: Settings, *, at_head: bool) -> str:
+def _open_database(settings: Settings, *, at_head: bool, existing: bool = True) -> str:
     """``DATABASE_URL``, once its database exists and opens; with ``at_head``, once it is also
-    at the newest revision (a flow writes every table)."""
+    at the newest revision (a flow writes every table). Without ``existing``, a missing SQLite
+    file is created (for commands that migrate it next)."""
     from models.migrate import current_revision, head_revision
 
-    url = _database_url(settings, existing=True)
+    url = _database_url(settings, existing=existing)
     try:
         current = _run(current_revision(url))
     except Exception as exc:
@@ -435,7 +436,8 @@ def _run_local(request: JobRequest, settings: Settings, *, as_json: bool) -> Run
     )
     if as_json or not outcome.ok:
         return outcome
-    console.print(f"[green]{request.job.name} finished[/green]")
+    named = "" if state.name == "Completed" else f" ({escape(str(state.name))})"
+    console.print(f"[green]{request.job.name} finished{named}[/green]")
     result = state.result()
     if isinstance(result, dict) and result:
         table = Table(title="counts", title_justify="left")
@@ -464,7 +466,7 @@ def _finish(outcome: RunOutcome, *, as_json: bool, secrets: list[str]) -> None:
     if not outcome.ok:
         _fail(ended)
     if outcome.deployment is not None:  # a local run has printed its own counts
-        console.print(f"[green]{ended}[/green]", soft_wrap=True)
+        console.print(f"[green]{escape(ended)}[/green]", soft_wrap=True)
 
 
 # --- db ------------------------------------------------------------------------------------------
@@ -599,7 +601,7 @@ def serve() -> None:
     from cli.setup import run_setup
 
     settings = _settings()
-    _database_url(settings)
+    _open_database(settings, at_head=True)
     with _prefect_failures():
         _run(run_setup(settings))
     deployments = build_runner_deployments(settings)
@@ -898,7 +900,7 @@ def demo(
     from cli.demo import run_demo
 
     settings = _settings()
-    _database_url(settings)
+    _open_database(settings, at_head=False, existing=False)  # the demo migrates it first
     code = run_demo(console, artists=artists, limit=limit)
     if code:
         raise typer.Exit(code)

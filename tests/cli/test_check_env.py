@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -117,3 +119,71 @@ def test_missing_settings_are_listed_and_no_api_is_called(monkeypatch: pytest.Mo
         "TICKETMASTER_API_KEY (missing), SETLISTFM_API_KEY (missing), CRON_SECRET (missing), "
         "Spotify (not configured), Ticketmaster (not configured), setlist.fm (not configured)"
     ) in text
+
+
+def _row(part: str, status: str, detail: str = "", *, ok: bool = True) -> dict[str, object]:
+    return {"part": part, "ok": ok, "status": status, "detail": detail, "required": True}
+
+
+def test_check_env_json_reports_every_row_and_no_secret(
+    sandbox_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _point_at(monkeypatch, sandbox_url)
+    monkeypatch.setenv(
+        "DATABASE_URL", f"postgresql+asyncpg://app:db-pass-77@db.test/{tmp_path.name}"
+    )
+
+    result = runner.invoke(app, ["check", "env", "--json"])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["settings"] == [
+        _row("DATABASE_URL", "set", f"postgresql+asyncpg://app:***@db.test/{tmp_path.name}"),
+        _row("SPOTIFY_CLIENT_ID", "set"),
+        _row("SPOTIFY_CLIENT_SECRET", "set"),
+        _row("TICKETMASTER_API_KEY", "set"),
+        _row("SETLISTFM_API_KEY", "set"),
+        _row("CRON_SECRET", "set"),
+        _row("SPOTIFY_API_URL", "overridden", f"{sandbox_url}/v1"),
+        _row("SPOTIFY_ACCOUNTS_URL", "overridden", sandbox_url),
+        _row("TICKETMASTER_API_URL", "overridden", f"{sandbox_url}/discovery/v2"),
+        _row("SETLISTFM_API_URL", "overridden", f"{sandbox_url}/rest/1.0"),
+    ]
+    assert [(row["part"], row["ok"], row["status"]) for row in payload["apis"]] == [
+        ("Spotify", True, "OK"),
+        ("Ticketmaster", True, "OK"),
+        ("setlist.fm", True, "OK"),
+    ]
+    assert (payload["ok"], payload["failed"]) == (True, [])
+    assert result.stderr == ""
+    for secret in [*_secrets(), "db-pass-77"]:
+        assert secret not in result.stdout
+
+
+def test_check_env_json_with_settings_missing_exits_1_with_the_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("SPOTIFY_API_URL", "SPOTIFY_ACCOUNTS_URL", "TICKETMASTER_API_URL"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9/none")
+    monkeypatch.setenv("SETLISTFM_API_URL", "http://127.0.0.1:9/none")
+
+    result = runner.invoke(app, ["check", "env", "--json"])
+
+    assert result.exit_code == 1
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False
+    assert payload["failed"] == [
+        "SPOTIFY_CLIENT_ID",
+        "SPOTIFY_CLIENT_SECRET",
+        "TICKETMASTER_API_KEY",
+        "SETLISTFM_API_KEY",
+        "CRON_SECRET",
+        "Spotify",
+        "Ticketmaster",
+        "setlist.fm",
+    ]
+    assert payload["apis"] == [
+        _row(api, "not configured", "credentials missing", ok=False)
+        for api in ("Spotify", "Ticketmaster", "setlist.fm")
+    ]
+    assert result.stderr == ""

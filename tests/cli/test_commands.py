@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 import cli.main
 from cli.deployments import (
+    JOBS,
     InvalidJobRequest,
     JobRequest,
     resolve_job,
@@ -96,8 +97,9 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             "unknown mode 'hourly' for autonomous-sync; choose one of: discovery, sync, full",
         ),
         (
-            ["trigger", "trending", "--mode", "full"],
-            "unknown mode 'full' for calculate-trending; choose one of: hourly, daily",
+            ["trigger", "trending", "--mode", "discovery"],
+            "unknown mode 'discovery' for calculate-trending; choose one of: "
+            + ", ".join(JOBS["calculate-trending"].modes),
         ),
         (
             ["trigger", "master-sync", "--mode", "daily", "--limit", "0"],
@@ -373,7 +375,9 @@ def test_invalid_settings_are_named_without_their_values(monkeypatch: pytest.Mon
     assert "soon-ish-7731" not in result.output
 
 
-def test_serve_sets_up_then_serves_the_five_deployments(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_sets_up_then_serves_the_five_deployments(
+    migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import prefect
 
     import cli.setup
@@ -400,3 +404,43 @@ def test_serve_sets_up_then_serves_the_five_deployments(monkeypatch: pytest.Monk
     assert result.exit_code == 0, result.output
     assert set_up == ["Europe/Paris"]
     assert served == [(d.job, d.name, [(d.cron, "Europe/Paris")]) for d in DEPLOYMENTS]
+
+
+def test_serve_refuses_an_unmigrated_database_before_touching_prefect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli.setup
+
+    (tmp_path / "empty.db").touch()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(cli.setup, "run_setup", _forbidden)
+
+    result = runner.invoke(app, ["serve"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the database at {url} is not migrated: run `mysetlist db upgrade`\n"
+    )
+
+
+def test_demo_names_a_database_it_cannot_open_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli.demo
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'no-such-directory' / 'demo.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr(cli.demo, "run_demo", _forbidden)
+
+    result = runner.invoke(app, ["demo"])
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: cannot open the database at {url}: OperationalError: unable to open database "
+        "file; check DATABASE_URL\n"
+    )
+
+
+def _forbidden(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("started despite a database it cannot use")

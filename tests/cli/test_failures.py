@@ -252,11 +252,8 @@ def test_an_unreachable_prefect_api_is_one_line_naming_the_fix(
     command: list[str],
     printed: str,
     unreachable_prefect: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    migrated_sqlite: str,
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
-
     result = runner.invoke(app, command)
 
     assert result.exit_code == 1

@@ -130,7 +130,8 @@ def test_trigger_help_lists_jobs_and_each_jobs_modes() -> None:
     assert "<discovery|sync|full|hourly|daily>" in text
     assert (
         "The flow's mode: autonomous-sync discovery|sync|full; master-sync hourly|daily|full; "
-        "calculate-trending hourly|daily."
+        f"calculate-trending {'|'.join(JOBS['calculate-trending'].modes)}. Left out: the flow's "
+        "default."
     ) in text
     assert "Artists to handle (1-10000; not for calculate-trending)." in text
     assert "Fetch, write nothing (not for seed-comprehensive)." in text
