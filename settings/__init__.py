@@ -146,14 +146,15 @@ class Settings(BaseSettings):
     # run_heartbeat_stale_minutes is closed as crashed (models.ledger.reconcile_runs). The
     # artists a run claims are held sync_claim_lease_minutes past its last heartbeat.
     run_heartbeat_seconds: float = Field(default=60.0, gt=0)
-    run_heartbeat_stale_minutes: float = Field(default=15.0, gt=0)
+    # Prefect's proactive triggers (cli/prefect_setup.py) need windows of 10 s or more.
+    run_heartbeat_stale_minutes: float = Field(default=15.0, ge=1 / 6)
     sync_claim_lease_minutes: float = Field(default=30.0, gt=0)
     # Failures announced (cli/prefect_setup.py): automations notify this webhook, Slack-style
     # ({"text": ...}) or as generic JSON, of failed or crashed runs, deployments late by more
     # than alert_late_after_minutes and health scores below alert_health_below.
     alert_webhook_url: SecretStr | None = None
     alert_webhook_format: Literal["json", "slack"] = "json"
-    alert_late_after_minutes: float = Field(default=15.0, gt=0)
+    alert_late_after_minutes: float = Field(default=15.0, ge=1 / 6)
     alert_health_below: int = Field(default=60, ge=0, le=100)
     # Secrets missing from the environment are read from the Prefect Secret blocks
     # <prefix>-<setting> (settings/prefect_secrets.py); unset, Prefect is never asked.

@@ -1,15 +1,20 @@
-"""``mysetlist setup`` against the session's Prefect server: limits, work pool, variables."""
+"""``mysetlist setup`` against the session's Prefect server: limits, work pool, variables,
+notification block and automations (those are tested in depth in ``test_prefect_setup.py``)."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
 
 import pytest
 from prefect.client.orchestration import get_client
 from typer.testing import CliRunner
 
 from cli.main import app
+from cli.prefect_setup import ALERT_BLOCK
 from cli.setup import TIMEZONE_VARIABLE, WORK_POOL_VARIABLE, SetupStep, run_setup
 from settings import Settings
 from tests.cli.conftest import TEST_POOL as POOL
+from tests.cli.test_prefect_setup import AUTOMATIONS, _forget_alerts
 
 runner = CliRunner()
 LIMITS = [
@@ -19,6 +24,14 @@ LIMITS = [
     "mysetlist-setlistfm-per-second",
     "mysetlist-setlistfm-per-day",
 ]
+
+
+@pytest.fixture(autouse=True)
+async def _no_alerts(fresh_prefect: str) -> AsyncIterator[None]:
+    """No automation or notification block of ours before or after each test."""
+    await _forget_alerts()
+    yield
+    await _forget_alerts()
 
 
 @pytest.mark.prefect
@@ -34,11 +47,22 @@ async def test_run_setup_creates_everything_then_changes_nothing() -> None:
         ("work pool", POOL, "created"),
         ("variable", WORK_POOL_VARIABLE, "created"),
         ("variable", TIMEZONE_VARIABLE, "created"),
+        ("notification", ALERT_BLOCK, "skipped"),
+        ("automation", AUTOMATIONS[0], "created"),
+        *[("automation", name, "skipped") for name in AUTOMATIONS[1:]],
     ]
     assert first[0] == SetupStep(
         "rate limit", "mysetlist-spotify-per-minute", "created", "180 slots, 3/s refill"
     )
-    assert {s.outcome for s in second} == {"unchanged"}
+    assert first[8] == SetupStep(
+        "notification", ALERT_BLOCK, "skipped", "ALERT_WEBHOOK_URL not set"
+    )
+    assert [s.outcome for s in second] == [
+        *["unchanged"] * 8,
+        "skipped",
+        "unchanged",
+        *["skipped"] * 3,
+    ]
     async with get_client() as client:
         pool_variable = await client.read_variable_by_name(WORK_POOL_VARIABLE)
         timezone_variable = await client.read_variable_by_name(TIMEZONE_VARIABLE)
@@ -68,6 +92,25 @@ async def test_run_setup_follows_a_changed_timezone_and_cap() -> None:
 
 @pytest.mark.prefect
 @pytest.mark.usefixtures("fresh_prefect")
+async def test_a_webhook_adds_the_block_and_the_notifying_automations() -> None:
+    await run_setup(Settings(work_pool=POOL))
+    with_webhook = Settings(work_pool=POOL, alert_webhook_url="http://127.0.0.1:9/hook")
+
+    first = {(s.kind, s.name): (s.outcome, s.detail) for s in await run_setup(with_webhook)}
+    second = {(s.kind, s.name): s.outcome for s in await run_setup(with_webhook)}
+
+    assert first[("notification", ALERT_BLOCK)] == ("created", "webhook, json")
+    assert [first[("automation", name)] for name in AUTOMATIONS] == [
+        ("unchanged", "on"),
+        ("created", "on"),
+        ("created", "on"),
+        ("created", "on"),
+    ]
+    assert set(second.values()) == {"unchanged"}
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("fresh_prefect")
 def test_setup_command_prints_what_it_did(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORK_POOL", POOL)
     monkeypatch.setenv("COLUMNS", "200")
@@ -77,8 +120,9 @@ def test_setup_command_prints_what_it_did(monkeypatch: pytest.MonkeyPatch) -> No
 
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
-    for name in [*LIMITS, POOL, WORK_POOL_VARIABLE, TIMEZONE_VARIABLE]:
+    for name in [*LIMITS, POOL, WORK_POOL_VARIABLE, TIMEZONE_VARIABLE, ALERT_BLOCK, *AUTOMATIONS]:
         assert name in first.output
-    assert first.output.count("created") == 8
-    assert second.output.count("unchanged") == 8
+    assert first.output.count("created") == 9
+    assert second.output.count("unchanged") == 9
+    assert second.output.count("skipped") == 4
     assert "created" not in second.output

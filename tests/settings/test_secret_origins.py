@@ -179,3 +179,14 @@ def test_secrets_load_from_real_secret_blocks(
         "TICKETMASTER_API_KEY": f"prefect block {secret_blocks}-ticketmaster-api-key",
         "CRON_SECRET": "environment",
     }
+
+
+@pytest.mark.parametrize("name", ["RUN_HEARTBEAT_STALE_MINUTES", "ALERT_LATE_AFTER_MINUTES"])
+def test_windows_shorter_than_prefects_ten_seconds_are_refused(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(name, "0.1")
+    monkeypatch.setenv("RUN_HEARTBEAT_SECONDS", "1")
+
+    with pytest.raises(ValidationError, match=name.lower()):
+        Settings()
