@@ -104,10 +104,12 @@ _BASE_URLS: Final[tuple[tuple[str, str], ...]] = (
 
 
 def check_settings(settings: Settings) -> list[Check]:
-    """Which settings are present (never their values, except URLs without passwords)."""
-    from settings import Settings
+    """Which settings are present (never their values, except URLs without passwords), and
+    where each secret came from (environment, .env, a Prefect Secret block)."""
+    from settings import Settings, secret_origins
 
     defaults = Settings.model_fields
+    origins = secret_origins(settings)
     checks = [
         Check(
             "DATABASE_URL",
@@ -119,7 +121,7 @@ def check_settings(settings: Settings) -> list[Check]:
     for env, field in _SECRETS:
         secret = getattr(settings, field)
         present = secret is not None and bool(secret.get_secret_value().strip())
-        checks.append(Check(env, present, "set" if present else "missing"))
+        checks.append(Check(env, present, "set" if present else "missing", origins.get(env, "")))
     for env, field in _BASE_URLS:
         value = getattr(settings, field)
         is_default = value == defaults[field].default

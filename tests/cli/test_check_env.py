@@ -139,11 +139,11 @@ def test_check_env_json_reports_every_row_and_no_secret(
     payload = json.loads(result.stdout)
     assert payload["settings"] == [
         _row("DATABASE_URL", "set", f"postgresql+asyncpg://app:***@db.test/{tmp_path.name}"),
-        _row("SPOTIFY_CLIENT_ID", "set"),
-        _row("SPOTIFY_CLIENT_SECRET", "set"),
-        _row("TICKETMASTER_API_KEY", "set"),
-        _row("SETLISTFM_API_KEY", "set"),
-        _row("CRON_SECRET", "set"),
+        _row("SPOTIFY_CLIENT_ID", "set", "environment"),
+        _row("SPOTIFY_CLIENT_SECRET", "set", "environment"),
+        _row("TICKETMASTER_API_KEY", "set", "environment"),
+        _row("SETLISTFM_API_KEY", "set", "environment"),
+        _row("CRON_SECRET", "set", "environment"),
         _row("SPOTIFY_API_URL", "overridden", f"{sandbox_url}/v1"),
         _row("SPOTIFY_ACCOUNTS_URL", "overridden", sandbox_url),
         _row("TICKETMASTER_API_URL", "overridden", f"{sandbox_url}/discovery/v2"),
