@@ -134,7 +134,7 @@ async def recalculate_trending(
                 kind: await score_and_write(conn, clock, kind, window, full=full)
                 for kind in ("artist", "show")
             }
-            if full and postgres:
+            if full and postgres and not dry_run:
                 # Most rows just changed: fresh statistics for the next statements and runs.
                 await conn.execute(text("ANALYZE trending_artists, trending_shows"))
             history_rows = await write_history(conn, clock) if mode != "hourly" else 0
