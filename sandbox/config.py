@@ -78,6 +78,7 @@ class SandboxConfig:
     clock: Clock | None = None  # None: the system monotonic clock
     calendar_follows_clock: bool = True  # False: the calendar moves only with ``advance()``
     hostile_rate: float = 0.0  # share of records (and of answers) served hostile
+    hostile_answer_rate: float | None = None  # share of answers; None: ``hostile_rate``
     hostile_kinds: tuple[HostileKind, ...] = ALL_HOSTILE_KINDS
     hostile_seed: int | None = None  # None: derived from ``seed``
 
@@ -98,8 +99,10 @@ class SandboxConfig:
             raise ValueError("spotify_daily_quota must not be negative")
         if self.token_ttl_seconds <= 0:
             raise ValueError("token_ttl_seconds must be positive")
-        if not 0.0 <= self.hostile_rate <= 1.0:
-            raise ValueError(f"hostile_rate must be between 0 and 1, got {self.hostile_rate}")
+        for name in ("hostile_rate", "hostile_answer_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {rate}")
         unknown_hostile = set(self.hostile_kinds) - set(ALL_HOSTILE_KINDS)
         if unknown_hostile:
             raise ValueError(f"unknown hostile kinds: {sorted(unknown_hostile)}")

@@ -67,7 +67,10 @@ class Sandbox:
         self._spotify_served: Counter[date] = Counter()
         hostile_seed = config.hostile_seed if config.hostile_seed is not None else config.seed
         self.hostility = Hostility(
-            rate=config.hostile_rate, kinds=config.hostile_kinds, seed=hostile_seed
+            rate=config.hostile_rate,
+            answer_rate=config.hostile_answer_rate,
+            kinds=config.hostile_kinds,
+            seed=hostile_seed,
         )
 
     def _caps(self) -> tuple[dict[str, ApiCaps], frozenset[str]]:

@@ -11,11 +11,13 @@ not a draw, so a retried or repeated request sees the same world):
 * ``year_0001`` / ``year_9999``: a show or setlist dated in year 1 or 9999;
 * ``huge_number``: a ticket price of 1e15, a coordinate of 1e15, 1e15 followers.
 
-On the same share of answers (a hash of the request), the whole answer is replaced:
+On a share of answers (``hostile_answer_rate``, by default the same; a hash of the request),
+the whole answer is replaced:
 
 * ``error_body``: a 200 carrying the API's own error object;
-* ``inflated_total``: a page claiming 1,000,000 results (Ticketmaster ``totalElements``,
-  setlist.fm ``total``) over the real records.
+* ``inflated_total``: a Ticketmaster page claiming 1,000,000 results (``totalElements``, with
+  the ``totalPages`` that follows) over the real records. (setlist.fm pages until its 404, so an
+  inflated ``total`` costs nothing there.)
 
 Everything served wrong is logged in ``Hostility.records`` and ``Hostility.answers`` (what the
 test suite checks the flows recorded), with the good records that shared a page with a bad one
@@ -217,7 +219,7 @@ class _Listing:
     path: tuple[str, ...]  # to the list; () for a single record
     corrupt: Corrupter
     applicable: tuple[HostileKind, ...]
-    paged: str | None = None  # the total to inflate: "ticketmaster" or "setlistfm"
+    paged: bool = False  # a Ticketmaster page whose total can be inflated
 
 
 _TM = "/discovery/v2"
@@ -226,14 +228,14 @@ _ALL_RECORD: Final = RECORD_KINDS
 _NO_DATES: Final[tuple[HostileKind, ...]] = ("nul_byte", "long_name", "long_id", "javascript_url")
 LISTINGS: Final[dict[str, _Listing]] = {
     f"{_TM}/events.json": _Listing(
-        "ticketmaster", "event", "id", ("_embedded", "events"), _event, _ALL_RECORD, "ticketmaster"
+        "ticketmaster", "event", "id", ("_embedded", "events"), _event, _ALL_RECORD, paged=True
     ),
     f"{_TM}/events/{{id}}.json": _Listing("ticketmaster", "event", "id", (), _event, _ALL_RECORD),
     f"{_SFM}/artist/{{mbid}}/setlists": _Listing(
-        "setlistfm", "setlist", "id", ("setlist",), _setlist, _ALL_RECORD, "setlistfm"
+        "setlistfm", "setlist", "id", ("setlist",), _setlist, _ALL_RECORD
     ),
     f"{_SFM}/search/setlists": _Listing(
-        "setlistfm", "setlist", "id", ("setlist",), _setlist, _ALL_RECORD, "setlistfm"
+        "setlistfm", "setlist", "id", ("setlist",), _setlist, _ALL_RECORD
     ),
     f"{_SFM}/setlist/{{id}}": _Listing("setlistfm", "setlist", "id", (), _setlist, _ALL_RECORD),
     f"{_SFM}/search/artists": _Listing(
@@ -278,8 +280,16 @@ def _error_object(api: str) -> dict[str, Any]:
 class Hostility:
     """Decides and applies the corruption of answers; logs what it served."""
 
-    def __init__(self, *, rate: float, kinds: tuple[HostileKind, ...], seed: int) -> None:
+    def __init__(
+        self,
+        *,
+        rate: float,
+        kinds: tuple[HostileKind, ...],
+        seed: int,
+        answer_rate: float | None = None,
+    ) -> None:
         self.rate = rate
+        self.answer_rate = rate if answer_rate is None else answer_rate
         self.seed = seed
         self.record_kinds = tuple(k for k in kinds if k in RECORD_KINDS)
         self.answer_kinds = tuple(k for k in kinds if k in ANSWER_KINDS)
@@ -289,7 +299,9 @@ class Hostility:
 
     @property
     def enabled(self) -> bool:
-        return self.rate > 0 and bool(self.record_kinds or self.answer_kinds)
+        return (self.rate > 0 and bool(self.record_kinds)) or (
+            self.answer_rate > 0 and bool(self.answer_kinds)
+        )
 
     def _draw(self, *parts: object) -> float:
         return (stable_hash(self.seed, "hostile", *parts) % 2**53) / 2**53
@@ -304,8 +316,8 @@ class Hostility:
     def answer_kind(
         self, listing: _Listing, path: str, query: tuple[tuple[str, str], ...]
     ) -> HostileKind | None:
-        kinds = [k for k in self.answer_kinds if k == "error_body" or listing.paged is not None]
-        if not kinds or self._draw("answer", path, query) >= self.rate:
+        kinds = [k for k in self.answer_kinds if k == "error_body" or listing.paged]
+        if not kinds or self._draw("answer", path, query) >= self.answer_rate:
             return None
         return kinds[stable_hash(self.seed, "answer-kind", path, query) % len(kinds)]
 
@@ -357,13 +369,10 @@ class Hostility:
 
     @staticmethod
     def _inflate(listing: _Listing, body: Any) -> bool:
-        if listing.paged == "ticketmaster" and isinstance(body.get("page"), dict):
+        if listing.paged and isinstance(body.get("page"), dict):
             size = max(1, int(body["page"].get("size") or 1))
             body["page"]["totalElements"] = INFLATED
             body["page"]["totalPages"] = math.ceil(INFLATED / size)
-            return True
-        if listing.paged == "setlistfm" and "total" in body:
-            body["total"] = INFLATED
             return True
         return False
 
