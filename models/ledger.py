@@ -127,17 +127,28 @@ async def record_refused_run(
     reason: str,
     dry_run: bool = False,
     flow_run_id: str | None = None,
+    if_unrecorded: bool = False,
     now: datetime | None = None,
-) -> int:
+) -> int | None:
     """Record a run refused before its work started (credentials, limits, parameters): one
     ``failed`` row, started and finished at ``now``, with ``reason`` as its error summary.
 
-    ``reason`` is stored as given: the caller redacts secrets first.
+    With ``if_unrecorded`` (for a flow's ``on_failure`` hook, which also sees runs that failed
+    after opening their row) nothing is written when flow run ``flow_run_id`` already has a
+    row; returns None then. ``reason`` is stored as given: the caller redacts secrets first.
     """
     if not reason.strip():
         raise ValueError("a refused run needs its reason")
+    if if_unrecorded and flow_run_id is None:
+        raise ValueError("if_unrecorded needs the flow_run_id")
     at = now or utcnow()
     async with engine.begin() as conn:
+        if if_unrecorded:
+            recorded = await conn.execute(
+                select(_runs.c.id).where(_runs.c.flow_run_id == flow_run_id).limit(1)
+            )
+            if recorded.first() is not None:
+                return None
         result = await conn.execute(
             insert(_runs)
             .values(

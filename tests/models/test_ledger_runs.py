@@ -395,3 +395,33 @@ async def test_keep_alive_refuses_a_non_positive_interval(engine: AsyncEngine) -
     with pytest.raises(ValueError, match=r"^every must be positive$"):
         async with keep_alive(engine, 1, every=timedelta(0)):
             pass
+
+
+async def test_a_failure_hook_records_only_runs_that_never_opened_their_row(
+    engine: AsyncEngine,
+) -> None:
+    opened = await start_run(
+        engine, job="master-sync", mode="daily", parameters={}, flow_run_id="fr-opened", now=NOW
+    )
+    await finish_run(engine, opened, status=RunStatus.FAILED, counts={}, now=NOW)
+    arguments: dict[str, Any] = {
+        "job": "master-sync",
+        "mode": None,
+        "parameters": {"mode": "weekly"},
+        "reason": "Validation of flow parameters failed: mode",
+        "if_unrecorded": True,
+        "now": NOW,
+    }
+
+    assert await record_refused_run(engine, flow_run_id="fr-opened", **arguments) is None
+    refused = await record_refused_run(engine, flow_run_id="fr-refused", **arguments)
+    assert await record_refused_run(engine, flow_run_id="fr-refused", **arguments) is None
+
+    rows = await _runs(engine)
+    assert sorted(rows) == [opened, refused]
+    assert (rows[refused]["status"], rows[refused]["error_summary"]) == (
+        "failed",
+        "Validation of flow parameters failed: mode",
+    )
+    with pytest.raises(ValueError, match=r"^if_unrecorded needs the flow_run_id$"):
+        await record_refused_run(engine, **arguments)
