@@ -86,13 +86,19 @@ JOB_ALIASES: Final[dict[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class DeploymentDef:
-    """A scheduled deployment: ``<flow>/<name>`` on ``cron`` with fixed ``parameters``."""
+    """A scheduled deployment: ``<flow>/<name>`` on ``cron`` with fixed ``parameters``.
+
+    A deployment never overlaps itself: at most ``concurrency_limit`` runs at once, and a run
+    scheduled while one is still going is cancelled (``CANCEL_NEW``): the next schedule comes
+    soon, and two copies would only spend the quota twice."""
 
     job: str
     name: str
     cron: str
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    concurrency_limit: int = 1
+    collision_strategy: str = "CANCEL_NEW"
 
     @property
     def entrypoint(self) -> str:

@@ -25,7 +25,7 @@ from prefect.context import FlowRunContext
 from pydantic import BaseModel
 
 from clients.errors import AuthError, MalformedRecord, QuotaExhausted
-from flows._runs import RunTracker, tracked_run
+from flows._runs import RunOutcome, RunTracker, record_refusal, tracked_run
 from models.sync_state import ArtistToSync
 from models.types import utcnow
 from settings import Settings, get_settings
@@ -61,12 +61,16 @@ class SyncRun:
     def settings(self) -> Settings:
         return self.run.settings
 
-    def result(self) -> dict[str, int]:
-        """The run's counts, with the requests each API was sent and its Prefect traffic."""
+    @property
+    def claim_lease(self) -> timedelta:
+        return timedelta(minutes=self.settings.sync_claim_lease_minutes)
+
+    def outcome(self) -> RunOutcome:
+        """The run's counts (with the requests each API was sent and its Prefect traffic), as
+        the flow returns them (``RunTracker.outcome``)."""
         for key, value in self.upstream.request_counts().items():
             self.run.count(key, value)
-        self.run.count_prefect_traffic()
-        return dict(self.run.counts)
+        return self.run.outcome()
 
 
 @asynccontextmanager
@@ -74,11 +78,15 @@ async def open_sync_run(
     *, job: str, params: BaseModel, apis: Sequence[str]
 ) -> AsyncIterator[SyncRun]:
     """Open a sync run: credentials of ``apis`` checked and the rate limiter ready before the
-    ledger row is written (a run refused there leaves no half-open row), then the ledger row, the
-    clients and the writer (a dry run's writer rolls everything back)."""
+    work starts (a run refused there is recorded as one ``failed`` ledger row with its reason),
+    then the ledger row, the clients and the writer (a dry run's writer rolls everything back)."""
     settings = get_settings()
-    check_credentials(settings, apis)
-    limiter = await prepare_limiter(settings, apis)
+    try:
+        check_credentials(settings, apis)
+        limiter = await prepare_limiter(settings, apis)
+    except Exception as exc:
+        await record_refusal(job=job, params=params, error=exc, settings=settings)
+        raise
     dry_run = bool(getattr(params, "dry_run", False))
     mode = getattr(params, "mode", None)
     async with (

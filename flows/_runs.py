@@ -7,26 +7,54 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
+from prefect.states import Completed
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clients.errors import redact
 from models.db import make_engine
-from models.ledger import finish_run, record_sync_error, start_run
+from models.ledger import (
+    close_flow_run,
+    finish_run,
+    keep_alive,
+    reconcile_runs,
+    record_refused_run,
+    record_sync_error,
+    start_run,
+)
 from models.tables import RunStatus
+from models.types import utcnow
 from settings import Settings, get_settings
 from tasks import prefect_traffic
 from tasks.prefect_traffic import PrefectTraffic
 
-__all__ = ["RunTracker", "tracked_run"]
+__all__ = [
+    "RunFailed",
+    "RunOutcome",
+    "RunTracker",
+    "close_ledger_on_crash",
+    "record_refusal",
+    "tracked_run",
+]
+
+#: A flow's return: its counts, or a ``Completed(name="Partial")`` state carrying them.
+RunOutcome = dict[str, int] | State
+
+
+class RunFailed(RuntimeError):
+    """The run had work to do and none of it went through (every request failed)."""
+
 
 logger = logging.getLogger("mysetlist.flows")
 
 _MAX_ERRORS_IN_SUMMARY = 10
+_SEVERITY = (RunStatus.SUCCESS, RunStatus.PARTIAL, RunStatus.FAILED)
 
 
 @dataclass
@@ -44,6 +72,22 @@ class RunTracker:
     summary_lines: list[str] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     traffic_at_start: PrefectTraffic = field(default_factory=prefect_traffic.snapshot)
+    #: The worst status of the runs this one started (seed's steps); its own can be no better.
+    steps_status: RunStatus = RunStatus.SUCCESS
+
+    async def took_step(self, job: str, state: State) -> dict[str, int]:
+        """Note how a step (a child flow run, started with ``return_state=True``) ended, and
+        return its counts ({} when it failed: its own ledger row says why)."""
+        if state.is_completed():
+            status = RunStatus.PARTIAL if state.name == "Partial" else RunStatus.SUCCESS
+        else:
+            status = RunStatus.FAILED
+            self.summary_lines.append(f"Step {job} ended {state.name}: {state.message}")
+        self.steps_status = max(self.steps_status, status, key=_SEVERITY.index)
+        if status is RunStatus.FAILED:
+            return {}
+        counts = await state.aresult(raise_on_failure=False)
+        return dict(counts) if isinstance(counts, dict) else {}
 
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
@@ -97,7 +141,30 @@ class RunTracker:
 
     @property
     def status(self) -> RunStatus:
-        return RunStatus.PARTIAL if self.errors else RunStatus.SUCCESS
+        """``success`` without errors; ``failed`` when it had work to do and none of it went
+        through (every artist and market failed or was left over); else ``partial``."""
+        own = self._own_status()
+        return max(own, self.steps_status, key=_SEVERITY.index)
+
+    def _own_status(self) -> RunStatus:
+        if not self.errors:
+            return RunStatus.SUCCESS
+        done = self.counts["artists_synced"] + self.counts["markets_scanned"]
+        undone = (
+            self.counts["artists_failed"]
+            + self.counts["artists_skipped"]
+            + self.counts["markets_failed"]
+        )
+        return RunStatus.FAILED if done == 0 and undone > 0 else RunStatus.PARTIAL
+
+    def outcome(self) -> RunOutcome:
+        """What the flow returns: its counts, as a ``Completed`` state named ``Partial`` in
+        Prefect when the run recorded errors (callers still receive the counts)."""
+        self.count_prefect_traffic()
+        counts = dict(self.counts)
+        if self.status is RunStatus.PARTIAL:
+            return Completed(name="Partial", data=counts)
+        return counts
 
     def error_summary(self) -> str | None:
         if not self.errors:
@@ -160,7 +227,11 @@ async def tracked_run(
 ) -> AsyncIterator[RunTracker]:
     """Open the run's ledger row, yield its tracker, and close the row with the outcome.
 
-    A run that raises ends ``failed`` (and re-raises); one that recorded errors ends ``partial``.
+    First, runs whose heartbeat stopped are closed as ``crashed``. The row then beats every
+    ``RUN_HEARTBEAT_SECONDS`` (renewing the run's artist claims) while the block runs. A run that
+    raises ends ``failed`` (and re-raises); one that recorded errors ends ``partial``, or
+    ``failed`` when none of its work went through (``RunFailed`` is raised after the row is
+    closed, so the flow run fails and the command exits non-zero).
     """
     settings = settings or get_settings()
     prefect_traffic.install()
@@ -172,6 +243,13 @@ async def tracked_run(
         else dict(parameters)
     )
     try:
+        crashed = await reconcile_runs(
+            engine,
+            now=utcnow(),
+            stale_after=timedelta(minutes=settings.run_heartbeat_stale_minutes),
+        )
+        for closed in crashed:
+            logger.warning("ledger run #%s (%s) closed: %s", closed.id, closed.job, closed.reason)
         run_id = await start_run(
             engine,
             job=job,
@@ -184,7 +262,13 @@ async def tracked_run(
             job=job, mode=mode, dry_run=dry_run, engine=engine, settings=settings, run_id=run_id
         )
         try:
-            yield run
+            async with keep_alive(
+                engine,
+                run_id,
+                every=timedelta(seconds=settings.run_heartbeat_seconds),
+                claim_lease=timedelta(minutes=settings.sync_claim_lease_minutes),
+            ):
+                yield run
             run.count_prefect_traffic()
         except BaseException as exc:
             summary = run.redact(f"{type(exc).__name__}: {exc}")
@@ -201,6 +285,54 @@ async def tracked_run(
             engine, run_id, status=status, counts=run.counts, error_summary=run.error_summary()
         )
         await _publish(run, status)
+        if status is RunStatus.FAILED:
+            raise RunFailed(
+                f"{job}: nothing went through; ledger run #{run_id}: {run.error_summary()}"
+            )
     finally:
         if own_engine:
             await engine.dispose()
+
+
+async def record_refusal(
+    *, job: str, params: BaseModel, error: BaseException, settings: Settings
+) -> None:
+    """Record a run refused before its work started (credentials, rate limits): one ``failed``
+    ledger row with the reason. Best effort: an unreachable database must not hide the
+    original error."""
+    engine = make_engine(settings.database_url)
+    try:
+        await record_refused_run(
+            engine,
+            job=job,
+            mode=getattr(params, "mode", None),
+            parameters=params.model_dump(mode="json"),
+            dry_run=bool(getattr(params, "dry_run", False)),
+            reason=redact(f"refused: {type(error).__name__}: {error}", settings.secret_values()),
+            flow_run_id=_flow_run_id(),
+        )
+    except Exception as exc:  # the database itself may be what is missing
+        logger.warning("could not record the refused run: %s", redact(str(exc)))
+    finally:
+        await engine.dispose()
+
+
+async def close_ledger_on_crash(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect ``on_crashed``/``on_cancellation`` hook: close the run's ``running`` ledger rows
+    (``crashed``, or ``failed`` with "cancelled") instead of leaving them open."""
+    del flow
+    cancelled = bool(getattr(state, "is_cancelled", lambda: False)())
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        await close_flow_run(
+            engine,
+            flow_run_id=str(flow_run.id),
+            status=RunStatus.FAILED if cancelled else RunStatus.CRASHED,
+            reason=redact(
+                f"{'cancelled' if cancelled else 'crashed'}: {state.message or state.name}",
+                settings.secret_values(),
+            ),
+        )
+    finally:
+        await engine.dispose()

@@ -58,10 +58,11 @@ from flows._artist_sync import (
     record_malformed,
     sync_in_batches,
 )
+from flows._runs import RunOutcome, close_ledger_on_crash
 from flows.params import AutonomousMode, AutonomousSyncParams, Limit
 from models.artists import ArtistCandidate, group_candidates
 from models.ledger import JOB_AUTONOMOUS_SYNC
-from models.sync_state import ArtistToSync, select_artists_for_sync
+from models.sync_state import ArtistToSync, claim_artists_for_sync
 from settings import Settings, get_settings
 from tasks.mapping import attraction_candidate, spotify_candidate
 from tasks.store import import_artists, store_artist_sync, store_events
@@ -84,12 +85,18 @@ def apis_for(params: AutonomousSyncParams, settings: Settings) -> list[str]:
     return apis
 
 
-@flow(name="autonomous-sync", validate_parameters=True)
+@flow(
+    name="autonomous-sync",
+    validate_parameters=True,
+    timeout_seconds=2 * 3600,
+    on_crashed=[close_ledger_on_crash],
+    on_cancellation=[close_ledger_on_crash],
+)
 async def autonomous_sync(
     mode: AutonomousMode = "sync",
     limit: Limit = 25,
     dry_run: bool = False,
-) -> dict[str, int]:
+) -> RunOutcome:
     """Discover artists and/or sync the upcoming shows of the artists most in need."""
     params = AutonomousSyncParams(mode=mode, limit=limit, dry_run=dry_run)
     apis = apis_for(params, get_settings())
@@ -98,7 +105,7 @@ async def autonomous_sync(
             await discover_artists(sync, limit=limit)
         if mode in ("sync", "full"):
             await sync_artist_shows(sync, limit=limit)
-        return sync.result()
+        return sync.outcome()
 
 
 @dataclass
@@ -164,6 +171,7 @@ async def sweep_discovery_markets(sync: SyncRun) -> tuple[list[TmEvent], Evidenc
         )
     await record_malformed(run, sweep.malformed)
     run.count("markets_scanned", len(sweep.events_by_market))
+    run.count("markets_failed", len(sweep.failed_markets))
     run.count("events_seen", sum(len(ids) for ids in sweep.events_by_market.values()))
     evidence = Evidence()
     headliners = {e.id: e.attractions[0].id for e in sweep.events if e.attractions}
@@ -212,10 +220,12 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     """The upcoming Ticketmaster shows of the artists most in need (never synced, due after a
     failure, then the stalest), each artist in one transaction with its success mark."""
     settings = sync.settings
-    async with sync.writer.read() as conn:
-        chosen = await select_artists_for_sync(
+    async with sync.writer.transaction() as conn:  # claimed for this run, committed first
+        chosen = await claim_artists_for_sync(
             conn,
+            run_id=sync.run.run_id,
             now=sync.now,
+            lease=sync.claim_lease,
             limit=limit,
             stale_after_hours=settings.sync_stale_after_hours,
             source_column="ticketmaster_synced_at",

@@ -67,12 +67,13 @@ from flows._artist_sync import (
     record_malformed,
     sync_in_batches,
 )
+from flows._runs import RunOutcome, close_ledger_on_crash
 from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
 from models.catalog import setlist_versions
 from models.identity import normalize_name
 from models.ledger import JOB_MASTER_SYNC
-from models.sync_state import ArtistToSync, select_artists_for_sync, select_hourly_artists
+from models.sync_state import ArtistToSync, claim_artists_for_sync, claim_hourly_artists
 from tasks.mapping import spotify_candidate
 from tasks.store import finish_master_sync, import_artists, store_artist_sync
 from tasks.upstream import (
@@ -89,12 +90,18 @@ __all__ = ["APIS", "MasterSyncParams", "master_sync"]
 APIS = ("spotify", "ticketmaster", "setlistfm")
 
 
-@flow(name="master-sync", validate_parameters=True)
+@flow(
+    name="master-sync",
+    validate_parameters=True,
+    timeout_seconds=6 * 3600,
+    on_crashed=[close_ledger_on_crash],
+    on_cancellation=[close_ledger_on_crash],
+)
 async def master_sync(
     mode: MasterMode = "daily",
     limit: Limit = 50,
     dry_run: bool = False,
-) -> dict[str, int]:
+) -> RunOutcome:
     """Sync existing artists from all three sources."""
     params = MasterSyncParams(mode=mode, limit=limit, dry_run=dry_run)
     async with open_sync_run(job=JOB_MASTER_SYNC, params=params, apis=APIS) as sync:
@@ -102,19 +109,28 @@ async def master_sync(
         spotify_read = await refresh_spotify(sync, chosen)
         await sync_artists(sync, chosen, spotify_read=spotify_read)
         await finish(sync, params, chosen=len(chosen))
-        return sync.result()
+        return sync.outcome()
 
 
 async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[ArtistToSync]:
     """``hourly``: soonest shows and recent activity; ``daily``: the stalest ``limit`` by their
-    setlist.fm sync; ``full``: every artist not waiting out a retry back-off."""
-    async with sync.writer.read() as conn:
+    setlist.fm sync; ``full``: every artist not waiting out a retry back-off. Claimed for this
+    run (committed before the work), so a run on another worker takes other artists."""
+    async with sync.writer.transaction() as conn:
         if params.mode == "hourly":
-            chosen = await select_hourly_artists(conn, now=sync.now, limit=params.limit)
-        else:
-            chosen = await select_artists_for_sync(
+            chosen = await claim_hourly_artists(
                 conn,
+                run_id=sync.run.run_id,
                 now=sync.now,
+                lease=sync.claim_lease,
+                limit=params.limit,
+            )
+        else:
+            chosen = await claim_artists_for_sync(
+                conn,
+                run_id=sync.run.run_id,
+                now=sync.now,
+                lease=sync.claim_lease,
                 limit=None if params.mode == "full" else params.limit,
                 stale_after_hours=None,
                 source_column="setlistfm_synced_at",

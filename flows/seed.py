@@ -6,25 +6,49 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._runs import tracked_run
+from flows._runs import RunOutcome, close_ledger_on_crash, tracked_run
 from flows.autonomous_sync import autonomous_sync
 from flows.calculate_trending import calculate_trending
 from flows.master_sync import master_sync
 from flows.params import Limit, SeedParams
+from models.artists import count_artists
 from models.ledger import JOB_SEED
 
 __all__ = ["SeedParams", "seed_comprehensive"]
 
 
-@flow(name="seed-comprehensive", validate_parameters=True)
-async def seed_comprehensive(limit: Limit = 100) -> dict[str, int]:
-    """Discover up to ``limit`` artists, sync their shows and setlists, and score them."""
+@flow(
+    name="seed-comprehensive",
+    validate_parameters=True,
+    timeout_seconds=12 * 3600,
+    on_crashed=[close_ledger_on_crash],
+    on_cancellation=[close_ledger_on_crash],
+)
+async def seed_comprehensive(limit: Limit = 100) -> RunOutcome:
+    """Fill the database up to ``limit`` artists, sync their shows and setlists, score them.
+
+    Rerun after a crash, it resumes: discovery adds only what is missing to reach ``limit``
+    artists in total. The seed's status is the worst of its steps' (each has its own row)."""
     params = SeedParams(limit=limit)
     async with tracked_run(job=JOB_SEED, mode=None, parameters=params) as run:
-        discovered = await autonomous_sync(mode="discovery", limit=limit)
-        synced = await autonomous_sync(mode="sync", limit=limit)
-        mastered = await master_sync(mode="full", limit=limit)
-        trending = await calculate_trending(mode="daily")
+        async with run.engine.connect() as conn:
+            have = await count_artists(conn)
+        missing = max(0, limit - have)
+        discovered: dict[str, int] = {}
+        if missing:
+            state = await autonomous_sync(mode="discovery", limit=missing, return_state=True)
+            discovered = await run.took_step("discovery", state)
+        else:
+            run.summary_lines.append(f"Discovery skipped: {have} artists already stored.")
+        synced = await run.took_step(
+            "sync", await autonomous_sync(mode="sync", limit=limit, return_state=True)
+        )
+        mastered = await run.took_step(
+            "master sync", await master_sync(mode="full", limit=limit, return_state=True)
+        )
+        trending = await run.took_step(
+            "trending", await calculate_trending(mode="daily", return_state=True)
+        )
         # Named apart from artists_found/added: the discovery run has its own ledger row with
         # those, and the health report sums them over the ledger.
         run.count("discovered_artists_found", discovered.get("artists_found", 0))
@@ -38,5 +62,4 @@ async def seed_comprehensive(limit: Limit = 100) -> dict[str, int]:
             "Seed: discovery → artist sync → full master sync → daily trending, each with its own "
             "ledger row."
         )
-        run.count_prefect_traffic()
-        return dict(run.counts)
+        return run.outcome()

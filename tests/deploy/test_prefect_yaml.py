@@ -36,12 +36,23 @@ def test_prefect_yaml_declares_exactly_the_shared_definitions(project: dict[str,
             [schedule["cron"] for schedule in entry["schedules"]],
             entry["parameters"],
             entry["description"],
+            entry["concurrency_limit"],
         )
         for entry in project["deployments"]
     ]
     assert declared == [
-        (d.job, d.name, d.entrypoint, [d.cron], d.parameters, d.description) for d in DEPLOYMENTS
+        (
+            d.job,
+            d.name,
+            d.entrypoint,
+            [d.cron],
+            d.parameters,
+            d.description,
+            {"limit": d.concurrency_limit, "collision_strategy": d.collision_strategy},
+        )
+        for d in DEPLOYMENTS
     ]
+    assert {d.concurrency_limit for d in DEPLOYMENTS} == {1}
 
 
 def test_the_five_deployments_and_their_schedules() -> None:
