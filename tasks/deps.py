@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from clients.errors import redact
-from clients.ratelimit import RateLimiter, TokenBucketLimiter
+from clients.ratelimit import RateLimiter
 from clients.setlistfm import SetlistFmClient
 from clients.spotify import SpotifyClient
 from clients.ticketmaster import TicketmasterClient
@@ -103,10 +103,9 @@ def check_credentials(settings: Settings, apis: Iterable[str]) -> None:
 
 
 async def prepare_limiter(settings: Settings, apis: Iterable[str]) -> RateLimiter:
-    """The run's rate limiter: Prefect global concurrency limits (refusing to start when they are
-    missing, naming ``mysetlist setup``), or in-process buckets with ``RATE_LIMITER=local``."""
-    if settings.rate_limiter == "local":
-        return TokenBucketLimiter.from_settings(settings)
+    """``RATE_LIMITER=prefect``: Prefect global concurrency limits, one server round trip per
+    request (refusing to start when they are missing, naming ``mysetlist setup``). Kept to
+    compare with the leased limiter (``tasks.leases.open_rate_limiter``, the default)."""
     await require_limits(settings, list(apis))
     return PrefectRateLimiter(settings)
 

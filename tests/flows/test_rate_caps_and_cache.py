@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from flows._runs import RunFailed
 from flows.autonomous_sync import autonomous_sync
 from flows.master_sync import master_sync
 from models.tables import SyncError, SyncRun
@@ -16,7 +17,7 @@ from sandbox.caps import scaled_caps
 from sandbox.core import Sandbox
 from sandbox.server import DEMO_CREDENTIALS
 from tasks.ratelimits import ensure_limits, limit_specs
-from tests.flows.conftest import SyncWorld, failing_when
+from tests.flows.conftest import SyncWorld, failing_when, ledger
 
 pytestmark = pytest.mark.prefect
 
@@ -80,8 +81,9 @@ async def test_no_key_reaches_the_ledger_or_the_error_table(
     await autonomous_sync(mode="discovery", limit=500)
     engine: AsyncEngine = world.engine
     use_sandbox(wrap=failing_when(lambda request: "attractionId" in request.url.params, status=503))
-    result = await autonomous_sync(mode="sync", limit=500)
-    assert result["artists_failed"] > 0
+    with pytest.raises(RunFailed, match="nothing went through"):  # every artist failed
+        await autonomous_sync(mode="sync", limit=500)
+    assert (await ledger(engine))[-1]["counts"]["artists_failed"] > 0
     async with engine.connect() as conn:
         errors = (await conn.execute(select(SyncError.__table__))).all()  # type: ignore[attr-defined]
         runs = (await conn.execute(select(SyncRun.__table__))).all()  # type: ignore[attr-defined]

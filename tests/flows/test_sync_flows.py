@@ -391,7 +391,10 @@ async def test_a_flow_refuses_to_start_without_its_prefect_limits(
     sandbox = use_sandbox()
     with pytest.raises(Exception, match="mysetlist setup"):
         await master_sync(mode="daily", limit=5)
-    assert await ledger(world.engine) == []
+    [refused] = await ledger(world.engine)
+    assert (refused["job"], refused["status"]) == ("master-sync", "failed")
+    assert refused["error_summary"].startswith("refused: MissingRateLimits: missing or inactive")
+    assert refused["finished_at"] == refused["started_at"]
     assert sandbox.stats.total() == 0
 
 
