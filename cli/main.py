@@ -436,8 +436,10 @@ def _run_local(request: JobRequest, settings: Settings, *, as_json: bool) -> Run
     )
     if as_json or not outcome.ok:
         return outcome
-    named = "" if state.name == "Completed" else f" ({escape(str(state.name))})"
-    console.print(f"[green]{request.job.name} finished{named}[/green]")
+    named = "" if state.name == "Completed" else f" ({state.name})"
+    if outcome.ledger is not None:
+        named += f" (ledger run #{outcome.ledger['id']}: {outcome.ledger['status']})"
+    console.print(f"[green]{escape(request.job.name + ' finished' + named)}[/green]")
     result = state.result()
     if isinstance(result, dict) and result:
         table = Table(title="counts", title_justify="left")
