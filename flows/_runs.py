@@ -40,6 +40,7 @@ __all__ = [
     "RunTracker",
     "close_ledger_on_crash",
     "record_refusal",
+    "record_refused_start",
     "tracked_run",
 ]
 
@@ -310,6 +311,31 @@ async def record_refusal(
             dry_run=bool(getattr(params, "dry_run", False)),
             reason=redact(f"refused: {type(error).__name__}: {error}", settings.secret_values()),
             flow_run_id=_flow_run_id(),
+        )
+    except Exception as exc:  # the database itself may be what is missing
+        logger.warning("could not record the refused run: %s", redact(str(exc)))
+    finally:
+        await engine.dispose()
+
+
+async def record_refused_start(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect ``on_failure`` hook: a run refused before it opened its ledger row (its
+    parameters failed validation) still gets one ``failed`` row with the reason. A run that
+    failed after opening its row already has it: nothing more is written."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    parameters = dict(getattr(flow_run, "parameters", None) or {})
+    mode = parameters.get("mode")
+    try:
+        await record_refused_run(
+            engine,
+            job=str(flow.name),
+            mode=mode if isinstance(mode, str) else None,
+            parameters={key: repr(value)[:200] for key, value in parameters.items()},
+            dry_run=parameters.get("dry_run") is True,
+            reason=redact(f"refused: {state.message or state.name}", settings.secret_values()),
+            flow_run_id=str(flow_run.id),
+            if_unrecorded=True,
         )
     except Exception as exc:  # the database itself may be what is missing
         logger.warning("could not record the refused run: %s", redact(str(exc)))

@@ -58,7 +58,7 @@ from flows._artist_sync import (
     record_malformed,
     sync_in_batches,
 )
-from flows._runs import RunOutcome, close_ledger_on_crash
+from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start
 from flows.params import AutonomousMode, AutonomousSyncParams, Limit
 from models.artists import ArtistCandidate, group_candidates
 from models.ledger import JOB_AUTONOMOUS_SYNC
@@ -91,6 +91,7 @@ def apis_for(params: AutonomousSyncParams, settings: Settings) -> list[str]:
     timeout_seconds=2 * 3600,
     on_crashed=[close_ledger_on_crash],
     on_cancellation=[close_ledger_on_crash],
+    on_failure=[record_refused_start],
 )
 async def autonomous_sync(
     mode: AutonomousMode = "sync",
@@ -137,7 +138,8 @@ async def discover_artists(sync: SyncRun, *, limit: int) -> None:
 
     found = list(candidates.values())
     # One artist found by two sources (a Ticketmaster attraction and a playlist) counts once.
-    run.count("artists_found", len(group_candidates(found)[0]))
+    distinct_artists, _ = group_candidates(found)
+    run.count("artists_found", len(distinct_artists))
     known = await import_artists(sync.writer, found, create=False, now=sync.now)
     run.count("artists_linked", known.linked)
     run.count("artists_merged", known.merged)

@@ -67,7 +67,7 @@ from flows._artist_sync import (
     record_malformed,
     sync_in_batches,
 )
-from flows._runs import RunOutcome, close_ledger_on_crash
+from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start
 from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
 from models.catalog import setlist_versions
@@ -96,6 +96,7 @@ APIS = ("spotify", "ticketmaster", "setlistfm")
     timeout_seconds=6 * 3600,
     on_crashed=[close_ledger_on_crash],
     on_cancellation=[close_ledger_on_crash],
+    on_failure=[record_refused_start],
 )
 async def master_sync(
     mode: MasterMode = "daily",

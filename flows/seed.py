@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows._runs import RunOutcome, close_ledger_on_crash, tracked_run
+from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start, tracked_run
 from flows.autonomous_sync import autonomous_sync
 from flows.calculate_trending import calculate_trending
 from flows.master_sync import master_sync
@@ -23,6 +23,7 @@ __all__ = ["SeedParams", "seed_comprehensive"]
     timeout_seconds=12 * 3600,
     on_crashed=[close_ledger_on_crash],
     on_cancellation=[close_ledger_on_crash],
+    on_failure=[record_refused_start],
 )
 async def seed_comprehensive(limit: Limit = 100) -> RunOutcome:
     """Fill the database up to ``limit`` artists, sync their shows and setlists, score them.

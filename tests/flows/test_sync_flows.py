@@ -371,6 +371,8 @@ async def test_ledger_rows_carry_the_counts_and_statuses(
         ({"mode": "everything"}, "mode"),
         ({"limit": 0}, "limit"),
         ({"limit": 10_001}, "limit"),
+        ({"limit": True}, "limit"),  # a boolean is not a number of artists
+        ({"limit": "5"}, "limit"),
     ],
 )
 async def test_invalid_parameters_fail_before_any_work(
@@ -379,7 +381,9 @@ async def test_invalid_parameters_fail_before_any_work(
     sandbox = use_sandbox()
     with pytest.raises(Exception, match=message):
         await autonomous_sync(**kwargs)
-    assert await ledger(world.engine) == []
+    [refused] = await ledger(world.engine)  # recorded by the flow's on_failure hook
+    assert (refused["job"], refused["status"]) == ("autonomous-sync", "failed")
+    assert refused["error_summary"].startswith("refused: Validation of flow parameters failed")
     assert sandbox.stats.total() == 0
 
 
