@@ -140,6 +140,8 @@ def _error_summary(exc: ValidationError) -> list[str]:
 def _excerpt(item: object) -> str:
     try:
         text = json.dumps(item, ensure_ascii=False, default=str)
+    except RecursionError:
+        text = f"<{type(item).__name__} nested too deep to show>"
     except (TypeError, ValueError):
         text = repr(item)
     return text[:EXCERPT_CHARS]

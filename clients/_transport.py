@@ -298,7 +298,7 @@ def classify(
     """An answer as an ``Outcome``: its JSON body, or why it is not a usable one."""
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested beyond what Python parses
         body = None
         if 200 <= status < 300:
             failure = f"invalid JSON body with HTTP {status}"

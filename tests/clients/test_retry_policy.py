@@ -139,6 +139,8 @@ CLASSIFIED: list[tuple[str, int, bytes, Any, Any, Outcome]] = [
     ("a 2xx JSON body", 200, body({"a": 1}), default_error_info, None, Outcome(200, {"a": 1})),
     ("a 2xx that is not JSON", 200, b'{"a": ', default_error_info, None,
      Outcome(200, failure="invalid JSON body with HTTP 200")),
+    ("a 2xx nested too deep to parse", 200, b"[" * 100_000 + b"]" * 100_000,
+     default_error_info, None, Outcome(200, failure="invalid JSON body with HTTP 200")),
     ("an error status is mapped", 404, body({"message": "not found"}), setlistfm_error_info,
      setlistfm_error_in_body,
      Outcome(404, {"message": "not found"}, error=ErrorInfo(NotFound, "not found"))),
