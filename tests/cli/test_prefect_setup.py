@@ -26,6 +26,7 @@ from cli.prefect_setup import (
     ensure_notification_block,
     ensure_work_pool,
 )
+from models.ledger import JOBS
 from settings import Settings
 from tasks.prefect_runs import emit_health_scored
 from tests.cli.conftest import TEST_POOL
@@ -238,13 +239,11 @@ def test_the_triggers_watch_our_flows_only() -> None:
     assert failed["match"] == {"prefect.resource.id": "prefect.flow-run.*"}
     assert failed["match_related"] == {
         "prefect.resource.role": "flow",
-        "prefect.resource.name": [
-            "autonomous-sync",
-            "master-sync",
-            "calculate-trending",
-            "seed-comprehensive",
-        ],
+        "prefect.resource.name": list(JOBS),
     }
+    assert {"autonomous-sync", "master-sync", "calculate-trending", "seed-comprehensive"} <= set(
+        JOBS
+    )
     late = definitions[AUTOMATIONS[2]]
     assert (late["posture"], late["after"], late["expect"], late["within"]) == (
         "Proactive",
