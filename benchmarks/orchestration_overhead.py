@@ -101,7 +101,7 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
     """The flow's reads (and, with ``store``, its writes) for every artist, without Prefect."""
     from clients.ratelimit import NoLimiter
     from flows._artist_sync import day_window
-    from models.catalog import setlist_versions
+    from models.catalog import setlist_versions_of
     from models.identity import normalize_name
     from models.sync_state import select_artists_for_sync
     from models.types import utcnow
@@ -123,6 +123,7 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
         chosen = await select_artists_for_sync(
             conn, now=now, limit=None, stale_after_hours=None, source_column="setlistfm_synced_at"
         )
+        known_versions = await setlist_versions_of(conn, [a.id for a in chosen])
     semaphore = asyncio.Semaphore(settings.sync_concurrency)
     apis = ("spotify", "ticketmaster", "setlistfm")
     async with open_upstream(settings, apis=apis, limiter=NoLimiter()) as upstream:
@@ -139,10 +140,7 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
                 match = next((a for a in found if normalize_name(a.name) == wanted), None)
                 setlists = None
                 if match is not None and match.mbid:
-                    known: dict[str, str] = {}
-                    if store:
-                        async with writer.read() as conn:
-                            known = await setlist_versions(conn, artist.id)
+                    known = known_versions[artist.id] if store else {}
                     setlists = (
                         await read_artist_setlists(
                             upstream, match.mbid, None, settings.setlist_first_sync_max_pages, known

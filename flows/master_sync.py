@@ -70,7 +70,7 @@ from flows._artist_sync import (
 from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start
 from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
-from models.catalog import setlist_versions
+from models.catalog import setlist_versions_of
 from models.identity import normalize_name
 from models.ledger import JOB_MASTER_SYNC
 from models.sync_state import ArtistToSync, claim_artists_for_sync, claim_hourly_artists
@@ -249,6 +249,8 @@ async def sync_artists(
     start, end = day_window(sync.now, settings.sync_show_window_days)
     next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
     overlap = timedelta(minutes=settings.setlist_cursor_overlap_minutes)
+    async with sync.writer.read() as conn:  # the stored versions, read once for the run
+        known_versions = await setlist_versions_of(conn, [a.id for a in chosen])
 
     async def sync_artist(artist: ArtistToSync) -> ArtistOutcome:
         sources = ["spotify"] if artist.id in spotify_read else []
@@ -265,8 +267,7 @@ async def sync_artists(
         if lookup.searched or lookup.mbid:
             sources.append("setlistfm")
         if lookup.mbid:
-            async with sync.writer.read() as conn:
-                known = await setlist_versions(conn, artist.id)
+            known = known_versions[artist.id]
             cursor = artist.setlistfm_synced_at - overlap if artist.setlistfm_synced_at else None
             fetched = await read_artist_setlists(
                 sync.upstream, lookup.mbid, cursor, settings.setlist_first_sync_max_pages, known

@@ -111,9 +111,17 @@ async def _load_matching(
             wanted[name].add(value)
         wanted["normalized_name"].add(normalize_name(candidate.name))
     rows: dict[int, dict[str, Any]] = {}
-    for column_name, values in wanted.items():
+    present = {name: sorted(values) for name, values in wanted.items() if values}
+    if all(len(values) <= _CHUNK for values in present.values()):
+        # The usual batch: one statement for every column (each IN uses its own index).
+        if present:
+            where = or_(*(artists.c[name].in_(values) for name, values in present.items()))
+            result = await conn.execute(select(artists).where(where))
+            rows.update((row["id"], dict(row)) for row in result.mappings())
+        return rows
+    for column_name, values in present.items():
         column = artists.c[column_name]
-        for chunk in _chunks(sorted(values)):
+        for chunk in _chunks(values):
             result = await conn.execute(select(artists).where(column.in_(chunk)))
             for row in result.mappings():
                 rows[row["id"]] = dict(row)

@@ -552,3 +552,21 @@ async def setlist_versions(conn: AsyncConnection, artist_id: int) -> dict[str, s
         )
     )
     return {sfm_id: version for sfm_id, version in rows.all()}
+
+
+async def setlist_versions_of(
+    conn: AsyncConnection, artist_ids: Sequence[int]
+) -> dict[int, dict[str, str]]:
+    """``setlist_versions`` of many artists in one statement per 500 (every asked id has an
+    entry, empty when it has no setlist)."""
+    found: dict[int, dict[str, str]] = {artist_id: {} for artist_id in artist_ids}
+    ids = sorted(found)
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(
+            select(setlists.c.artist_id, setlists.c.setlistfm_id, setlists.c.version_id).where(
+                setlists.c.artist_id.in_(ids[start : start + 500])
+            )
+        )
+        for artist_id, sfm_id, version in rows.all():
+            found[artist_id][sfm_id] = version
+    return found

@@ -95,9 +95,10 @@ async def test_new_artists_are_inserted_in_a_fixed_number_of_statements(
         async with engine.begin() as conn:
             result = await resolve_artists(conn, candidates, now=NOW)
 
-    # 4 lookups (spotify_id, ticketmaster_id, mbid, normalized_name), 1 slug lookup and one
-    # INSERT per column set (3), whatever the batch size (one per new artist before: 65 / 125).
-    assert [verb for verb, _ in _verbs(statements)] == ["SELECT"] * 5 + ["INSERT"] * 3
+    # One lookup (spotify_id, ticketmaster_id, mbid or normalized_name in one statement; four
+    # before), 1 slug lookup and one INSERT per column set (3), whatever the batch size (one
+    # per new artist before that: 65 / 125).
+    assert [verb for verb, _ in _verbs(statements)] == ["SELECT"] * 2 + ["INSERT"] * 3
     assert (result.added, result.linked, result.updated, result.merged) == (count, 0, 0, 0)
     assert result.conflicts == []
     assert len(set(result.artist_ids)) == count
@@ -162,9 +163,9 @@ async def test_new_artists_keep_slug_collision_rules_within_one_batch(
     with recorded_statements(engine) as statements:
         async with engine.begin() as conn:
             result = await resolve_artists(conn, batch, now=NOW)
-    # spotify_id, ticketmaster_id and normalized_name lookups, the slug lookup, then one INSERT
-    # per column set: Spotify id with genres, Spotify id, Ticketmaster id, no id (two rows).
-    assert [verb for verb, _ in _verbs(statements)] == ["SELECT"] * 4 + ["INSERT"] * 4
+    # One lookup by every id and name, the slug lookup, then one INSERT per column set:
+    # Spotify id with genres, Spotify id, Ticketmaster id, no id (two rows).
+    assert [verb for verb, _ in _verbs(statements)] == ["SELECT"] * 2 + ["INSERT"] * 4
     assert result.added == 5
     rows = {row["id"]: row for row in await _rows(engine)}
     assert len(rows) == 5
@@ -221,9 +222,9 @@ async def test_existing_artists_are_updated_in_a_fixed_number_of_statements(
         async with engine.begin() as conn:
             result = await resolve_artists(conn, candidates, now=LATER)
 
-    # 3 lookups (spotify_id, ticketmaster_id, normalized_name), then one executemany UPDATE per
-    # set of changed columns (one UPDATE per changed row before: 63 / 123).
-    assert _verbs(statements) == [("SELECT", False)] * 3 + [("UPDATE", True)] * 2
+    # One lookup (spotify_id, ticketmaster_id, normalized_name), then one executemany UPDATE
+    # per set of changed columns (one UPDATE per changed row before: 63 / 123).
+    assert _verbs(statements) == [("SELECT", False)] + [("UPDATE", True)] * 2
     assert (result.added, result.linked, result.updated, result.merged) == (
         0,
         count // 2,
@@ -263,8 +264,8 @@ async def test_a_row_changed_twice_in_one_call_is_updated_once(engine: AsyncEngi
     with recorded_statements(engine) as statements:
         async with engine.begin() as conn:
             result = await resolve_artists(conn, batch, now=LATER)
-    # One UPDATE with a single parameter set (so not an executemany).
-    assert _verbs(statements) == [("SELECT", False)] * 3 + [("UPDATE", False)]
+    # One lookup, one UPDATE with a single parameter set (so not an executemany).
+    assert _verbs(statements) == [("SELECT", False)] + [("UPDATE", False)]
     assert result.artist_ids == [row_id, row_id]
     assert (result.added, result.linked, result.updated, result.merged) == (0, 1, 1, 0)
     rows = await _rows(engine)
