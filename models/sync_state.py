@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, Table, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,10 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from models.tables import Artist, Show, ShowStatus, UserActivity
 
 __all__ = [
+    "ArtistKey",
     "ArtistToSync",
+    "claim_artist",
     "claim_artists_for_sync",
     "claim_hourly_artists",
     "claimable_clause",
+    "find_artists",
     "mark_artist_failed",
     "mark_artist_synced",
     "needs_sync_clause",
@@ -366,6 +369,30 @@ async def claim_hourly_artists(
     return await _claim_rounds(
         conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
     )
+
+
+async def claim_artist(
+    conn: AsyncConnection, *, artist_id: int, run_id: int, now: datetime, lease: timedelta
+) -> ArtistToSync | None:
+    """Claim one artist for run ``run_id`` until ``now + lease``, whatever its sync state (an
+    on-demand sync: no staleness, no back-off); None when another run holds it or it is gone."""
+    _check_lease(now, lease)
+    if not await _take(conn, [artist_id], run_id=run_id, now=now, until=now + lease):
+        return None
+    row = (await conn.execute(select(*_columns()).where(artists.c.id == artist_id))).one()
+    return _to_sync(row)
+
+
+ArtistKey = Literal["id", "spotify_id", "ticketmaster_id", "normalized_name"]
+
+
+async def find_artists(
+    conn: AsyncConnection, *, key: ArtistKey, value: int | str, limit: int = 10
+) -> list[ArtistToSync]:
+    """The artists whose ``key`` column equals ``value`` (at most ``limit``, by id): one for an
+    id, possibly several for a normalised name."""
+    query = select(*_columns()).where(artists.c[key] == value).order_by(artists.c.id)
+    return [_to_sync(row) for row in (await conn.execute(query.limit(limit))).all()]
 
 
 async def renew_claims(conn: AsyncConnection, *, run_id: int, until: datetime) -> int:
