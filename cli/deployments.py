@@ -1,6 +1,7 @@
-"""The jobs and the five scheduled deployments: one definition for ``serve``, ``trigger`` and
-``prefect.yaml`` (a test keeps the yaml equal to ``DEPLOYMENTS``). Modes and the ``limit`` bound
-come from the flows' own parameter declarations (``flows/params.py``, ``models.trending``)."""
+"""The jobs and the deployments (five scheduled, one on demand): one definition for ``serve``,
+``trigger`` and ``prefect.yaml`` (a test keeps the yaml equal to ``DEPLOYMENTS``). Modes, the
+``limit`` bound and the artist reference come from the flows' own parameter declarations
+(``flows/params.py``, ``models.trending``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,16 @@ import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from flows.params import MAX_LIMIT, MIN_LIMIT, AutonomousMode, MasterMode, modes_of
+from pydantic import TypeAdapter, ValidationError
+
+from flows.params import (
+    MAX_LIMIT,
+    MIN_LIMIT,
+    ArtistRef,
+    AutonomousMode,
+    MasterMode,
+    modes_of,
+)
 from models.trending import TrendingMode
 
 if TYPE_CHECKING:
@@ -39,6 +49,8 @@ class JobDef:
     modes: tuple[str, ...] = ()
     takes_limit: bool = True
     takes_dry_run: bool = True
+    #: Takes the artist to sync (``--artist``, the flow's ``ref``), and needs it.
+    takes_artist: bool = False
 
     @property
     def module(self) -> str:
@@ -74,6 +86,12 @@ JOBS: Final[dict[str, JobDef]] = {
             "flows/seed.py:seed_comprehensive",
             takes_dry_run=False,
         ),
+        JobDef(
+            "sync-artist",
+            "flows/sync_artist.py:sync_artist",
+            takes_limit=False,
+            takes_artist=True,
+        ),
     )
 }
 
@@ -86,15 +104,17 @@ JOB_ALIASES: Final[dict[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class DeploymentDef:
-    """A scheduled deployment: ``<flow>/<name>`` on ``cron`` with fixed ``parameters``.
+    """A deployment: ``<flow>/<name>`` on ``cron`` (None: on demand only) with fixed
+    ``parameters``.
 
-    A deployment never overlaps itself: at most ``concurrency_limit`` runs at once, and a run
-    scheduled while one is still going is cancelled (``CANCEL_NEW``): the next schedule comes
-    soon, and two copies would only spend the quota twice."""
+    A scheduled deployment never overlaps itself: at most ``concurrency_limit`` runs at once, and
+    a run scheduled while one is still going is cancelled (``CANCEL_NEW``): the next schedule
+    comes soon, and two copies would only spend the quota twice. An on-demand deployment queues
+    its runs instead (``ENQUEUE``): each was asked for and names its own work."""
 
     job: str
     name: str
-    cron: str
+    cron: str | None
     parameters: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     concurrency_limit: int = 1
@@ -107,6 +127,11 @@ class DeploymentDef:
     @property
     def full_name(self) -> str:
         return f"{self.job}/{self.name}"
+
+    @property
+    def crons(self) -> tuple[str, ...]:
+        """Its schedules' cron expressions (none for an on-demand deployment)."""
+        return (self.cron,) if self.cron else ()
 
 
 DEPLOYMENTS: Final[tuple[DeploymentDef, ...]] = (
@@ -145,11 +170,20 @@ DEPLOYMENTS: Final[tuple[DeploymentDef, ...]] = (
         {"mode": "daily"},
         "Recalculate every trending score.",
     ),
+    DeploymentDef(
+        "sync-artist",
+        "on-demand",
+        None,
+        {},
+        "Import or refresh one artist now (ref: our id, Spotify id, Ticketmaster id or name).",
+        concurrency_limit=4,
+        collision_strategy="ENQUEUE",
+    ),
 )
 
 
 class InvalidJobRequest(ValueError):
-    """A job name, mode or limit the command refuses before doing any work."""
+    """A job name, mode, limit or artist the command refuses before doing any work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +209,35 @@ def resolve_job(name: str) -> JobDef:
         raise InvalidJobRequest(f"unknown job {name!r}; choose one of: {known}") from None
 
 
+_ARTIST_REF: TypeAdapter[str] = TypeAdapter(ArtistRef)
+
+
 def validate_request(
-    name: str, *, mode: str | None, limit: int | None, dry_run: bool = False
+    name: str,
+    *,
+    mode: str | None,
+    limit: int | None,
+    dry_run: bool = False,
+    artist: str | None = None,
 ) -> JobRequest:
-    """Check ``mode``, ``limit`` and ``dry_run`` against the job; the flow parameters to pass.
+    """Check ``mode``, ``limit``, ``dry_run`` and ``artist`` against the job; the flow
+    parameters to pass.
 
     Options left out are left to the flow's defaults.
     """
     job = resolve_job(name)
     parameters: dict[str, Any] = {}
+    if artist is not None and not job.takes_artist:
+        raise InvalidJobRequest(f"{job.name} takes no --artist")
+    if job.takes_artist:
+        if artist is None:
+            raise InvalidJobRequest(
+                f"{job.name} needs --artist (our id, Spotify id, Ticketmaster id or name)"
+            )
+        try:
+            parameters["ref"] = _ARTIST_REF.validate_python(artist)
+        except ValidationError as exc:
+            raise InvalidJobRequest(f"--artist: {exc.errors()[0]['msg']}") from None
     if mode is not None:
         if not job.modes:
             raise InvalidJobRequest(f"{job.name} takes no --mode")

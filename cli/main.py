@@ -581,13 +581,16 @@ def monitor(
 
 
 def build_runner_deployments(settings: Settings) -> list[Any]:
-    """The five deployments as ``RunnerDeployment`` objects for ``prefect.serve``."""
+    """The deployments as ``RunnerDeployment`` objects for ``prefect.serve`` (an on-demand one
+    without a schedule)."""
     from prefect.schedules import Cron
 
     return [
         load_flow(JOBS[definition.job]).to_deployment(
             name=definition.name,
-            schedules=[Cron(definition.cron, timezone=settings.schedule_timezone)],
+            schedules=[
+                Cron(cron, timezone=settings.schedule_timezone) for cron in definition.crons
+            ],
             parameters=dict(definition.parameters),
             description=definition.description,
         )
@@ -597,7 +600,8 @@ def build_runner_deployments(settings: Settings) -> list[Any]:
 
 @app.command()
 def serve() -> None:
-    """Run the five scheduled deployments in this process (a small install, no worker)."""
+    """Run the deployments in this process (a small install, no worker): the five scheduled
+    ones and sync-artist on demand."""
     from prefect import serve as prefect_serve
 
     from cli.setup import run_setup
@@ -633,6 +637,7 @@ else:  # the choices typer lists in --help and completes in the shell
     ModeChoice = Literal[tuple(_MODE_CHOICES)]
 _NO_LIMIT: Final = ", ".join(job.name for job in JOBS.values() if not job.takes_limit)
 _NO_DRY_RUN: Final = ", ".join(job.name for job in JOBS.values() if not job.takes_dry_run)
+_ARTIST_JOBS: Final = ", ".join(job.name for job in JOBS.values() if job.takes_artist)
 
 
 @app.command()
@@ -649,6 +654,12 @@ def trigger(
         bool,
         typer.Option("--dry-run", help=f"Fetch, write nothing (not for {_NO_DRY_RUN or 'none'})."),
     ] = False,
+    artist: Annotated[
+        str | None,
+        typer.Option(
+            help=f"The artist ({_ARTIST_JOBS} only): our id, Spotify id, Ticketmaster id or name."
+        ),
+    ] = None,
     local: Annotated[
         bool, typer.Option("--local", help="Run here instead of through a deployment.")
     ] = False,
@@ -663,7 +674,7 @@ def trigger(
     as_json: JsonOption = False,
 ) -> None:
     """Start a job: through its Prefect deployment, or in this process with --local."""
-    request = _validated(job, mode=mode, limit=limit, dry_run=dry_run)
+    request = _validated(job, mode=mode, limit=limit, dry_run=dry_run, artist=artist)
     settings = _settings()
     if local:
         outcome = _run_local(request, settings, as_json=as_json)
@@ -673,10 +684,15 @@ def trigger(
 
 
 def _validated(
-    job: str, *, mode: str | None, limit: int | None, dry_run: bool = False
+    job: str,
+    *,
+    mode: str | None,
+    limit: int | None,
+    dry_run: bool = False,
+    artist: str | None = None,
 ) -> JobRequest:
     try:
-        return validate_request(job, mode=mode, limit=limit, dry_run=dry_run)
+        return validate_request(job, mode=mode, limit=limit, dry_run=dry_run, artist=artist)
     except InvalidJobRequest as exc:
         _usage_error(str(exc))
 

@@ -84,8 +84,8 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         (
             ["trigger", "backfill"],
             "Invalid value for 'job': Value error, 'backfill' is not one of 'autonomous-sync', "
-            "'master-sync', 'calculate-trending', 'seed-comprehensive', 'autonomous-discovery', "
-            "'trending'.",
+            "'master-sync', 'calculate-trending', 'seed-comprehensive', 'sync-artist', "
+            "'autonomous-discovery', 'trending'.",
         ),
         (
             ["trigger", "trending", "--mode", "weekly"],
@@ -118,6 +118,19 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             "seed-comprehensive takes no --mode",
         ),
         (["trigger", "seed-comprehensive", "--dry-run"], "seed-comprehensive has no dry run"),
+        (
+            ["trigger", "sync-artist"],
+            "sync-artist needs --artist (our id, Spotify id, Ticketmaster id or name)",
+        ),
+        (
+            ["trigger", "sync-artist", "--artist", " ", "--local"],
+            "--artist: the artist reference must not be empty",
+        ),
+        (
+            ["trigger", "sync-artist", "--artist", "x", "--limit", "5"],
+            "sync-artist takes no --limit",
+        ),
+        (["trigger", "master-sync", "--artist", "Ghost"], "master-sync takes no --artist"),
         (["seed", "--limit", "0"], "--limit must be from 1 to 10000, got 0"),
         (["status", "--hours", "0"], "hours must be from 1 to 720, got 0"),
         (["status", "--hours", "721", "--json"], "hours must be from 1 to 720, got 721"),
@@ -164,6 +177,9 @@ def test_a_request_passes_only_the_options_given() -> None:
     )
     assert validate_request("master-sync", mode=None, limit=None).parameters == {}
     assert validate_request("seed-comprehensive", mode=None, limit=100).parameters == {"limit": 100}
+    assert validate_request(
+        "sync-artist", mode=None, limit=None, dry_run=True, artist=" Ghost "
+    ).parameters == {"ref": "Ghost", "dry_run": True}
 
 
 @pytest.mark.parametrize("limit", [1, 10000])
@@ -375,7 +391,7 @@ def test_invalid_settings_are_named_without_their_values(monkeypatch: pytest.Mon
     assert "soon-ish-7731" not in result.output
 
 
-def test_serve_sets_up_then_serves_the_five_deployments(
+def test_serve_sets_up_then_serves_the_six_deployments(
     migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import prefect
@@ -403,7 +419,10 @@ def test_serve_sets_up_then_serves_the_five_deployments(
 
     assert result.exit_code == 0, result.output
     assert set_up == ["Europe/Paris"]
-    assert served == [(d.job, d.name, [(d.cron, "Europe/Paris")]) for d in DEPLOYMENTS]
+    assert served == [
+        (d.job, d.name, [(cron, "Europe/Paris") for cron in d.crons]) for d in DEPLOYMENTS
+    ]
+    assert served[-1] == ("sync-artist", "on-demand", [])  # on demand: no schedule
 
 
 def test_serve_refuses_an_unmigrated_database_before_touching_prefect(

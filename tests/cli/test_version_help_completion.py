@@ -106,6 +106,7 @@ def test_completion_offers_the_jobs_then_the_modes() -> None:
         "master-sync",
         "calculate-trending",
         "seed-comprehensive",
+        "sync-artist",
         "autonomous-discovery",
         "trending",
     ]
@@ -124,7 +125,7 @@ def test_trigger_help_lists_jobs_and_each_jobs_modes() -> None:
     text = _help("trigger")
 
     assert (
-        "<autonomous-sync|master-sync|calculate-trending|seed-comprehensive|"
+        "<autonomous-sync|master-sync|calculate-trending|seed-comprehensive|sync-artist|"
         "autonomous-discovery|trending>"
     ) in text
     assert "<discovery|sync|full|hourly|daily>" in text
@@ -133,7 +134,8 @@ def test_trigger_help_lists_jobs_and_each_jobs_modes() -> None:
         f"calculate-trending {'|'.join(JOBS['calculate-trending'].modes)}. Left out: the flow's "
         "default."
     ) in text
-    assert "Artists to handle (1-10000; not for calculate-trending)." in text
+    assert "Artists to handle (1-10000; not for calculate-trending, sync-artist)." in text
+    assert "The artist (sync-artist only): our id, Spotify id, Ticketmaster id or name." in text
     assert "Fetch, write nothing (not for seed-comprehensive)." in text
 
 

@@ -1,5 +1,6 @@
 """CI: `mysetlist setup` then `prefect deploy --all` against a throwaway Prefect server register
-the five deployments with their schedules, timezone, parameters, work pool and pull step."""
+the six deployments with their schedules (none for sync-artist), timezone, parameters, work pool
+and pull step."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ async def _registered(api_url: str) -> tuple[list[Any], Any, list[Any]]:
 
 
 @pytest.mark.deploy
-def test_setup_and_deploy_all_register_the_five_deployments(
+def test_setup_and_deploy_all_register_the_six_deployments(
     prefect_server: tuple[str, dict[str, str]],
 ) -> None:
     api_url, env = prefect_server
@@ -137,12 +138,13 @@ def test_setup_and_deploy_all_register_the_five_deployments(
     }
     assert registered == {
         d.full_name: (
-            [(d.cron, TIMEZONE, True)],
+            [(cron, TIMEZONE, True) for cron in d.crons],
             d.parameters,
             POOL,
             d.entrypoint,
             [{"prefect.deployments.steps.set_working_directory": {"directory": str(ROOT)}}],
-            (1, "CANCEL_NEW"),  # a deployment never overlaps itself
+            # A scheduled deployment never overlaps itself; on-demand runs queue.
+            (1, "CANCEL_NEW") if d.cron else (4, "ENQUEUE"),
         )
         for d in DEPLOYMENTS
     }

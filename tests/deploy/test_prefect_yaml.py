@@ -1,4 +1,5 @@
-"""prefect.yaml declares exactly the five deployments of ``cli.deployments.DEPLOYMENTS``."""
+"""prefect.yaml declares exactly the six deployments of ``cli.deployments.DEPLOYMENTS`` (five
+scheduled, ``sync-artist/on-demand`` without a schedule)."""
 
 from __future__ import annotations
 
@@ -45,23 +46,30 @@ def test_prefect_yaml_declares_exactly_the_shared_definitions(project: dict[str,
             d.job,
             d.name,
             d.entrypoint,
-            [d.cron],
+            list(d.crons),
             d.parameters,
             d.description,
             {"limit": d.concurrency_limit, "collision_strategy": d.collision_strategy},
         )
         for d in DEPLOYMENTS
     ]
-    assert {d.concurrency_limit for d in DEPLOYMENTS} == {1}
+    # A scheduled deployment never overlaps itself; on-demand runs queue, a few at a time.
+    assert {(d.concurrency_limit, d.collision_strategy) for d in DEPLOYMENTS if d.cron} == {
+        (1, "CANCEL_NEW")
+    }
+    assert {(d.concurrency_limit, d.collision_strategy) for d in DEPLOYMENTS if not d.cron} == {
+        (4, "ENQUEUE")
+    }
 
 
-def test_the_five_deployments_and_their_schedules() -> None:
+def test_the_five_scheduled_deployments_and_the_one_on_demand() -> None:
     assert [(d.full_name, d.cron, d.parameters) for d in DEPLOYMENTS] == [
         ("autonomous-sync/discovery", "0 */4 * * *", {"mode": "discovery", "limit": 25}),
         ("autonomous-sync/sync", "0 */2 * * *", {"mode": "sync", "limit": 25}),
         ("master-sync/daily", "0 6 * * *", {"mode": "daily", "limit": 50}),
         ("calculate-trending/hourly", "30 * * * *", {"mode": "hourly"}),
         ("calculate-trending/daily", "0 7 * * *", {"mode": "daily"}),
+        ("sync-artist/on-demand", None, {}),  # the artist is each run's own parameter
     ]
 
 
@@ -75,7 +83,8 @@ def test_every_deployment_uses_the_setup_variables_and_the_checkout(
         assert entry["work_pool"]["name"] == f"{{{{ prefect.variables.{WORK_POOL_VARIABLE} }}}}"
         assert [schedule["timezone"] for schedule in entry["schedules"]] == [
             f"{{{{ prefect.variables.{TIMEZONE_VARIABLE} }}}}"
-        ]
+        ] * len(entry["schedules"])
+    assert [len(entry["schedules"]) for entry in project["deployments"]] == [1] * 5 + [0]
 
 
 def test_deployment_limits_are_the_flow_defaults() -> None:
@@ -86,14 +95,20 @@ def test_deployment_limits_are_the_flow_defaults() -> None:
         else:
             assert "limit" not in signature.parameters
             assert "limit" not in definition.parameters
-        assert definition.parameters["mode"] in JOBS[definition.job].modes
+        if JOBS[definition.job].modes:
+            assert definition.parameters["mode"] in JOBS[definition.job].modes
+        else:
+            assert "mode" not in signature.parameters
+        if JOBS[definition.job].takes_artist:  # required: each run names its artist
+            assert signature.parameters["ref"].default is inspect.Parameter.empty
+            assert "ref" not in definition.parameters
 
 
-def test_serve_builds_the_same_five_deployments_in_the_configured_timezone() -> None:
+def test_serve_builds_the_same_six_deployments_in_the_configured_timezone() -> None:
     built = build_runner_deployments(Settings(schedule_timezone="America/New_York"))
 
     assert [(d.flow_name, d.name, d.parameters) for d in built] == [
         (d.job, d.name, d.parameters) for d in DEPLOYMENTS
     ]
     schedules = [[(s.schedule.cron, s.schedule.timezone) for s in d.schedules] for d in built]
-    assert schedules == [[(d.cron, "America/New_York")] for d in DEPLOYMENTS]
+    assert schedules == [[(cron, "America/New_York") for cron in d.crons] for d in DEPLOYMENTS]
