@@ -27,17 +27,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 from typing import Annotated, Any, cast
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as ASGIMessage
 
+from flows.params import ArtistRef
 from models.db import make_engine
 from models.types import utcnow
 from monitor.activity import ActivityBatch, ActivityRejected, store_activity
@@ -51,6 +53,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MIN_SECRET_LENGTH",
     "PUBLIC_PATHS",
+    "SYNC_ARTIST_DEPLOYMENT",
     "AuthFailureLimiter",
     "Clock",
     "ErrorBody",
@@ -461,6 +464,103 @@ async def sync_monitor(
         now=state.clock(),
         stale_after_hours=state.settings.sync_stale_after_hours,
     )
+
+
+#: The deployment ``POST /api/sync/artist`` starts (``cli/deployments.py``, ``prefect.yaml``).
+SYNC_ARTIST_DEPLOYMENT = "sync-artist/on-demand"
+_REGISTER = "`prefect --no-prompt deploy --all` (and a worker) or `mysetlist serve`"
+
+
+class ArtistSyncRequest(BaseModel):
+    """The artist to import or refresh now."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    artist: ArtistRef = Field(
+        description="Our artist id, a Spotify id, a Ticketmaster attraction id or a name: a "
+        'JSON string of 1-200 characters without control characters (our id 42 is "42").'
+    )
+
+
+class ArtistSyncStarted(BaseModel):
+    """The flow run started; follow it in Prefect (its ledger row carries the same id)."""
+
+    flow_run_id: UUID
+    deployment: str
+
+
+class _PrefectUnavailable(RuntimeError):
+    """The run could not be started: no Prefect API, or no deployment on it."""
+
+
+def _where_prefect(api_url: str) -> str:
+    import httpx
+
+    url = httpx.URL(api_url)
+    return str(url.copy_with(userinfo=b"", query=None, fragment=None))
+
+
+async def _start_artist_sync(ref: str) -> UUID:
+    """Create a run of ``SYNC_ARTIST_DEPLOYMENT`` on the configured Prefect API (never an
+    ephemeral one: no worker would see it); its id. The run is left to the workers."""
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    api_url = PREFECT_API_URL.value()
+    if not api_url:
+        raise _PrefectUnavailable(
+            "PREFECT_API_URL is not set: set it to the /api URL of the Prefect server where "
+            f"{SYNC_ARTIST_DEPLOYMENT} is registered ({_REGISTER})"
+        )
+    where = f"the Prefect API at {_where_prefect(api_url)}"
+    try:
+        async with get_client() as client:
+            deployment = await client.read_deployment_by_name(SYNC_ARTIST_DEPLOYMENT)
+            flow_run = await client.create_flow_run_from_deployment(
+                deployment.id, parameters={"ref": ref}
+            )
+    except ObjectNotFound:
+        raise _PrefectUnavailable(
+            f"deployment {SYNC_ARTIST_DEPLOYMENT} is not registered on {where}: register it "
+            f"with {_REGISTER}"
+        ) from None
+    except httpx.HTTPStatusError as exc:
+        raise _PrefectUnavailable(
+            f"{where} answered {exc.response.status_code}; see the Prefect server's log"
+        ) from None
+    except (httpx.HTTPError, OSError) as exc:
+        raise _PrefectUnavailable(
+            f"cannot reach {where} ({type(exc).__name__}); start it or fix PREFECT_API_URL"
+        ) from None
+    return flow_run.id
+
+
+@router.post(
+    "/api/sync/artist",
+    status_code=202,
+    response_model=ArtistSyncStarted,
+    responses={
+        **error_responses(413, 415, 422),
+        503: {
+            "model": ErrorBody,
+            "description": f"No CRON_SECRET configured, or {SYNC_ARTIST_DEPLOYMENT} not "
+            "registered, or the Prefect API unreachable.",
+        },
+    },
+    tags=["sync"],
+)
+async def post_sync_artist(body: ArtistSyncRequest) -> ArtistSyncStarted | JSONResponse:
+    """Start a run of ``sync-artist/on-demand`` for one artist now; answers at once with its
+    flow run id (the run itself may still fail: unknown or ambiguous artist)."""
+    try:
+        flow_run_id = await _start_artist_sync(body.artist)
+    except _PrefectUnavailable as exc:
+        logger.error("sync-artist not started: %s", exc)
+        return error_response(503, str(exc))
+    logger.info("sync-artist flow run %s started", flow_run_id)
+    return ArtistSyncStarted(flow_run_id=flow_run_id, deployment=SYNC_ARTIST_DEPLOYMENT)
 
 
 @router.post(

@@ -1084,7 +1084,12 @@ async def test_openapi_comes_from_the_models_and_documents_the_error_shape(
 
     assert response.status_code == 200
     schema = response.json()
-    assert sorted(schema["paths"]) == ["/api/activity", "/api/sync/monitor", "/healthz"]
+    assert sorted(schema["paths"]) == [
+        "/api/activity",
+        "/api/sync/artist",
+        "/api/sync/monitor",
+        "/healthz",
+    ]
     post = schema["paths"]["/api/activity"]["post"]
     assert post["requestBody"] == {
         "required": True,
@@ -1101,11 +1106,13 @@ async def test_openapi_comes_from_the_models_and_documents_the_error_shape(
     expected_errors = {
         ("/api/activity", "post"): ["401", "413", "415", "422", "429", "503"],
         ("/api/sync/monitor", "get"): ["401", "422", "429", "503"],
+        ("/api/sync/artist", "post"): ["401", "413", "415", "422", "429", "503"],
     }
     for (path, method), statuses in expected_errors.items():
         operation = schema["paths"][path][method]
         assert operation["security"] == [{"HTTPBearer": []}]
-        assert sorted(operation["responses"]) == ["200", *statuses]
+        success = "202" if path == "/api/sync/artist" else "200"  # a run started, not done
+        assert sorted(operation["responses"]) == [success, *statuses]
         for status in statuses:
             content = operation["responses"][status]["content"]["application/json"]
             assert content["schema"] == error_ref
@@ -1120,7 +1127,7 @@ def test_every_route_but_the_public_ones_declares_the_bearer_scheme() -> None:
     schema = create_app(_settings(), engine=None).openapi()
     operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
 
-    assert len(operations) == 3
+    assert len(operations) == 4
     for path, operation in operations:
         assert ("security" in operation) is (path not in PUBLIC_PATHS), path
 
