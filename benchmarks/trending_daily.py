@@ -1,11 +1,19 @@
-"""Benchmark: one daily trending recalculation against one plain aggregate scan of the events.
+"""Benchmark: the daily trending run against a full recomputation and the floor of both.
 
 Builds artists, shows, daily snapshots and activity events in a throwaway PostgreSQL database
-with server-side ``generate_series`` (defaults: 100,000 / 1,000,000 / 10,000,000), then times,
-in the same run, ``SELECT artist_id, count(*) FROM user_activity GROUP BY artist_id`` and
-``recalculate_trending(mode="daily")``, and prints both and their ratio. A quiet hourly run, an
-hourly run after 1,000 new events and the next day's daily run are timed too. The database is
-dropped at the end.
+with server-side ``generate_series`` (defaults: 100,000 / 1,000,000 / 10,000,000), then times, in
+the same run:
+
+- one plain aggregate scan of the events (``SELECT artist_id, count(*) ... GROUP BY artist_id``);
+- the first run (a full recomputation that creates every state row), a quiet hourly run and an
+  hourly run after 1,000 new events;
+- a day in which 1 % of the artists and 1 % of the shows get new events, then the daily run
+  (incremental: target <= 0.1x the full recomputation);
+- a full recomputation at the same instant, whose scores must equal the daily run's row for row,
+  and a bare insert of as many rows as it wrote (target: full <= 3x scan + bare insert).
+
+The database is dropped at the end (``--keep`` keeps it; ``--database NAME`` reuses a kept one,
+resetting only the trending state).
 
     .venv/bin/python -m benchmarks.trending_daily [--artists N] [--shows N] [--events N]
 """
@@ -25,7 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import create_all, make_engine
-from models.trending import TrendingResult, recalculate_trending
+from models.trending import TrendingMode, TrendingResult, recalculate_trending
 from settings import Settings
 
 T = TypeVar("T")
@@ -195,62 +203,202 @@ async def _add_events(engine: AsyncEngine, *, artists: int, shows: int, at: date
         )
 
 
+async def _active_day(
+    engine: AsyncEngine, *, artists: int, shows: int, start: datetime, end: datetime
+) -> tuple[int, int, int]:
+    """A day in which 1 % of the artists and 1 % of the shows get events: every 100th artist,
+    its own events and those of its shows (a show's headliner is ``1 + (id - 1) % artists``).
+    Returns (artists, shows, events) touched."""
+    active = max(1, artists // 100)
+    params = {
+        "artists": artists,
+        "shows": shows,
+        "active": active,
+        "start": start,
+        "seconds": (end - start).total_seconds(),
+    }
+    async with engine.begin() as conn:
+        # Artist events: 20 per active artist.
+        await conn.execute(
+            text(
+                "INSERT INTO user_activity (user_id, kind, artist_id, occurred_at, received_at)"
+                " SELECT 'day-' || g, CASE WHEN g % 5 = 0 THEN 'follow' ELSE 'view' END,"
+                " 100 * (1 + g % :active), at, at"
+                " FROM generate_series(0, 20 * :active - 1) AS g,"
+                " LATERAL (SELECT CAST(:start AS timestamptz)"
+                "   + make_interval(secs => (g * 7919) % CAST(:seconds AS bigint)) AS at) AS t"
+            ),
+            params,
+        )
+        # Show events: 8 per show of an active artist.
+        await conn.execute(
+            text(
+                "INSERT INTO user_activity (user_id, kind, artist_id, show_id, occurred_at,"
+                " received_at)"
+                " SELECT 'day-' || g, CASE WHEN g % 4 = 0 THEN 'attendance' ELSE 'view' END,"
+                " 1 + (s - 1) % :artists, s, at, at"
+                " FROM generate_series(0, 8 * (:shows / 100) - 1) AS g,"
+                " LATERAL (SELECT 100 + :artists * ((g / 8) % (:shows / :artists))"
+                "   + 100 * ((g / 8) / (:shows / :artists)) AS s) AS x,"
+                " LATERAL (SELECT CAST(:start AS timestamptz)"
+                "   + make_interval(secs => (g * 7919) % CAST(:seconds AS bigint)) AS at) AS t"
+                " WHERE s <= :shows"
+            ),
+            params,
+        )
+        touched = (
+            await conn.execute(
+                text(
+                    "SELECT count(DISTINCT artist_id), count(DISTINCT show_id), count(*)"
+                    " FROM user_activity WHERE occurred_at > :start AND user_id LIKE 'day-%'"
+                ),
+                params,
+            )
+        ).one()
+    return int(touched[0]), int(touched[1]), int(touched[2])
+
+
+async def _snapshot_scores(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for kind, key in (("artists", "artist_id"), ("shows", "show_id")):
+            await conn.execute(text(f"DROP TABLE IF EXISTS bench_daily_{kind}"))
+            await conn.execute(
+                text(f"CREATE TABLE bench_daily_{kind} AS SELECT {key}, score FROM trending_{kind}")
+            )
+
+
+async def _differences(engine: AsyncEngine) -> tuple[int, int]:
+    """Rows whose score differs between the daily run (snapshot) and the current state, and the
+    rows compared."""
+    differ = compared = 0
+    async with engine.connect() as conn:
+        for kind, key in (("artists", "artist_id"), ("shows", "show_id")):
+            row = (
+                await conn.execute(
+                    text(
+                        f"SELECT count(*) FILTER (WHERE d.score IS DISTINCT FROM t.score),"
+                        f" count(*) FROM bench_daily_{kind} AS d"
+                        f" FULL JOIN trending_{kind} AS t USING ({key})"
+                    )
+                )
+            ).one()
+            differ += int(row[0])
+            compared += int(row[1])
+    return differ, compared
+
+
+async def _bare_insert(engine: AsyncEngine, rows: int) -> None:
+    """``rows`` rows as wide as the state rows, into a table without index or constraint."""
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TABLE IF EXISTS bench_bare"))
+        await conn.execute(
+            text(
+                "CREATE TABLE bench_bare (id integer, score float8, views float8, follows float8,"
+                " votes float8, attendance float8, as_of timestamptz)"
+            )
+        )
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO bench_bare SELECT g, 1.5, 1.0, 1.0, 1.0, 1.0, :at"
+                " FROM generate_series(1, :n) AS g"
+            ),
+            {"n": rows, "at": NOW},
+        )
+
+
+async def _reset_trending(engine: AsyncEngine) -> None:
+    """A kept database as loaded: no trending state, no events added by a previous run."""
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM user_activity WHERE occurred_at > :now"), {"now": NOW})
+        for table in ("trending_artists", "trending_shows", "trending_watermarks"):
+            await conn.execute(text(f"TRUNCATE {table}"))
+        await conn.execute(text("TRUNCATE trending_history"))
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with autocommit.connect() as conn:
+        await conn.execute(text("VACUUM ANALYZE"))
+
+
 def _report(result: TrendingResult) -> str:
-    counts = ", ".join(f"{key}={value}" for key, value in result.counts().items())
-    return counts
+    return ", ".join(f"{key}={value:,}" for key, value in result.counts().items())
 
 
-async def run(*, server: str, artists: int, shows: int, events: int, keep: bool) -> None:
-    name = f"mysetlist_bench_{uuid.uuid4().hex[:10]}"
+def _written(result: TrendingResult) -> int:
+    return result.artists_scored + result.shows_scored + result.history_rows
+
+
+async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: Settings) -> None:
+    def run(mode: TrendingMode, at: datetime) -> Callable[[], Awaitable[TrendingResult]]:
+        return lambda: recalculate_trending(engine, mode=mode, now=at, settings=settings)
+
+    print("measure", flush=True)
+    await _timed("warm-up scan (not counted)", lambda: _scan(engine))
+    groups, scan_s = await _timed(f"plain aggregate scan ({_SCAN})", lambda: _scan(engine))
+    print(f"    {groups:,} artist groups")
+    first, first_s = await _timed(
+        "first run (full: every row gets its first score)", run("daily", NOW)
+    )
+    print(f"    {_report(first)}")
+    quiet, _ = await _timed("hourly, quiet hour", run("hourly", NOW + timedelta(hours=1)))
+    print(f"    {_report(quiet)}")
+    await _add_events(engine, artists=artists, shows=shows, at=NOW + timedelta(minutes=90))
+    busy, _ = await _timed(
+        f"hourly, after {NEW_EVENTS:,} new events", run("hourly", NOW + timedelta(hours=2))
+    )
+    print(f"    {_report(busy)}")
+    day = NOW + timedelta(days=1)
+    touched = await _active_day(
+        engine, artists=artists, shows=shows, start=NOW + timedelta(hours=2), end=day
+    )
+    events, on_artists, on_shows = touched[2], touched[0], touched[1]
+    print(f"  a day of activity: {events:,} events on {on_artists:,} artists, {on_shows:,} shows")
+    daily, daily_s = await _timed("daily run (incremental)", run("daily", day))
+    print(f"    {_report(daily)}")
+    await _snapshot_scores(engine)
+    full, full_s = await _timed("full recomputation, same instant", run("full", day))
+    print(f"    {_report(full)}")
+    differ, compared = await _differences(engine)
+    print(f"    scores differing from the daily run's: {differ:,} of {compared:,} rows")
+    written = _written(full)
+    _, bare_s = await _timed(
+        f"bare insert of {written:,} rows (as many as the full recomputation wrote)",
+        lambda: _bare_insert(engine, written),
+    )
+    floor_s = scan_s + bare_s
+    print(
+        f"RESULT daily {daily_s:.2f} s = {daily_s / full_s:.3f}x the full recomputation"
+        f" ({full_s:.2f} s; target <= 0.1x);"
+        f" full = {full_s / floor_s:.2f}x scan + bare insert ({scan_s:.2f} + {bare_s:.2f} s;"
+        f" target <= 3x); scores equal: {'yes' if differ == 0 else f'NO ({differ:,} differ)'};"
+        f" first run {first_s:.2f} s",
+        flush=True,
+    )
+
+
+async def run(
+    *, server: str, artists: int, shows: int, events: int, keep: bool, database: str | None
+) -> None:
+    name = database or f"mysetlist_bench_{uuid.uuid4().hex[:10]}"
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     settings = Settings(_env_file=None, database_url=url)
-    print(f"database {name}: {artists:,} artists, {shows:,} shows, {events:,} events", flush=True)
-    await _admin(server, f'CREATE DATABASE "{name}"')
-    engine = make_engine(url)
     total_started = time.perf_counter()
+    if database is None:
+        print(f"database {name}: {artists:,} artists, {shows:,} shows, {events:,} events")
+        await _admin(server, f'CREATE DATABASE "{name}"')
+    else:
+        print(f"database {name} (reused): {artists:,} artists, {shows:,} shows")
+    engine = make_engine(url)
     try:
-        await create_all(engine)
-        await _load(engine, artists=artists, shows=shows, events=events)
-        print("measure", flush=True)
-        await _timed("warm-up scan (not counted)", lambda: _scan(engine))
-        groups, scan_s = await _timed(f"plain aggregate scan ({_SCAN})", lambda: _scan(engine))
-        print(f"    {groups:,} artist groups")
-        daily, daily_s = await _timed(
-            "daily recalculation (first: every row gets its first score)",
-            lambda: recalculate_trending(engine, mode="daily", now=NOW, settings=settings),
-        )
-        print(f"    {_report(daily)}")
-        quiet, _ = await _timed(
-            "hourly, quiet hour",
-            lambda: recalculate_trending(
-                engine, mode="hourly", now=NOW + timedelta(hours=1), settings=settings
-            ),
-        )
-        print(f"    {_report(quiet)}")
-        await _add_events(engine, artists=artists, shows=shows, at=NOW + timedelta(minutes=90))
-        busy, _ = await _timed(
-            f"hourly, after {NEW_EVENTS:,} new events",
-            lambda: recalculate_trending(
-                engine, mode="hourly", now=NOW + timedelta(hours=2), settings=settings
-            ),
-        )
-        print(f"    {_report(busy)}")
-        next_day, next_day_s = await _timed(
-            "daily recalculation (next day)",
-            lambda: recalculate_trending(
-                engine, mode="daily", now=NOW + timedelta(days=1), settings=settings
-            ),
-        )
-        print(f"    {_report(next_day)}")
-        print(
-            f"RESULT scan {scan_s:.2f} s; daily {daily_s:.2f} s (ratio {daily_s / scan_s:.1f}x);"
-            f" next-day daily {next_day_s:.2f} s (ratio {next_day_s / scan_s:.1f}x);"
-            f" total run {time.perf_counter() - total_started:.0f} s",
-            flush=True,
-        )
+        await create_all(engine)  # on a reused database: the tables it lacks
+        if database is None:
+            await _load(engine, artists=artists, shows=shows, events=events)
+        else:
+            await _timed("reset the trending state", lambda: _reset_trending(engine))
+        await _measure(engine, artists=artists, shows=shows, settings=settings)
+        print(f"total run {time.perf_counter() - total_started:.0f} s", flush=True)
     finally:
         await engine.dispose()
-        if keep:
+        if keep or database is not None:
             print(f"kept database {name}")
         else:
             await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -263,9 +411,14 @@ def main() -> None:
     parser.add_argument("--shows", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--database", help="reuse this kept database (same sizes), resetting the trending state"
+    )
     args = parser.parse_args()
     if min(args.artists, args.shows, args.events) < 1:
         parser.error("sizes must be positive")
+    if args.shows % args.artists:
+        parser.error("--shows must be a multiple of --artists (each artist has as many shows)")
     asyncio.run(
         run(
             server=args.server,
@@ -273,6 +426,7 @@ def main() -> None:
             shows=args.shows,
             events=args.events,
             keep=args.keep,
+            database=args.database,
         )
     )
 

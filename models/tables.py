@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import Money, UTCDateTime, utcnow
@@ -334,6 +334,12 @@ class TrendingWatermark(SQLModel, table=True):
 _TRENDING_STORAGE = {"postgresql_with": {"fillfactor": 50}}
 
 
+def _stale_index(table: str, key: str) -> Index:
+    """The few rows to recount from their raw events (``as_of`` NULL), found without a scan."""
+    where = text("as_of IS NULL")
+    return Index(f"ix_{table}_stale", key, postgresql_where=where, sqlite_where=where)
+
+
 class TrendingArtist(SQLModel, table=True):
     """An artist's trending score and the inputs it was derived from (see models/trending).
 
@@ -354,7 +360,7 @@ class TrendingArtist(SQLModel, table=True):
     upcoming: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
-    __table_args__ = (_TRENDING_STORAGE,)
+    __table_args__ = (_stale_index("trending_artists", "artist_id"), _TRENDING_STORAGE)
 
 
 class TrendingShow(SQLModel, table=True):
@@ -371,7 +377,7 @@ class TrendingShow(SQLModel, table=True):
     attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
-    __table_args__ = (_TRENDING_STORAGE,)
+    __table_args__ = (_stale_index("trending_shows", "show_id"), _TRENDING_STORAGE)
 
 
 class SyncRun(SQLModel, table=True):

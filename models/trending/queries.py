@@ -14,12 +14,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Float,
-    Select,
     Subquery,
     Table,
     and_,
     case,
+    cast,
     func,
+    null,
     or_,
     select,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "Watermark",
     "activity_sums",
     "follower_growth",
+    "has_stale_rows",
     "last_event_id",
     "read_watermark",
     "score_inputs",
@@ -120,61 +122,81 @@ def activity_sums(
     """Per artist (or show): decayed views, net follows, votes, attendance of ``events``."""
     ua = ACTIVITY
     key = ua.c.artist_id if kind == "artist" else ua.c.show_id
-    weight = clock.decay_since(ua.c.occurred_at)
+    # Each event's weight once (it appears in every sum below).
+    weighted = fenced(
+        select(
+            key.label("id"),
+            ua.c.kind,
+            clock.decay_since(ua.c.occurred_at).label("weight"),
+        ).where(key.is_not(None), events),
+        f"{kind}_{name}_events",
+    )
+    e = weighted.c
 
     def total(*kinds: ActivityKind) -> ColumnElement[float]:
         values = [k.value for k in kinds]
-        return func.sum(case((ua.c.kind.in_(values), weight), else_=float_(0.0)), type_=Float)
+        return func.sum(case((e.kind.in_(values), e.weight), else_=float_(0.0)), type_=Float)
 
     follows = func.sum(
         case(
-            (ua.c.kind == ActivityKind.FOLLOW.value, weight),
-            (ua.c.kind == ActivityKind.UNFOLLOW.value, -weight),
+            (e.kind == ActivityKind.FOLLOW.value, e.weight),
+            (e.kind == ActivityKind.UNFOLLOW.value, -e.weight),
             else_=float_(0.0),
         ),
         type_=Float,
     )
     return (
         select(
-            key.label("id"),
+            e.id,
             total(ActivityKind.VIEW).label("views"),
             follows.label("follows"),
             total(ActivityKind.VOTE_UP, ActivityKind.VOTE_DOWN).label("votes"),
             total(ActivityKind.ATTENDANCE).label("attendance"),
         )
-        .where(key.is_not(None), events)
-        .group_by(key)
+        .group_by(e.id)
         .subquery(f"{kind}_{name}")
     )
 
 
-def follower_growth(clock: Clock, scope: Select[Any] | None = None) -> Subquery:
-    """Weekly Spotify follower growth: latest snapshot (<= 7 days old) vs one 7-14 days earlier."""
-    snap = SNAPSHOTS
-    latest_q = (
-        select(snap.c.artist_id, func.max(snap.c.day).label("day"))
+def follower_growth(clock: Clock) -> Subquery:
+    """Weekly Spotify follower growth per artist: its latest snapshot with followers (at most 7
+    days old) against its latest one 7 to 14 days before that; no row when either is missing.
+
+    Per artist, a few probes of the snapshots' primary key (artist, day) within the last 21 days,
+    so the cost follows the number of artists, not the length of the snapshot history."""
+    snap, artists = SNAPSHOTS, ARTISTS
+    oldest = clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS + GROWTH_SPAN_DAYS[1])
+
+    s1 = snap.alias("latest_snap")
+    latest_day = (
+        select(func.max(s1.c.day))
         .where(
-            snap.c.followers.is_not(None),
-            snap.c.day <= clock.today,
-            snap.c.day >= clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS),
+            s1.c.artist_id == artists.c.id,
+            s1.c.followers.is_not(None),
+            s1.c.day <= clock.today,
+            s1.c.day >= clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS),
         )
-        .group_by(snap.c.artist_id)
+        .scalar_subquery()
     )
-    if scope is not None:
-        latest_q = latest_q.where(snap.c.artist_id.in_(scope))
-    latest = latest_q.subquery()
-    span = epoch_day(latest.c.day) - epoch_day(snap.c.day)
-    earliest = clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS + GROWTH_SPAN_DAYS[1])
-    earlier = (
-        select(latest.c.artist_id, latest.c.day, func.max(snap.c.day).label("earlier_day"))
-        .join(snap, snap.c.artist_id == latest.c.artist_id)
+    latest = fenced(select(artists.c.id, latest_day.label("day")), "growth_latest")
+    s2 = snap.alias("earlier_snap")
+    span = epoch_day(latest.c.day) - epoch_day(s2.c.day)
+    earlier_day = (
+        select(func.max(s2.c.day))
         .where(
-            snap.c.followers.is_not(None),
-            snap.c.day >= earliest,
+            s2.c.artist_id == latest.c.id,
+            s2.c.followers.is_not(None),
+            s2.c.day >= oldest,
+            s2.c.day < latest.c.day,
             span.between(*GROWTH_SPAN_DAYS),
         )
-        .group_by(latest.c.artist_id, latest.c.day)
-        .subquery()
+        .scalar_subquery()
+    )
+    pair = fenced(
+        select(latest.c.id, latest.c.day, earlier_day.label("earlier_day")).where(
+            latest.c.day.is_not(None)
+        ),
+        "growth_pair",
     )
     now_snap = snap.alias("now_snap")
     then_snap = snap.alias("then_snap")
@@ -182,26 +204,23 @@ def follower_growth(clock: Clock, scope: Select[Any] | None = None) -> Subquery:
         (then_snap.c.followers > GROWTH_FOLLOWER_FLOOR, then_snap.c.followers),
         else_=GROWTH_FOLLOWER_FLOOR,
     )
-    days = epoch_day(earlier.c.day) - epoch_day(earlier.c.earlier_day)
-    growth = (now_snap.c.followers - then_snap.c.followers) * float_(7.0) / (floor * days)
+    days = epoch_day(pair.c.day) - epoch_day(pair.c.earlier_day)
+    # In floating point: followers * days overflows a 32-bit integer past 153 million followers.
+    growth = (
+        (now_snap.c.followers - then_snap.c.followers) * float_(7.0) / (cast(floor, Float) * days)
+    )
     return (
-        select(earlier.c.artist_id.label("id"), growth.label("growth"))
-        .join(
-            now_snap,
-            and_(now_snap.c.artist_id == earlier.c.artist_id, now_snap.c.day == earlier.c.day),
-        )
+        select(pair.c.id, growth.label("growth"))
+        .join(now_snap, and_(now_snap.c.artist_id == pair.c.id, now_snap.c.day == pair.c.day))
         .join(
             then_snap,
-            and_(
-                then_snap.c.artist_id == earlier.c.artist_id,
-                then_snap.c.day == earlier.c.earlier_day,
-            ),
+            and_(then_snap.c.artist_id == pair.c.id, then_snap.c.day == pair.c.earlier_day),
         )
         .subquery("growth")
     )
 
 
-def upcoming_sums(clock: Clock, scope: Select[Any] | None = None) -> Subquery:
+def upcoming_sums(clock: Clock) -> Subquery:
     """Per artist: the sum of the proximities of its shows ahead."""
     shows = SHOWS
     query = (
@@ -212,20 +231,21 @@ def upcoming_sums(clock: Clock, scope: Select[Any] | None = None) -> Subquery:
         .where(clock.is_ahead(shows.c.status, shows.c.local_date))
         .group_by(shows.c.artist_id)
     )
-    if scope is not None:
-        query = query.where(shows.c.artist_id.in_(scope))
     return query.subquery("upcoming")
 
 
 SUMS = ("views", "follows", "votes", "attendance")
 
 
-def score_inputs(clock: Clock, kind: str, window: EventWindow, *, full: bool) -> Subquery:
+def score_inputs(
+    clock: Clock, kind: str, window: EventWindow, *, full: bool, recount: bool
+) -> Subquery:
     """One row per state row of ``kind``: everything its score as of ``now`` needs.
 
     ``id``, ``old_score``, ``as_of``, ``old_<sum>`` (stored), ``new_<sum>`` and ``fresh_id`` (the
-    events of ``window``, NULL without any); when not ``full``, also ``redo_<sum>`` (every event
-    of a row whose ``as_of`` is NULL) and ``decay`` (from ``as_of`` to now). Artists add
+    events of ``window``, NULL without any); when not ``full``, also ``decay`` (from ``as_of`` to
+    now) and ``redo_<sum>`` (all the events of a row whose ``as_of`` is NULL; NULL throughout
+    unless ``recount``, which says there are such rows). Artists add
     ``popularity``, ``old_growth``, ``old_upcoming``, ``growth`` and ``upcoming``; shows add the
     headliner's ``popularity``, ``status`` and ``local_date``."""
     state, key, catalogue = STATE[kind]
@@ -241,14 +261,20 @@ def score_inputs(clock: Clock, kind: str, window: EventWindow, *, full: bool) ->
     source: Any = state.join(catalogue, catalogue.c.id == state.c[key]).outerjoin(
         fresh, fresh.c.id == state.c[key]
     )
+    conditions: list[ColumnElement[bool]] = []
     if not full:
+        columns.append(clock.decay_since(state.c.as_of).label("decay"))
+    if not full and recount:
         owner = ACTIVITY.c.artist_id if kind == "artist" else ACTIVITY.c.show_id
         stale = select(state.c[key]).where(state.c.as_of.is_(None))
         everything = EventWindow(window.last_id, None).condition(clock)
         redo = activity_sums(clock, kind, and_(everything, owner.in_(stale)), name="redo")
         columns += [redo.c[name].label(f"redo_{name}") for name in SUMS]
-        columns.append(clock.decay_since(state.c.as_of).label("decay"))
         source = source.outerjoin(redo, redo.c.id == state.c[key])
+    elif not full:
+        columns += [cast(null(), Float).label(f"redo_{name}") for name in SUMS]
+        # A row marked after the check (a merge committing meanwhile) waits for the next run.
+        conditions.append(state.c.as_of.is_not(None))
     if kind == "artist":
         growth = follower_growth(clock)
         upcoming = upcoming_sums(clock)
@@ -265,7 +291,7 @@ def score_inputs(clock: Clock, kind: str, window: EventWindow, *, full: bool) ->
     else:
         columns += [ARTISTS.c.popularity, catalogue.c.status, catalogue.c.local_date]
         source = source.join(ARTISTS, ARTISTS.c.id == catalogue.c.artist_id)
-    return fenced(select(*columns).select_from(source), "inputs")
+    return fenced(select(*columns).select_from(source).where(*conditions), "inputs")
 
 
 async def read_watermark(conn: AsyncConnection) -> Watermark | None:
@@ -276,6 +302,13 @@ async def read_watermark(conn: AsyncConnection) -> Watermark | None:
     if row is None:
         return None
     return Watermark(computed_at=row.computed_at, event_id=row.event_id)
+
+
+async def has_stale_rows(conn: AsyncConnection, kind: str) -> bool:
+    """Whether some state rows of ``kind`` are to be recounted from their raw events."""
+    state, key, _ = STATE[kind]
+    found = await conn.scalar(select(state.c[key]).where(state.c.as_of.is_(None)).limit(1))
+    return found is not None
 
 
 async def last_event_id(conn: AsyncConnection) -> int:

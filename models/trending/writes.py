@@ -30,6 +30,7 @@ from models.trending.queries import (
     WATERMARK_NAME,
     WATERMARKS,
     EventWindow,
+    has_stale_rows,
     score_inputs,
 )
 from models.trending.sql import fenced, float_
@@ -142,7 +143,8 @@ async def score_and_write(
     sums, the score. ``full`` recomputes the sums from every event of ``window``."""
     state, key, _ = STATE[kind]
     carried = _CARRIED[kind]
-    inputs = score_inputs(clock, kind, window, full=full)
+    recount = not full and await has_stale_rows(conn, kind)
+    inputs = score_inputs(clock, kind, window, full=full, recount=recount)
     x = inputs.c
     decayed = fenced(
         select(

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.artists import merge_artists
-from models.trending import TrendingResult, recalculate_trending
+from models.trending import TrendingMode, TrendingResult, recalculate_trending
 from tests.trending.scenario import (
     ACTIVITY,
     ARTIST_TRENDS,
@@ -187,7 +187,7 @@ async def test_incremental_runs_over_random_days_equal_full_recomputations_row_f
                 await world.catalogue_changes(at.date())
             if day == 3 and at == daily_at:
                 await world.merge(now=at)
-            mode = "daily" if at == daily_at else "hourly"
+            mode: TrendingMode = "daily" if at == daily_at else "hourly"
             run = await recalculate_trending(engine, mode=mode, now=at, settings=SETTINGS, top=ALL)
             assert run.full is False
             incremental_runs += 1

@@ -313,3 +313,24 @@ async def test_running_daily_twice_at_the_same_instant_rewrites_no_score(
     assert (again.full, again.artists_scored, again.shows_scored) == (False, 0, 0)
     assert again.history_rows == 10  # the day's rows, replaced by equal ones
     assert [await rows(engine, table) for table in tables] == before
+
+
+async def test_growth_of_an_artist_with_hundreds_of_millions_of_followers_does_not_overflow(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(ARTISTS.insert(), [artist(1, popularity=None, followers=None)])
+        await conn.execute(
+            SNAPSHOTS.insert(),
+            [
+                snapshot(1, date(2025, 6, 1), 210_000_000),
+                snapshot(1, date(2025, 5, 18), 200_000_000),  # 14 days: 2.8e9 > 2 ** 31
+            ],
+        )
+
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+
+    async with engine.connect() as conn:
+        growth = await conn.scalar(select(ARTIST_TRENDS.c.growth))
+    assert growth == 0.025  # +10 M over 200 M in two weeks
+    assert await scores(engine, ARTIST_TRENDS) == {1: 11.9}  # 15 * (0.025 / 0.045) / 70 * 100

@@ -3,7 +3,8 @@
 ``trending_artists`` and ``trending_shows``: one narrow row per artist and show holding its
 trending score and the inputs it came from (decayed activity sums as of ``as_of``; for artists
 also follower growth and the upcoming-shows sum). Rewritten in place by every run, so on
-PostgreSQL they leave half of each page free for HOT updates. ``trending_watermarks.event_id``:
+PostgreSQL they leave half of each page free for HOT updates; a partial index finds the rows to
+recount from their raw events (``as_of`` NULL). ``trending_watermarks.event_id``:
 the last event a run folded in. The scores already stored on ``artists``/``shows`` are copied
 over; the first run after this revision recomputes everything from the raw events (it finds no
 ``event_id``). ``trending_history`` keeps its columns and from now on holds each day's top scores.
@@ -66,6 +67,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("show_id", name=op.f("pk_trending_shows")),
         **_STORAGE,
     )
+    for table, key in (("trending_artists", "artist_id"), ("trending_shows", "show_id")):
+        where = sa.text("as_of IS NULL")
+        op.create_index(
+            f"ix_{table}_stale", table, [key], postgresql_where=where, sqlite_where=where
+        )
     op.add_column("trending_watermarks", sa.Column("event_id", sa.Integer(), nullable=True))
     sums = ", ".join(_SUMS)
     old_sums = ", ".join(f"trending_{name}" for name in _SUMS)
