@@ -59,8 +59,18 @@ _CARRIED = {
 
 
 async def add_missing_rows(conn: AsyncConnection, kind: str) -> int:
-    """A state row for each artist (or show) without one, to be scored from all its events."""
+    """A state row for each artist (or show) without one, to be scored from all its events.
+
+    Every state row belongs to a catalogue row (a cascading foreign key), so equal counts mean
+    nothing is missing, and the anti-join is skipped."""
     state, key, catalogue = STATE[kind]
+    counted = select(
+        select(func.count()).select_from(catalogue).scalar_subquery(),
+        select(func.count()).select_from(state).scalar_subquery(),
+    )
+    in_catalogue, in_state = (await conn.execute(counted)).one()
+    if in_catalogue == in_state:
+        return 0
     missing = select(catalogue.c.id, float_(0.0)).where(
         ~exists().where(state.c[key] == catalogue.c.id)
     )
