@@ -19,6 +19,9 @@ Phases, in order (each a function; the last two are master-sync's own):
    upcoming Ticketmaster shows, setlist.fm setlists, stored with the success mark in one
    transaction. Nothing else in the catalogue is touched (no past-show completion, no
    snapshots: those are master-sync's, for every artist).
+
+The run's counts carry ``artist_id``: the artist the reference named (the caller may have
+known it by name only).
 """
 
 from __future__ import annotations
@@ -233,6 +236,7 @@ async def sync_artist(ref: ArtistRef, dry_run: bool = False) -> RunOutcome:
     params = SyncArtistParams(ref=ref, dry_run=dry_run)
     async with open_sync_run(job=JOB_SYNC_ARTIST, params=params, apis=APIS) as sync:
         artist_id = await resolve_artist(sync, params.ref)
+        sync.run.count("artist_id", artist_id)  # which artist the reference named, for the caller
         artist = await claim(sync, artist_id)
         if artist is None:
             sync.run.count("artists_skipped")
@@ -244,6 +248,5 @@ async def sync_artist(ref: ArtistRef, dry_run: bool = False) -> RunOutcome:
             return Completed(name="Skipped", data=outcome) if isinstance(outcome, dict) else outcome
         spotify_read = await refresh_spotify(sync, [artist])
         await sync_artists(sync, [artist], spotify_read=spotify_read)
-        sync.run.count("artist_id", artist.id)  # which artist a name resolved to, for the caller
         sync.run.summary_lines.append(_summary(params.ref, artist, sync.run.counts))
         return sync.outcome()

@@ -204,7 +204,11 @@ async def test_an_artist_another_run_holds_is_left_to_it(
     state = await sync_artist(ref=str(artist_id), return_state=True)
 
     assert (state.type.value, state.name) == ("COMPLETED", "Skipped")
-    assert _counts(await state.aresult(), "artists_skipped", "artists_synced") == (1, 0)
+    assert _counts(await state.aresult(), "artist_id", "artists_skipped", "artists_synced") == (
+        artist_id,
+        1,
+        0,
+    )
     assert (await _rows(world.engine))[artist_id]["last_synced_at"] is None
     assert await _show_artists(world.engine) == []
 
