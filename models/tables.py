@@ -95,11 +95,10 @@ class Artist(SQLModel, table=True):
     genres: list[str] | None = Field(default=None, sa_column=Column(JSON))
     popularity: int | None = None
     followers: int | None = None
-    # Trending (0-100), written only by the trending flow.
+    # No longer written: the trending score and its inputs live in trending_artists (revision
+    # 0003). Kept until a later revision drops them.
     trending_score: float | None = Field(default=None, index=True)
     trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Trending inputs as of trending_updated_at (see models/trending.py): decayed activity sums,
-    # weekly Spotify follower growth (NULL = not measurable), upcoming-shows proximity sum.
     trending_views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     trending_follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     trending_votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
@@ -168,9 +167,9 @@ class Show(SQLModel, table=True):
     min_price: Decimal | None = Field(default=None, sa_type=Money)
     max_price: Decimal | None = Field(default=None, sa_type=Money)
     currency: str | None = Field(default=None, max_length=3)
+    # No longer written: see trending_shows (revision 0003). Kept until a later revision.
     trending_score: float | None = Field(default=None, index=True)
     trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    # Decayed activity sums as of trending_updated_at (see models/trending.py).
     trending_views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     trending_follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     trending_votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
@@ -304,7 +303,8 @@ class ArtistSnapshot(SQLModel, table=True):
 
 
 class TrendingHistory(SQLModel, table=True):
-    """The daily trending score of an artist or a show."""
+    """A day's trending score of one of that day's top artists or shows (the top 1,000 of each
+    kind, kept 400 days: see models/trending/writes.py)."""
 
     __tablename__ = "trending_history"
 

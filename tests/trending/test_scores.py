@@ -213,28 +213,6 @@ async def test_future_events_do_not_count_until_they_happen(engine: AsyncEngine)
     assert await scores(engine, ARTIST_TRENDS) == {1: 9.09}  # 10 * 0.5 / 55 * 100
 
 
-async def test_daily_keeps_each_days_positive_top_scores_in_the_history(
-    engine: AsyncEngine,
-) -> None:
-    await seed(engine)
-
-    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
-    first_day = await rows(engine, HISTORY)
-    await recalculate_trending(engine, mode="daily", now=NOW + timedelta(days=1), settings=SETTINGS)
-
-    history = await rows(engine, HISTORY)
-    day1, day2 = date(2025, 6, 1), date(2025, 6, 2)
-    assert [r for r in history if r[2] == day1] == first_day
-    assert sorted((r[0], r[1], r[3]) for r in first_day) == sorted(
-        [("artist", i, s) for i, s in EXPECTED_ARTISTS.items()]
-        + [("show", i, s) for i, s in EXPECTED_SHOWS.items() if s > 0]
-    )
-    assert sorted((r[0], r[1]) for r in history if r[2] == day2) == sorted(
-        (r[0], r[1]) for r in first_day
-    )
-    assert len(history) == 20
-
-
 async def test_rerunning_daily_on_the_same_day_replaces_that_days_history(
     engine: AsyncEngine,
 ) -> None:
