@@ -51,6 +51,7 @@ __all__ = [
     "SHOWS",
     "SNAPSHOTS",
     "STATE",
+    "SUMS",
     "WATERMARKS",
     "WATERMARK_NAME",
     "EventWindow",
