@@ -67,23 +67,23 @@ JOBS: Final[dict[str, JobDef]] = {
     for job in (
         JobDef(
             "autonomous-sync",
-            "flows/autonomous_sync.py:autonomous_sync",
+            "cli/jobs.py:autonomous_sync",
             modes=modes_of(AutonomousMode),
         ),
         JobDef(
             "master-sync",
-            "flows/master_sync.py:master_sync",
+            "cli/jobs.py:master_sync",
             modes=modes_of(MasterMode),
         ),
         JobDef(
             "calculate-trending",
-            "flows/calculate_trending.py:calculate_trending",
+            "cli/jobs.py:calculate_trending",
             modes=modes_of(TrendingMode),
             takes_limit=False,
         ),
         JobDef(
             "seed-comprehensive",
-            "flows/seed.py:seed_comprehensive",
+            "cli/jobs.py:seed_comprehensive",
             takes_dry_run=False,
         ),
         JobDef(

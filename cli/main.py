@@ -327,16 +327,13 @@ async def _awaited(awaitable: Any) -> Any:
 
 
 class _UntracedRefusals(logging.Filter):
-    """Drops the traceback from the log record of a run refused for its set-up (missing limits
-    or credentials): the message names the problem and its fix; the stack adds nothing."""
+    """Drops the traceback from the log record of a run refused for its set-up (missing
+    credentials): the message names the problem and its fix; the stack adds nothing."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         from tasks.deps import MissingCredentials
-        from tasks.ratelimits import MissingRateLimits
 
-        if record.exc_info and isinstance(
-            record.exc_info[1], MissingRateLimits | MissingCredentials
-        ):
+        if record.exc_info and isinstance(record.exc_info[1], MissingCredentials):
             record.exc_info = None
             record.exc_text = None
         return True

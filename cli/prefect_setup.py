@@ -1,6 +1,5 @@
 """The Prefect set-up in one place: what ``mysetlist setup`` makes sure of, idempotently.
 
-- the rate limits (``tasks.ratelimits.ensure_limits``, while they exist);
 - the process work pool, whose flow runs get ``PREFECT_LOGGING_EXTRA_LOGGERS`` (our loggers in
   the UI) unless its template already sets it;
 - the deployment variables ``prefect.yaml`` reads;
@@ -29,7 +28,6 @@ from tasks.prefect_runs import (
     HEALTH_STATE_LABEL,
     client_or_default,
 )
-from tasks.ratelimits import ensure_limits, limit_specs
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -398,21 +396,11 @@ async def ensure_automations(
 async def setup_prefect(
     settings: Settings, *, client: PrefectClient | None = None
 ) -> list[SetupStep]:
-    """Rate limits, the work pool, the variables, the notification block and the automations,
-    in that order; idempotent (a second call reports everything ``unchanged``)."""
-    specs = {spec.name: spec for spec in limit_specs(settings)}
+    """The work pool, the variables, the notification block and the automations, in that
+    order; idempotent (a second call reports everything ``unchanged``). Rate limits need no
+    set-up: they are leased from our database (``tasks/leases.py``)."""
     steps: list[SetupStep] = []
     async with client_or_default(client) as prefect_client:
-        for name, outcome in await ensure_limits(settings, client=prefect_client):
-            spec = specs[name]
-            steps.append(
-                SetupStep(
-                    "rate limit",
-                    name,
-                    outcome,
-                    f"{spec.limit} slots, {spec.slot_decay_per_second:.6g}/s refill",
-                )
-            )
         pool = await ensure_work_pool(settings.work_pool, client=prefect_client)
         steps.append(SetupStep("work pool", settings.work_pool, pool, "process"))
         for variable, value in (

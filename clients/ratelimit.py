@@ -1,8 +1,8 @@
 """The rate-limit hook: one ``acquire(api)`` before every upstream request attempt.
 
-``rate_caps`` is the single derivation of the product caps from the settings: the flows create
-Prefect global concurrency limits from it, the sandbox enforces it, and ``TokenBucketLimiter``
-applies it in-process.
+``rate_caps`` is the single derivation of the product caps from the settings: the flows lease
+send slots from it (``tasks/leases.py``) and ``TokenBucketLimiter`` applies it in-process. The
+sandbox enforces its own copy of the real APIs' caps (a test keeps both equal).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
@@ -29,7 +29,7 @@ from flows._runs import RunOutcome, RunTracker, record_refusal, tracked_run
 from models.sync_state import ArtistToSync
 from models.types import utcnow
 from settings import Settings, get_settings
-from tasks.deps import Upstream, check_credentials, open_upstream, prepare_limiter
+from tasks.deps import Upstream, check_credentials, open_upstream
 from tasks.leases import open_rate_limiter
 from tasks.store import Writer, record_artist_failure
 
@@ -85,11 +85,6 @@ async def open_sync_run(
     settings = get_settings()
     try:
         check_credentials(settings, apis)
-        # RATE_LIMITER=prefect (the per-request Prefect limits, kept for comparison) checks
-        # its limits exist before the run starts.
-        legacy = (
-            await prepare_limiter(settings, apis) if settings.rate_limiter == "prefect" else None
-        )
     except Exception as exc:
         await record_refusal(job=job, params=params, error=exc, settings=settings)
         raise
@@ -97,9 +92,7 @@ async def open_sync_run(
     mode = getattr(params, "mode", None)
     async with (
         tracked_run(job=job, mode=mode, parameters=params, dry_run=dry_run) as run,
-        nullcontext(legacy)
-        if legacy is not None
-        else open_rate_limiter(settings, apis, engine=run.engine) as limiter,
+        open_rate_limiter(settings, apis, engine=run.engine) as limiter,
         open_upstream(settings, apis=apis, limiter=limiter) as upstream,
         Writer(run.engine, dry_run=dry_run).dry_run_scope() as writer,
     ):

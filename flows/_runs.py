@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+from prefect import Flow, flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
@@ -39,6 +40,7 @@ __all__ = [
     "RunOutcome",
     "RunTracker",
     "close_ledger_on_crash",
+    "job_flow",
     "record_refusal",
     "record_refused_start",
     "tracked_run",
@@ -46,6 +48,8 @@ __all__ = [
 
 #: A flow's return: its counts, or a ``Completed(name="Partial")`` state carrying them.
 RunOutcome = dict[str, int] | State
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class RunFailed(RuntimeError):
@@ -362,3 +366,17 @@ async def close_ledger_on_crash(flow: Any, flow_run: Any, state: Any) -> None:
         )
     finally:
         await engine.dispose()
+
+
+def job_flow(name: str, *, timeout_hours: float) -> Callable[[Callable[P, R]], Flow[P, R]]:
+    """``@flow`` for one of our jobs: parameters validated, a timeout, and the ledger kept true
+    whatever happens: a crashed or cancelled run closes its row, a run refused for its
+    parameters gets one ``failed`` row."""
+    return flow(
+        name=name,
+        validate_parameters=True,
+        timeout_seconds=timeout_hours * 3600,
+        on_crashed=[close_ledger_on_crash],
+        on_cancellation=[close_ledger_on_crash],
+        on_failure=[record_refused_start],
+    )

@@ -47,8 +47,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from prefect import flow
-
 from clients.ticketmaster import TmEvent
 from flows._artist_sync import (
     ArtistOutcome,
@@ -58,7 +56,7 @@ from flows._artist_sync import (
     record_malformed,
     sync_in_batches,
 )
-from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start
+from flows._runs import RunOutcome, job_flow
 from flows.params import AutonomousMode, AutonomousSyncParams, Limit
 from models.artists import ArtistCandidate, group_candidates
 from models.ledger import JOB_AUTONOMOUS_SYNC
@@ -85,14 +83,7 @@ def apis_for(params: AutonomousSyncParams, settings: Settings) -> list[str]:
     return apis
 
 
-@flow(
-    name="autonomous-sync",
-    validate_parameters=True,
-    timeout_seconds=2 * 3600,
-    on_crashed=[close_ledger_on_crash],
-    on_cancellation=[close_ledger_on_crash],
-    on_failure=[record_refused_start],
-)
+@job_flow("autonomous-sync", timeout_hours=2)
 async def autonomous_sync(
     mode: AutonomousMode = "sync",
     limit: Limit = 25,

@@ -56,8 +56,6 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
-from prefect import flow
-
 from clients.setlistfm import SfmArtist
 from flows._artist_sync import (
     ArtistOutcome,
@@ -67,7 +65,7 @@ from flows._artist_sync import (
     record_malformed,
     sync_in_batches,
 )
-from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start
+from flows._runs import RunOutcome, job_flow
 from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
 from models.catalog import setlist_versions_of
@@ -90,14 +88,7 @@ __all__ = ["APIS", "MasterSyncParams", "master_sync"]
 APIS = ("spotify", "ticketmaster", "setlistfm")
 
 
-@flow(
-    name="master-sync",
-    validate_parameters=True,
-    timeout_seconds=6 * 3600,
-    on_crashed=[close_ledger_on_crash],
-    on_cancellation=[close_ledger_on_crash],
-    on_failure=[record_refused_start],
-)
+@job_flow("master-sync", timeout_hours=6)
 async def master_sync(
     mode: MasterMode = "daily",
     limit: Limit = 50,

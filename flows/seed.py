@@ -4,9 +4,7 @@ then a daily trending calculation."""
 
 from __future__ import annotations
 
-from prefect import flow
-
-from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start, tracked_run
+from flows._runs import RunOutcome, job_flow, tracked_run
 from flows.autonomous_sync import autonomous_sync
 from flows.calculate_trending import calculate_trending
 from flows.master_sync import master_sync
@@ -17,14 +15,7 @@ from models.ledger import JOB_SEED
 __all__ = ["SeedParams", "seed_comprehensive"]
 
 
-@flow(
-    name="seed-comprehensive",
-    validate_parameters=True,
-    timeout_seconds=12 * 3600,
-    on_crashed=[close_ledger_on_crash],
-    on_cancellation=[close_ledger_on_crash],
-    on_failure=[record_refused_start],
-)
+@job_flow("seed-comprehensive", timeout_hours=12)
 async def seed_comprehensive(limit: Limit = 100) -> RunOutcome:
     """Fill the database up to ``limit`` artists, sync their shows and setlists, score them.
 

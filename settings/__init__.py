@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     # database (tasks/leases.py), which also counts the daily quotas; ``local``: in-process token
     # buckets, for a single process only (tests, benchmarks). ``prefect`` (Prefect global
     # concurrency limits per request) is on its way out.
-    rate_limiter: Literal["lease", "local", "prefect"] = "lease"
+    rate_limiter: Literal["lease", "local"] = "lease"
     # Seconds of an API's schedule one worker holds at most (what a killed worker can waste).
     rate_lease_window_seconds: float = Field(default=3.0, gt=0, le=60)
     # Share of each per-second (per-minute) cap the shared schedule uses: slack for send jitter.

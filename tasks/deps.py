@@ -1,8 +1,8 @@
 """The upstream clients a flow run talks through, built from the settings.
 
-Every request of every client takes the run's rate limiter first (Prefect global concurrency
-limits in flows). Tests and the demo can hand in an ``httpx.AsyncClient`` factory (for instance
-one wired to the in-process sandbox) with ``use_http_factory``.
+Every request of every client takes the run's rate limiter first (leased from our database
+in flows, ``tasks/leases.py``). Tests and the demo can hand in an ``httpx.AsyncClient``
+factory (for instance one wired to the in-process sandbox) with ``use_http_factory``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from clients.setlistfm import SetlistFmClient
 from clients.spotify import SpotifyClient
 from clients.ticketmaster import TicketmasterClient
 from settings import Settings
-from tasks.ratelimits import PrefectRateLimiter, require_limits
 
 __all__ = ["MissingCredentials", "Upstream", "open_upstream", "use_http_factory"]
 
@@ -100,14 +99,6 @@ def check_credentials(settings: Settings, apis: Iterable[str]) -> None:
             f"missing settings: {', '.join(missing)} (set them in the environment or .env; "
             "`make run` uses the offline sandbox when no API keys are set)"
         )
-
-
-async def prepare_limiter(settings: Settings, apis: Iterable[str]) -> RateLimiter:
-    """``RATE_LIMITER=prefect``: Prefect global concurrency limits, one server round trip per
-    request (refusing to start when they are missing, naming ``mysetlist setup``). Kept to
-    compare with the leased limiter (``tasks.leases.open_rate_limiter``, the default)."""
-    await require_limits(settings, list(apis))
-    return PrefectRateLimiter(settings)
 
 
 @asynccontextmanager

@@ -167,7 +167,7 @@ def test_malformed_options_are_usage_errors(arguments: list[str], no_work: list[
 def test_seed_aliases_resolve_to_our_jobs() -> None:
     assert resolve_job("autonomous-discovery").name == "autonomous-sync"
     assert resolve_job("trending").name == "calculate-trending"
-    assert resolve_job("master-sync").entrypoint == "flows/master_sync.py:master_sync"
+    assert resolve_job("master-sync").entrypoint == "cli/jobs.py:master_sync"
 
 
 def test_a_request_passes_only_the_options_given() -> None:
@@ -296,14 +296,14 @@ def test_a_failing_local_run_with_json_prints_the_run_and_exits_1(
     assert result.stderr == ""
 
 
-def test_missing_rate_limits_name_mysetlist_setup(
+def test_missing_credentials_name_the_settings(
     migrated: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.ratelimits import MissingRateLimits
+    from tasks.deps import MissingCredentials
 
-    refused = MissingRateLimits(["mysetlist-setlistfm-per-day"])
+    refused = MissingCredentials("missing settings: TICKETMASTER_API_KEY")
     state: State = Failed(
-        message=f"Flow run encountered an exception: MissingRateLimits: {refused}"
+        message=f"Flow run encountered an exception: MissingCredentials: {refused}"
     )
     monkeypatch.setattr(cli.main, "run_flow_state", _ran(state, []))
 
@@ -312,8 +312,7 @@ def test_missing_rate_limits_name_mysetlist_setup(
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: seed-comprehensive ended Failed: Flow run encountered an exception: "
-        "MissingRateLimits: missing or inactive Prefect global concurrency limits: "
-        "mysetlist-setlistfm-per-day; run `mysetlist setup` to create them\n"
+        "MissingCredentials: missing settings: TICKETMASTER_API_KEY\n"
     )
 
 

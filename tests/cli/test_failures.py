@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 import cli.main
 from cli.main import app
 from models.migrate import upgrade
-from tasks.ratelimits import MissingRateLimits
+from tasks.deps import MissingCredentials
 
 runner = CliRunner()
 EXAMPLES = (
@@ -300,7 +300,7 @@ def test_a_prefect_url_without_api_is_answered_404_and_named(
 def test_a_run_refused_for_its_set_up_is_logged_without_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    refused = MissingRateLimits(["mysetlist-setlistfm-per-day"])
+    refused = MissingCredentials("missing settings: SETLISTFM_API_KEY")
     crashed = RuntimeError("a defect")
     logger = logging.getLogger("prefect.flow_runs")
 

@@ -1,4 +1,4 @@
-"""``mysetlist setup`` against the session's Prefect server: limits, work pool, variables,
+"""``mysetlist setup`` against the session's Prefect server: work pool, variables,
 notification block and automations (those are tested in depth in ``test_prefect_setup.py``)."""
 
 from __future__ import annotations
@@ -17,13 +17,6 @@ from tests.cli.conftest import TEST_POOL as POOL
 from tests.cli.test_prefect_setup import AUTOMATIONS, _forget_alerts
 
 runner = CliRunner()
-LIMITS = [
-    "mysetlist-spotify-per-minute",
-    "mysetlist-ticketmaster-per-second",
-    "mysetlist-ticketmaster-per-day",
-    "mysetlist-setlistfm-per-second",
-    "mysetlist-setlistfm-per-day",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +36,6 @@ async def test_run_setup_creates_everything_then_changes_nothing() -> None:
     second = await run_setup(settings)
 
     assert [(s.kind, s.name, s.outcome) for s in first] == [
-        *[("rate limit", name, "created") for name in LIMITS],
         ("work pool", POOL, "created"),
         ("variable", WORK_POOL_VARIABLE, "created"),
         ("variable", TIMEZONE_VARIABLE, "created"),
@@ -51,14 +43,11 @@ async def test_run_setup_creates_everything_then_changes_nothing() -> None:
         ("automation", AUTOMATIONS[0], "created"),
         *[("automation", name, "skipped") for name in AUTOMATIONS[1:]],
     ]
-    assert first[0] == SetupStep(
-        "rate limit", "mysetlist-spotify-per-minute", "created", "180 slots, 3/s refill"
-    )
-    assert first[8] == SetupStep(
+    assert first[3] == SetupStep(
         "notification", ALERT_BLOCK, "skipped", "ALERT_WEBHOOK_URL not set"
     )
     assert [s.outcome for s in second] == [
-        *["unchanged"] * 8,
+        *["unchanged"] * 3,
         "skipped",
         "unchanged",
         *["skipped"] * 3,
@@ -76,7 +65,7 @@ async def test_run_setup_creates_everything_then_changes_nothing() -> None:
 
 @pytest.mark.prefect
 @pytest.mark.usefixtures("fresh_prefect")
-async def test_run_setup_follows_a_changed_timezone_and_cap() -> None:
+async def test_run_setup_follows_a_changed_timezone_and_creates_no_rate_limit() -> None:
     await run_setup(Settings(work_pool=POOL))
     changed = Settings(
         work_pool=POOL, schedule_timezone="Europe/Berlin", setlistfm_requests_per_day=50000
@@ -86,8 +75,10 @@ async def test_run_setup_follows_a_changed_timezone_and_cap() -> None:
 
     assert outcomes[("variable", TIMEZONE_VARIABLE)] == "updated"
     assert outcomes[("variable", WORK_POOL_VARIABLE)] == "unchanged"
-    assert outcomes[("rate limit", "mysetlist-setlistfm-per-day")] == "updated"
-    assert outcomes[("rate limit", "mysetlist-setlistfm-per-second")] == "unchanged"
+    assert "rate limit" not in {kind for kind, _ in outcomes}  # leased from our database
+    async with get_client() as client:
+        limits = await client.read_global_concurrency_limits(limit=200)
+    assert [limit.name for limit in limits if limit.name.startswith("mysetlist-")] == []
 
 
 @pytest.mark.prefect
@@ -120,9 +111,9 @@ def test_setup_command_prints_what_it_did(monkeypatch: pytest.MonkeyPatch) -> No
 
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
-    for name in [*LIMITS, POOL, WORK_POOL_VARIABLE, TIMEZONE_VARIABLE, ALERT_BLOCK, *AUTOMATIONS]:
+    for name in [POOL, WORK_POOL_VARIABLE, TIMEZONE_VARIABLE, ALERT_BLOCK, *AUTOMATIONS]:
         assert name in first.output
-    assert first.output.count("created") == 9
-    assert second.output.count("unchanged") == 9
+    assert first.output.count("created") == 4
+    assert second.output.count("unchanged") == 4
     assert second.output.count("skipped") == 4
     assert "created" not in second.output

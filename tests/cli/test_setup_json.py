@@ -10,12 +10,10 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from cli.setup import TIMEZONE_VARIABLE, WORK_POOL_VARIABLE
-from settings import Settings
-from tasks.ratelimits import limit_specs
 from tests.cli.conftest import TEST_POOL as POOL
 
 runner = CliRunner()
-OURS = {"rate limit", "work pool", "variable"}
+OURS = {"work pool", "variable"}
 
 
 @pytest.mark.prefect
@@ -24,7 +22,6 @@ def test_setup_json_lists_every_step_and_its_outcome(
 ) -> None:
     monkeypatch.setenv("WORK_POOL", POOL)
     monkeypatch.setenv("CRON_SECRET", "setup-json-cron-secret")
-    specs = limit_specs(Settings())
 
     first = runner.invoke(app, ["setup", "--json"])
     second = runner.invoke(app, ["setup", "--json"])
@@ -34,15 +31,6 @@ def test_setup_json_lists_every_step_and_its_outcome(
     created, again = json.loads(first.stdout), json.loads(second.stdout)
     assert created["prefect_api"] == again["prefect_api"] == prefect_harness
     assert [step for step in created["steps"] if step["kind"] in OURS] == [
-        *[
-            {
-                "kind": "rate limit",
-                "name": spec.name,
-                "outcome": "created",
-                "detail": f"{spec.limit} slots, {spec.slot_decay_per_second:.6g}/s refill",
-            }
-            for spec in specs
-        ],
         {"kind": "work pool", "name": POOL, "outcome": "created", "detail": "process"},
         {"kind": "variable", "name": WORK_POOL_VARIABLE, "outcome": "created", "detail": POOL},
         {"kind": "variable", "name": TIMEZONE_VARIABLE, "outcome": "created", "detail": "UTC"},

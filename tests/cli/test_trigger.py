@@ -37,8 +37,8 @@ async def deployments(prefect_harness: str) -> AsyncIterator[dict[str, UUID]]:
     created: dict[str, UUID] = {}
     async with get_client() as client:
         for flow_name, entrypoint, mode in (
-            ("calculate-trending", "flows/calculate_trending.py:calculate_trending", "daily"),
-            ("master-sync", "flows/master_sync.py:master_sync", "daily"),
+            ("calculate-trending", "cli/jobs.py:calculate_trending", "daily"),
+            ("master-sync", "cli/jobs.py:master_sync", "daily"),
         ):
             flow_id = await client.create_flow_from_name(flow_name)
             created[f"{flow_name}/daily"] = await client.create_deployment(

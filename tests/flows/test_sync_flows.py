@@ -24,6 +24,7 @@ from models.tables import (
 )
 from models.types import utcnow
 from sandbox.core import Sandbox
+from tasks.deps import MissingCredentials
 from tests.flows.conftest import SyncWorld, dump, failing_when, ledger, reset_database
 
 pytestmark = pytest.mark.prefect
@@ -387,17 +388,19 @@ async def test_invalid_parameters_fail_before_any_work(
     assert sandbox.stats.total() == 0
 
 
-async def test_a_flow_refuses_to_start_without_its_prefect_limits(
-    world: SyncWorld, use_sandbox: StartSandbox, clean_limits: None
+async def test_a_flow_refused_for_missing_credentials_records_why_and_sends_nothing(
+    world: SyncWorld, use_sandbox: StartSandbox
 ) -> None:
-    del clean_limits
-    world.configure(RATE_LIMITER="prefect")
     sandbox = use_sandbox()
-    with pytest.raises(Exception, match="mysetlist setup"):
+    world.configure(SETLISTFM_API_KEY="")
+    with pytest.raises(MissingCredentials, match="SETLISTFM_API_KEY"):
         await master_sync(mode="daily", limit=5)
     [refused] = await ledger(world.engine)
     assert (refused["job"], refused["status"]) == ("master-sync", "failed")
-    assert refused["error_summary"].startswith("refused: MissingRateLimits: missing or inactive")
+    assert refused["error_summary"] == (
+        "refused: MissingCredentials: missing settings: SETLISTFM_API_KEY (set them in the "
+        "environment or .env; `make run` uses the offline sandbox when no API keys are set)"
+    )
     assert refused["finished_at"] == refused["started_at"]
     assert sandbox.stats.total() == 0
 

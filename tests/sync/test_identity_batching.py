@@ -265,7 +265,7 @@ async def test_a_row_changed_twice_in_one_call_is_updated_once(engine: AsyncEngi
         async with engine.begin() as conn:
             result = await resolve_artists(conn, batch, now=LATER)
     # One lookup, one UPDATE with a single parameter set (so not an executemany).
-    assert _verbs(statements) == [("SELECT", False)] + [("UPDATE", False)]
+    assert _verbs(statements) == [("SELECT", False), ("UPDATE", False)]
     assert result.artist_ids == [row_id, row_id]
     assert (result.added, result.linked, result.updated, result.merged) == (0, 1, 1, 0)
     rows = await _rows(engine)
