@@ -88,7 +88,7 @@ JOBS: Final[dict[str, JobDef]] = {
         ),
         JobDef(
             "sync-artist",
-            "flows/sync_artist.py:sync_artist",
+            "cli/jobs.py:sync_artist",
             takes_limit=False,
             takes_artist=True,
         ),

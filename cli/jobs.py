@@ -14,9 +14,16 @@ from flows.autonomous_sync import autonomous_sync as _autonomous_sync
 from flows.calculate_trending import calculate_trending as _calculate_trending
 from flows.master_sync import master_sync as _master_sync
 from flows.seed import seed_comprehensive as _seed_comprehensive
+from flows.sync_artist import sync_artist as _sync_artist
 from monitor.publish import publish_health
 
-__all__ = ["autonomous_sync", "calculate_trending", "master_sync", "seed_comprehensive"]
+__all__ = [
+    "autonomous_sync",
+    "calculate_trending",
+    "master_sync",
+    "seed_comprehensive",
+    "sync_artist",
+]
 
 
 def deployed(flow: Flow[Any, Any]) -> Flow[Any, Any]:
@@ -32,3 +39,4 @@ autonomous_sync = deployed(_autonomous_sync)
 master_sync = deployed(_master_sync)
 calculate_trending = deployed(_calculate_trending)
 seed_comprehensive = deployed(_seed_comprehensive)
+sync_artist = deployed(_sync_artist)

@@ -66,9 +66,15 @@ class SyncRun:
     def claim_lease(self) -> timedelta:
         return timedelta(minutes=self.settings.sync_claim_lease_minutes)
 
-    def outcome(self) -> RunOutcome:
+    async def record_refused_records(self) -> None:
+        """Record every upstream record the clients refused so far, whatever read it (a page
+        kept, a search, a read that failed later): one ``sync_errors`` row each."""
+        await record_malformed(self.run, self.upstream.take_malformed())
+
+    async def outcome(self) -> RunOutcome:
         """The run's counts (with the requests each API was sent and its Prefect traffic), as
-        the flow returns them (``RunTracker.outcome``)."""
+        the flow returns them (``RunTracker.outcome``), after the refused records are recorded."""
+        await self.record_refused_records()
         for key, value in self.upstream.request_counts().items():
             self.run.count(key, value)
         return self.run.outcome()
@@ -96,7 +102,12 @@ async def open_sync_run(
         open_upstream(settings, apis=apis, limiter=limiter) as upstream,
         Writer(run.engine, dry_run=dry_run).dry_run_scope() as writer,
     ):
-        yield SyncRun(run, upstream, writer, utcnow())
+        sync = SyncRun(run, upstream, writer, utcnow())
+        try:
+            yield sync
+        except Exception:
+            await sync.record_refused_records()  # a failed run keeps what it refused too
+            raise
 
 
 def day_window(now: datetime, days: int) -> tuple[datetime, datetime]:
@@ -198,6 +209,7 @@ async def _sync_one(batches: _Batches, artist: ArtistToSync, job: ArtistJob) -> 
 async def _sync_batch(batches: _Batches, artists: Sequence[ArtistToSync], job: ArtistJob) -> int:
     """Sync a batch of artists, each in its own transaction with its success mark."""
     await asyncio.gather(*(_sync_one(batches, artist, job) for artist in artists))
+    await batches.sync.record_refused_records()
     batches.done += len(artists)
     await batches.report_progress()
     return len(artists)

@@ -53,7 +53,6 @@ from flows._artist_sync import (
     SyncRun,
     day_window,
     open_sync_run,
-    record_malformed,
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
@@ -97,7 +96,7 @@ async def autonomous_sync(
             await discover_artists(sync, limit=limit)
         if mode in ("sync", "full"):
             await sync_artist_shows(sync, limit=limit)
-        return sync.outcome()
+        return await sync.outcome()
 
 
 @dataclass
@@ -162,7 +161,6 @@ async def sweep_discovery_markets(sync: SyncRun) -> tuple[list[TmEvent], Evidenc
         await run.error(
             source="ticketmaster", key=f"market:{market_id}", entity="market", error=error
         )
-    await record_malformed(run, sweep.malformed)
     run.count("markets_scanned", len(sweep.events_by_market))
     run.count("markets_failed", len(sweep.failed_markets))
     run.count("events_seen", sum(len(ids) for ids in sweep.events_by_market.values()))
@@ -231,7 +229,6 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     async def sync_artist(artist: ArtistToSync) -> ArtistOutcome:
         attraction_id = artist.ticketmaster_id or ""  # selected with require=("ticketmaster_id",)
         fetched = await read_artist_events(sync.upstream, attraction_id, start, end)
-        await record_malformed(sync.run, fetched.malformed)
         return await store_artist_sync(
             sync.writer,
             artist_id=artist.id,

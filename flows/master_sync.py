@@ -62,7 +62,6 @@ from flows._artist_sync import (
     SyncRun,
     day_window,
     open_sync_run,
-    record_malformed,
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
@@ -101,7 +100,7 @@ async def master_sync(
         spotify_read = await refresh_spotify(sync, chosen)
         await sync_artists(sync, chosen, spotify_read=spotify_read)
         await finish(sync, params, chosen=len(chosen))
-        return sync.outcome()
+        return await sync.outcome()
 
 
 async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[ArtistToSync]:
@@ -250,7 +249,6 @@ async def sync_artists(
             fetched_events = await read_artist_events(
                 sync.upstream, artist.ticketmaster_id, start, end
             )
-            await record_malformed(sync.run, fetched_events.malformed)
             events = fetched_events.events
             sources.append("ticketmaster")
         lookup = await resolve_mbid(sync, artist)
@@ -263,7 +261,6 @@ async def sync_artists(
             fetched = await read_artist_setlists(
                 sync.upstream, lookup.mbid, cursor, settings.setlist_first_sync_max_pages, known
             )
-            await record_malformed(sync.run, fetched.malformed)
             sync.run.count("setlist_pages_read", fetched.requests_pages)
             setlists = fetched.setlists
         return await store_artist_sync(

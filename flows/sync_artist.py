@@ -30,13 +30,12 @@ import re
 from collections import Counter
 from typing import Literal
 
-from prefect import flow
 from prefect.states import Completed
 
 from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction
 from flows._artist_sync import SyncRun, open_sync_run
-from flows._runs import RunOutcome, close_ledger_on_crash, record_refused_start
+from flows._runs import RunOutcome, job_flow
 from flows.master_sync import APIS, refresh_spotify, sync_artists
 from flows.params import ArtistRef, SyncArtistParams
 from models.artists import ArtistCandidate, group_candidates
@@ -223,14 +222,7 @@ def _summary(ref: str, artist: ArtistToSync, counts: Counter[str]) -> str:
     )
 
 
-@flow(
-    name="sync-artist",
-    validate_parameters=True,
-    timeout_seconds=1800,
-    on_crashed=[close_ledger_on_crash],
-    on_cancellation=[close_ledger_on_crash],
-    on_failure=[record_refused_start],
-)
+@job_flow("sync-artist", timeout_hours=0.5)
 async def sync_artist(ref: ArtistRef, dry_run: bool = False) -> RunOutcome:
     """Import or refresh one artist now: Spotify metadata, Ticketmaster shows, setlists."""
     params = SyncArtistParams(ref=ref, dry_run=dry_run)
@@ -244,9 +236,9 @@ async def sync_artist(ref: ArtistRef, dry_run: bool = False) -> RunOutcome:
                 f"Sync artist {params.ref!r}: artist #{artist_id} is being synced by another "
                 "run right now; left to it."
             )
-            outcome = sync.outcome()
+            outcome = await sync.outcome()
             return Completed(name="Skipped", data=outcome) if isinstance(outcome, dict) else outcome
         spotify_read = await refresh_spotify(sync, [artist])
         await sync_artists(sync, [artist], spotify_read=spotify_read)
         sync.run.summary_lines.append(_summary(params.ref, artist, sync.run.counts))
-        return sync.outcome()
+        return await sync.outcome()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from clients.errors import redact
+from clients.errors import MalformedRecord, redact
 from clients.ratelimit import RateLimiter
 from clients.setlistfm import SetlistFmClient
 from clients.spotify import SpotifyClient
@@ -72,6 +72,16 @@ class Upstream:
         if self.setlistfm is None:
             raise MissingCredentials("setlist.fm is not configured for this run")
         return self.setlistfm
+
+    def take_malformed(self) -> list[MalformedRecord]:
+        """Every record the clients refused since the last call (validation failed), oldest
+        first; the clients forget them, so each is handed out once."""
+        taken: list[MalformedRecord] = []
+        for client in (self.spotify, self.ticketmaster, self.setlistfm):
+            if client is not None:
+                taken.extend(client.malformed_records)
+                client.malformed_records.clear()
+        return taken
 
     def request_counts(self) -> dict[str, int]:
         """Requests sent per API in this run (for the run's counts)."""

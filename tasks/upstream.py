@@ -20,7 +20,7 @@ from prefect import Task, task
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CachePolicy
 from prefect.utilities.hashing import hash_objects
 
-from clients.errors import EndpointUnavailable, MalformedRecord
+from clients.errors import EndpointUnavailable
 from clients.setlistfm import SfmArtist, SfmSetlist
 from clients.spotify import SpotifyArtist, SpotifyArtistRef
 from clients.ticketmaster import EventPage, TmEvent
@@ -80,10 +80,10 @@ def cached(read_task: Task[Any, Any], settings: Settings, source: CachedSource) 
 
 @dataclass
 class EventsFetch:
-    """Ticketmaster events of one query, each once, and the records that failed validation."""
+    """Ticketmaster events of one query, each once (the records that failed validation stay
+    with the client: ``Upstream.take_malformed``)."""
 
     events: list[TmEvent] = field(default_factory=list)
-    malformed: list[MalformedRecord] = field(default_factory=list)
 
 
 async def _collect(pages: AsyncIterable[EventPage]) -> EventsFetch:
@@ -94,7 +94,6 @@ async def _collect(pages: AsyncIterable[EventPage]) -> EventsFetch:
             if event.id not in seen:
                 seen.add(event.id)
                 fetched.events.append(event)
-        fetched.malformed.extend(page.errors)
     return fetched
 
 
@@ -132,7 +131,6 @@ async def find_setlistfm_artist(
 class ArtistSetlists:
     mbid: str | None
     setlists: list[SfmSetlist] = field(default_factory=list)
-    malformed: list[MalformedRecord] = field(default_factory=list)
     requests_pages: int = 0
 
 
@@ -157,7 +155,6 @@ async def read_artist_setlists(
         else:
             page = await client.artist_setlists(mbid, page=page_number)
         fetched.requests_pages += 1
-        fetched.malformed.extend(page.errors)
         fresh = [s for s in page.setlists if known_versions.get(s.id) != s.version_id]
         fetched.setlists.extend(fresh)
         if page.is_last:
@@ -177,7 +174,6 @@ class MarketSweep:
     the markets that failed (with their redacted error) so the run can record them."""
 
     events: list[TmEvent] = field(default_factory=list)
-    malformed: list[MalformedRecord] = field(default_factory=list)
     events_by_market: dict[int, list[str]] = field(default_factory=dict)
     failed_markets: dict[int, str] = field(default_factory=dict)
 
@@ -207,7 +203,6 @@ async def sweep_markets(
                 sweep.failed_markets[market_id] = upstream.redact(f"{type(exc).__name__}: {exc}")
                 return
         sweep.events_by_market[market_id] = [event.id for event in fetched.events]
-        sweep.malformed.extend(fetched.malformed)
         sweep.events.extend(fetched.events)
 
     await asyncio.gather(*(market(m) for m in market_ids))

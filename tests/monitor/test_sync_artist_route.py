@@ -42,7 +42,7 @@ async def deployment(prefect_harness: str) -> AsyncIterator[UUID]:
     async with get_client() as client:
         flow_id = await client.create_flow_from_name("sync-artist")
         deployment_id = await client.create_deployment(
-            flow_id=flow_id, name="on-demand", entrypoint="flows/sync_artist.py:sync_artist"
+            flow_id=flow_id, name="on-demand", entrypoint="cli/jobs.py:sync_artist"
         )
     yield deployment_id
     for flow_run_id in await _runs_of(deployment_id):
