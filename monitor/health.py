@@ -51,6 +51,7 @@ from models.ledger import (
     JOB_CALCULATE_TRENDING,
     JOB_MASTER_SYNC,
     JOB_SEED,
+    JOB_SYNC_ARTIST,
     IsRunning,
     reconcile_runs,
 )
@@ -113,6 +114,7 @@ _JOB_KEYS: dict[str, str] = {
     "autonomous_sync": JOB_AUTONOMOUS_SYNC,
     "trending_calc": JOB_CALCULATE_TRENDING,
     "seed": JOB_SEED,
+    "sync_artist": JOB_SYNC_ARTIST,
 }
 
 
@@ -222,6 +224,7 @@ class SyncSummary(_Camel):
     autonomous_sync: JobSummary
     trending_calc: JobSummary
     seed: JobSummary
+    sync_artist: JobSummary
     discovery: DiscoverySummary
 
 

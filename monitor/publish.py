@@ -43,6 +43,7 @@ def health_markdown(report: HealthReport) -> str:
         ("master-sync", jobs.master_sync),
         ("calculate-trending", jobs.trending_calc),
         ("seed-comprehensive", jobs.seed),
+        ("sync-artist", jobs.sync_artist),
     ):
         last = summary.last_run
         last_text = f"{last.status.value} at {last.started_at.isoformat()}" if last else "—"

@@ -71,7 +71,7 @@ def _statistics_table(report: HealthReport) -> Table:
 def _runs_table(report: HealthReport) -> Table:
     summary = report.sync_summary
     table = Table(title="Runs in the window", title_justify="left")
-    for name in ("Job", "Runs", "Success", "Partial", "Failed", "Running"):
+    for name in ("Job", "Runs", "Success", "Partial", "Failed", "Crashed", "Running"):
         table.add_column(name, justify="left" if name == "Job" else "right")
     table.add_column("Last run")
     jobs: tuple[tuple[str, JobSummary], ...] = (
@@ -79,6 +79,7 @@ def _runs_table(report: HealthReport) -> Table:
         ("Autonomous sync", summary.autonomous_sync),
         ("Trending", summary.trending_calc),
         ("Seed", summary.seed),
+        ("Sync artist", summary.sync_artist),
     )
     for label, job in jobs:
         last = job.last_run
@@ -93,6 +94,7 @@ def _runs_table(report: HealthReport) -> Table:
             str(job.success),
             Text(str(job.partial), style="yellow" if job.partial else ""),
             Text(str(job.errors), style="red" if job.errors else ""),
+            Text(str(job.crashed), style="red" if job.crashed else ""),
             str(job.running),
             last_text,
         )

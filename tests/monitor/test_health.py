@@ -122,7 +122,7 @@ async def test_empty_database_has_zero_coverage_and_a_full_success_rate(
                 "running": 0,
                 "lastRun": None,
             }
-            for key in ("masterSync", "autonomousSync", "trendingCalc", "seed")
+            for key in ("masterSync", "autonomousSync", "trendingCalc", "seed", "syncArtist")
         }
         | {"discovery": {"found": 0, "added": 0}},
         "window": {"hours": 24, "from": "2026-03-09T12:00:00Z", "to": "2026-03-10T12:00:00Z"},

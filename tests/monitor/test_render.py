@@ -16,6 +16,7 @@ def _job(runs: int = 0, **fields: Any) -> dict[str, Any]:
         "success": runs,
         "partial": 0,
         "errors": 0,
+        "crashed": 0,
         "running": 0,
         "lastRun": None,
     } | fields
@@ -51,6 +52,7 @@ def _report(**overrides: Any) -> HealthReport:
             "autonomousSync": _job(3, success=2, errors=1, running=1),
             "trendingCalc": _job(),
             "seed": _job(),
+            "syncArtist": _job(),
             "discovery": {"found": 12, "added": 5},
         },
         "window": {"hours": 24, "from": "2026-03-09T12:00:00Z", "to": "2026-03-10T12:00:00Z"},
@@ -131,9 +133,9 @@ def test_the_report_shows_every_section() -> None:
         "│ Shows    │    20 │ upcoming 12, completed 5, cancelled 2, postponed 1",
         "│ Venues   │     7 │ with shows 6",
         "│ Setlists │     4 │",
-        "│ Master sync     │    2 │       1 │       1 │      0 │       0 │ "
+        "│ Master sync     │    2 │       1 │       1 │      0 │       0 │       0 │ "
         "partial 2026-03-10 06:00",
-        "│ Autonomous sync │    3 │       2 │       0 │      1 │       1 │ never",
+        "│ Autonomous sync │    3 │       2 │       0 │      1 │       0 │       1 │ never",
         "Discovery: 12 artists found, 5 added",
         "│ 1 │ Phoebe │  91.2 │ Phoebe 2026-04-01 @ The Hall │  77.5 │",
         "│ 2 │ Bert   │  40.0 │                              │       │",
