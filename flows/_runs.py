@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from clients.errors import redact
 from models.db import make_engine
 from models.ledger import (
+    CrashedRun,
     close_flow_run,
     finish_run,
     keep_alive,
@@ -33,6 +34,7 @@ from models.tables import RunStatus
 from models.types import utcnow
 from settings import Settings, get_settings
 from tasks import prefect_traffic
+from tasks.prefect_runs import client_or_default, flow_run_checker
 from tasks.prefect_traffic import PrefectTraffic
 
 __all__ = [
@@ -220,6 +222,18 @@ async def _publish(run: RunTracker, status: RunStatus) -> None:
         )
 
 
+async def _close_dead_runs(engine: AsyncEngine, settings: Settings) -> list[CrashedRun]:
+    """Close as ``crashed`` the ``running`` rows whose heartbeat stopped, or (inside a flow run,
+    where a Prefect client is at hand) whose Prefect flow run has ended."""
+    stale_after = timedelta(minutes=settings.run_heartbeat_stale_minutes)
+    if not _in_flow_run():
+        return await reconcile_runs(engine, now=utcnow(), stale_after=stale_after)
+    async with client_or_default(None) as client:
+        return await reconcile_runs(
+            engine, now=utcnow(), stale_after=stale_after, is_running=flow_run_checker(client)
+        )
+
+
 @asynccontextmanager
 async def tracked_run(
     *,
@@ -248,11 +262,7 @@ async def tracked_run(
         else dict(parameters)
     )
     try:
-        crashed = await reconcile_runs(
-            engine,
-            now=utcnow(),
-            stale_after=timedelta(minutes=settings.run_heartbeat_stale_minutes),
-        )
+        crashed = await _close_dead_runs(engine, settings)
         for closed in crashed:
             logger.warning("ledger run #%s (%s) closed: %s", closed.id, closed.job, closed.reason)
         run_id = await start_run(

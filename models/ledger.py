@@ -304,7 +304,7 @@ async def _reconcile(
         if seen < now - stale_after:
             reason = (
                 f"crashed: no heartbeat since {seen.isoformat()} "
-                f"(a running run beats at least every {minutes:g} min)"
+                f"(silent for more than {minutes:g} min)"
             )
         elif await _still_running(is_running, row.flow_run_id) is False:
             reason = f"crashed: Prefect flow run {row.flow_run_id} is no longer running"

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 from uuid import uuid4
 
 import pytest
+from prefect import flow
+from prefect.context import FlowRunContext
 from sqlalchemy import func, insert, select
 
 from flows._runs import RunFailed, close_ledger_on_crash
@@ -61,6 +63,25 @@ async def test_a_run_closes_the_crashed_runs_it_finds_before_it_starts(
     assert rows[dead]["error_summary"].startswith("crashed: no heartbeat since")
     assert rows[alive]["status"] == "running"
     assert [r["status"] for r in rows.values() if r["id"] not in (dead, alive)] == ["success"]
+
+
+async def test_a_run_closes_a_fresh_row_whose_prefect_flow_run_has_ended(
+    world: SyncWorld, use_sandbox: StartSandbox
+) -> None:
+    @flow(name="ended-elsewhere")
+    async def ended() -> str:
+        context = FlowRunContext.get()
+        assert context is not None
+        assert context.flow_run is not None
+        return str(context.flow_run.id)
+
+    use_sandbox()
+    ended_id = await ended()
+    orphan = await _running_row(world, minutes_ago=0, flow_run_id=ended_id)
+    await autonomous_sync(mode="discovery", limit=3)
+    [closed] = [r for r in await ledger(world.engine) if r["id"] == orphan]
+    assert closed["status"] == "crashed"
+    assert closed["error_summary"] == f"crashed: Prefect flow run {ended_id} is no longer running"
 
 
 async def test_the_crash_hook_closes_the_row_of_its_flow_run(world: SyncWorld) -> None:

@@ -164,7 +164,7 @@ async def test_reconcile_closes_silent_runs_and_runs_prefect_says_ended(
             "fr-1",
             ago(20),
             "crashed: no heartbeat since 2026-03-10T11:40:00+00:00 "
-            "(a running run beats at least every 15 min)",
+            "(silent for more than 15 min)",
         ),
         CrashedRun(
             2,
@@ -172,7 +172,7 @@ async def test_reconcile_closes_silent_runs_and_runs_prefect_says_ended(
             None,
             ago(16),
             "crashed: no heartbeat since 2026-03-10T11:44:00+00:00 "
-            "(a running run beats at least every 15 min)",
+            "(silent for more than 15 min)",
         ),
         CrashedRun(
             3,

@@ -675,7 +675,7 @@ async def test_the_report_closes_a_killed_run_and_counts_it_against_the_error_ra
         "crashed",
         ago(2),
         "crashed: no heartbeat since 2026-03-10T10:00:00+00:00 "
-        "(a running run beats at least every 15 min)",
+        "(silent for more than 15 min)",
     )
 
 
