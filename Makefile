@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -128,6 +128,7 @@ def test_check_db_on_a_missing_sqlite_file_says_so_and_creates_nothing(
 ) -> None:
     path = tmp_path / "typo.db"
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("COLUMNS", "400")  # the whole path on one line, however long tmp_path is
 
     result = runner.invoke(app, ["check", "db"])
 

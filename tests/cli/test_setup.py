@@ -104,7 +104,7 @@ async def test_a_webhook_adds_the_block_and_the_notifying_automations() -> None:
 @pytest.mark.usefixtures("fresh_prefect")
 def test_setup_command_prints_what_it_did(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORK_POOL", POOL)
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "400")  # every name whole, whatever the pool and URL
 
     first = runner.invoke(app, ["setup"])
     second = runner.invoke(app, ["setup"])
