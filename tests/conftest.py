@@ -25,6 +25,13 @@ from sqlmodel import SQLModel
 from models.db import create_all, make_engine
 from settings import get_settings
 
+# pytest-xdist starts its workers with COLUMNS and LINES set (80 x 24), and rich fixes the
+# size of a console created while both are set: the CLI's consoles would ignore the COLUMNS a
+# test sets. Without them, rich reads COLUMNS at each print, as in a serial run.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/")
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 T = TypeVar("T")

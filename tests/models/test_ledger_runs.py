@@ -163,16 +163,14 @@ async def test_reconcile_closes_silent_runs_and_runs_prefect_says_ended(
             "master-sync",
             "fr-1",
             ago(20),
-            "crashed: no heartbeat since 2026-03-10T11:40:00+00:00 "
-            "(silent for more than 15 min)",
+            "crashed: no heartbeat since 2026-03-10T11:40:00+00:00 (silent for more than 15 min)",
         ),
         CrashedRun(
             2,
             "master-sync",
             None,
             ago(16),
-            "crashed: no heartbeat since 2026-03-10T11:44:00+00:00 "
-            "(silent for more than 15 min)",
+            "crashed: no heartbeat since 2026-03-10T11:44:00+00:00 (silent for more than 15 min)",
         ),
         CrashedRun(
             3,

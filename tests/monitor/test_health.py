@@ -674,8 +674,7 @@ async def test_the_report_closes_a_killed_run_and_counts_it_against_the_error_ra
     assert (row["status"], row["finished_at"], row["error_summary"]) == (
         "crashed",
         ago(2),
-        "crashed: no heartbeat since 2026-03-10T10:00:00+00:00 "
-        "(silent for more than 15 min)",
+        "crashed: no heartbeat since 2026-03-10T10:00:00+00:00 (silent for more than 15 min)",
     )
 
 
