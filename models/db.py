@@ -33,6 +33,9 @@ __all__ = [
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; SQLite gets foreign keys, WAL, a busy timeout, a big cache."""
     parsed = make_url(url)
+    # A failed statement's error never carries its parameters: they may hold a whole batch of
+    # user input or upstream data, and errors are logged and recorded.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_async_engine(url, **kwargs)
