@@ -580,6 +580,7 @@ def monitor(
 def build_runner_deployments(settings: Settings) -> list[Any]:
     """The deployments as ``RunnerDeployment`` objects for ``prefect.serve`` (an on-demand one
     without a schedule)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.schedules import Cron
 
     return [
@@ -590,6 +591,10 @@ def build_runner_deployments(settings: Settings) -> list[Any]:
             ],
             parameters=dict(definition.parameters),
             description=definition.description,
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=definition.concurrency_limit,
+                collision_strategy=ConcurrencyLimitStrategy(definition.collision_strategy),
+            ),
         )
         for definition in DEPLOYMENTS
     ]

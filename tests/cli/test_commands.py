@@ -398,7 +398,7 @@ def test_serve_sets_up_then_serves_the_six_deployments(
     import cli.setup
     from cli.deployments import DEPLOYMENTS
 
-    served: list[tuple[str, str, list[tuple[str, str]]]] = []
+    served: list[tuple[str, str, list[tuple[str, str]], tuple[int, str]]] = []
     set_up: list[str] = []
 
     async def fake_setup(settings: Any) -> list[Any]:
@@ -408,7 +408,8 @@ def test_serve_sets_up_then_serves_the_six_deployments(
     def fake_serve(*deployments: Any) -> None:
         for d in deployments:
             schedules = [(s.schedule.cron, s.schedule.timezone) for s in d.schedules]
-            served.append((d.flow_name, d.name, schedules))
+            limit = (d.concurrency_limit, d.concurrency_options.collision_strategy.value)
+            served.append((d.flow_name, d.name, schedules, limit))
 
     monkeypatch.setattr(cli.setup, "run_setup", fake_setup)
     monkeypatch.setattr(prefect, "serve", fake_serve)
@@ -419,9 +420,16 @@ def test_serve_sets_up_then_serves_the_six_deployments(
     assert result.exit_code == 0, result.output
     assert set_up == ["Europe/Paris"]
     assert served == [
-        (d.job, d.name, [(cron, "Europe/Paris") for cron in d.crons]) for d in DEPLOYMENTS
+        (
+            d.job,
+            d.name,
+            [(cron, "Europe/Paris") for cron in d.crons],
+            (d.concurrency_limit, d.collision_strategy),
+        )
+        for d in DEPLOYMENTS
     ]
-    assert served[-1] == ("sync-artist", "on-demand", [])  # on demand: no schedule
+    assert served[0][3] == (1, "CANCEL_NEW")  # a scheduled deployment never overlaps itself
+    assert served[-1] == ("sync-artist", "on-demand", [], (4, "ENQUEUE"))  # on demand, queued
 
 
 def test_serve_refuses_an_unmigrated_database_before_touching_prefect(
