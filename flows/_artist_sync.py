@@ -113,7 +113,10 @@ async def open_sync_run(
         try:
             yield sync
         except Exception:
-            await sync.record_refused_records()  # a failed run keeps what it refused too
+            try:  # a failed run keeps what it refused too, unless the database is what failed
+                await sync.record_refused_records()
+            except Exception as recording:
+                logger.warning("refused records not recorded: %s", type(recording).__name__)
             raise
 
 
