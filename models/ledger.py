@@ -72,22 +72,27 @@ async def start_run(
     """Open the ledger row of a run (status ``running``, first heartbeat now) and return its id."""
     at = now or utcnow()
     async with engine.begin() as conn:
-        result = await conn.execute(
-            insert(_runs)
-            .values(
-                job=job,
-                mode=mode,
-                parameters=dict(parameters),
-                dry_run=dry_run,
-                flow_run_id=flow_run_id,
-                started_at=at,
-                heartbeat_at=at,
-                status=RunStatus.RUNNING.value,
-                counts={},
-            )
-            .returning(_runs.c.id)
+        return await _insert_run(
+            conn,
+            job=job,
+            mode=mode,
+            parameters=parameters,
+            dry_run=dry_run,
+            flow_run_id=flow_run_id,
+            started_at=at,
+            heartbeat_at=at,
+            status=RunStatus.RUNNING.value,
         )
-        return int(result.scalar_one())
+
+
+async def _insert_run(
+    conn: AsyncConnection, *, parameters: Mapping[str, Any], **values: Any
+) -> int:
+    """Insert one ``sync_runs`` row (counts empty) and return its id."""
+    result = await conn.execute(
+        insert(_runs).values(parameters=dict(parameters), counts={}, **values).returning(_runs.c.id)
+    )
+    return int(result.scalar_one())
 
 
 async def finish_run(
@@ -151,23 +156,18 @@ async def record_refused_run(
             )
             if recorded.first() is not None:
                 return None
-        result = await conn.execute(
-            insert(_runs)
-            .values(
-                job=job,
-                mode=mode,
-                parameters=dict(parameters),
-                dry_run=dry_run,
-                flow_run_id=flow_run_id,
-                started_at=at,
-                finished_at=at,
-                status=RunStatus.FAILED.value,
-                counts={},
-                error_summary=reason[:_ERROR_CHARS],
-            )
-            .returning(_runs.c.id)
+        return await _insert_run(
+            conn,
+            job=job,
+            mode=mode,
+            parameters=parameters,
+            dry_run=dry_run,
+            flow_run_id=flow_run_id,
+            started_at=at,
+            finished_at=at,
+            status=RunStatus.FAILED.value,
+            error_summary=reason[:_ERROR_CHARS],
         )
-        return int(result.scalar_one())
 
 
 async def beat(
