@@ -172,39 +172,3 @@ def prefect_harness() -> Iterator[str]:
                 yield str(PREFECT_API_URL.value())
         finally:
             _run(_drop_database(admin_url, name))
-
-
-async def _delete_mysetlist_limits() -> None:
-    from prefect.client.orchestration import get_client
-
-    async with get_client() as client:
-        for limit in await client.read_global_concurrency_limits(limit=200):
-            if limit.name.startswith("mysetlist-"):
-                await client.delete_global_concurrency_limit_by_name(limit.name)
-
-
-@pytest.fixture
-async def clean_limits(prefect_harness: str) -> AsyncIterator[None]:
-    """No ``mysetlist-*`` rate limit exists during the test; the previous ones are restored."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-
-    async with get_client() as client:
-        saved = [
-            limit
-            for limit in await client.read_global_concurrency_limits(limit=200)
-            if limit.name.startswith("mysetlist-")
-        ]
-    await _delete_mysetlist_limits()
-    yield
-    await _delete_mysetlist_limits()
-    async with get_client() as client:
-        for limit in saved:
-            await client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(
-                    name=limit.name,
-                    limit=limit.limit,
-                    active=limit.active,
-                    slot_decay_per_second=limit.slot_decay_per_second,
-                )
-            )

@@ -22,9 +22,9 @@ async def _forget_setup_state() -> None:
 
 
 @pytest.fixture
-async def fresh_prefect(clean_limits: None) -> AsyncIterator[str]:
-    """No rate limits, no setup variables and no ``TEST_POOL`` during the test (limits as they
-    were restored after, variables and pool removed); yields the test pool name."""
+async def fresh_prefect(prefect_harness: str) -> AsyncIterator[str]:
+    """No setup variables and no ``TEST_POOL`` during the test (both removed after); yields the
+    test pool name."""
     await _forget_setup_state()
     yield TEST_POOL
     await _forget_setup_state()
