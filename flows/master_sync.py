@@ -257,7 +257,11 @@ async def sync_artists(
             sources.append("setlistfm")
         if lookup.mbid:
             known = known_versions[artist.id]
-            cursor = artist.setlistfm_synced_at - overlap if artist.setlistfm_synced_at else None
+            # Incremental only once the artist has setlists stored: a stamp left by a search
+            # that found nothing, or by syncs before its id arrived, must not hide its history
+            # (without any, a first sync costs one request, as the incremental read would).
+            stamp = artist.setlistfm_synced_at if known else None
+            cursor = stamp - overlap if stamp is not None else None
             fetched = await read_artist_setlists(
                 sync.upstream, lookup.mbid, cursor, settings.setlist_first_sync_max_pages, known
             )
