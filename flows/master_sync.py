@@ -132,8 +132,9 @@ async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[Artist
 
 async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]:
     """Spotify metadata for the chosen artists: one batched read for those with a Spotify id,
-    an exact-name search for the others. Returns the ids of the artists whose Spotify data was
-    read (their ``spotify_synced_at`` moves with their sync)."""
+    an exact-name search for the others, at most once per ``SPOTIFY_RESEARCH_AFTER_DAYS``.
+    Returns the ids of the artists whose Spotify data was read or searched for (their
+    ``spotify_synced_at`` moves with their sync, so a miss is not searched again at once)."""
     run, upstream = sync.run, sync.upstream
     with_id = {a.spotify_id: a for a in chosen if a.spotify_id}
     candidates: list[ArtistCandidate] = []
@@ -155,7 +156,14 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]
             if artist.id in with_id:
                 candidates.append(spotify_candidate(artist))
                 read.add(with_id[artist.id].id)
-    for row in (a for a in chosen if not a.spotify_id):
+    research_before = sync.now - timedelta(days=run.settings.spotify_research_after_days)
+    due = [
+        a
+        for a in chosen
+        if not a.spotify_id
+        and (a.spotify_synced_at is None or a.spotify_synced_at <= research_before)
+    ]
+    for row in due:
         try:
             results = await search_spotify_artist(upstream, row.name)
         except Exception as exc:
@@ -166,6 +174,7 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]
                 error=f"{type(exc).__name__}: {exc}",
             )
             continue
+        read.add(row.id)  # searched: found or not, not again before the pause
         wanted = normalize_name(row.name)
         match = next((a for a in results if normalize_name(a.name) == wanted), None)
         if match is not None:
@@ -174,7 +183,6 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]
                     spotify_candidate(match), ticketmaster_id=row.ticketmaster_id, mbid=row.mbid
                 )
             )
-            read.add(row.id)
     if candidates:
         resolved = await import_artists(sync.writer, candidates, create=False, now=sync.now)
         run.count("artists_linked", resolved.linked)

@@ -66,6 +66,7 @@ class ArtistToSync:
     mbid: str | None
     setlistfm_synced_at: datetime | None
     sync_failures: int
+    spotify_synced_at: datetime | None = None
 
 
 def needs_sync_clause(now: datetime, stale_after_hours: float) -> ColumnElement[bool]:
@@ -109,6 +110,7 @@ def _to_sync(row: Any) -> ArtistToSync:
         mbid=row.mbid,
         setlistfm_synced_at=row.setlistfm_synced_at,
         sync_failures=row.sync_failures,
+        spotify_synced_at=row.spotify_synced_at,
     )
 
 
@@ -121,6 +123,7 @@ def _columns() -> list[Any]:
         artists.c.mbid,
         artists.c.setlistfm_synced_at,
         artists.c.sync_failures,
+        artists.c.spotify_synced_at,
     ]
 
 

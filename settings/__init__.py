@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     setlist_first_sync_max_pages: int = Field(default=3, ge=1, le=50)
     setlist_cursor_overlap_minutes: float = Field(default=10.0, ge=0)
     setlist_research_after_days: float = Field(default=7.0, gt=0)
+    # An artist without a Spotify id is searched by name at most this often (a miss is stamped).
+    spotify_research_after_days: float = Field(default=7.0, gt=0)
     sync_retry_base_minutes: float = Field(default=30.0, gt=0)
     sync_concurrency: int = Field(default=8, gt=0, le=64)
     # Artists per Prefect task run (`sync-artist-batch`): Prefect observes batches, not requests.
