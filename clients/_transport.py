@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import httpx
 
 from clients._logging import install_http_log_redaction
-from clients.clock import Clock, SystemClock
+from clients.clock import Clock, calendar_now, current_clock
 from clients.errors import (
     AuthError,
     BadRequest,
@@ -418,7 +418,7 @@ class Transport:
             else httpx.AsyncClient(timeout=timeout, headers={"User-Agent": USER_AGENT})
         )
         self._limiter: RateLimiter = limiter if limiter is not None else NoLimiter()
-        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.clock: Clock = clock if clock is not None else current_clock()
         self._timeout = httpx.Timeout(timeout)
         self.policy = RetryPolicy(
             max_retries=max_retries, backoff_base=backoff_base, retry_after_cap=retry_after_cap
@@ -488,7 +488,7 @@ class Transport:
                 outcome,
                 attempt=attempt,
                 policy=self.policy,
-                now=datetime.now(UTC),
+                now=calendar_now(),
                 jitter=self._rng.uniform(0.0, 1.0),
                 can_renew_auth=auth is not None and not renewed,
             )

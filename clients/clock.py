@@ -1,4 +1,12 @@
-"""Time for the clients: a real monotonic clock and a virtual one for tests and the sandbox."""
+"""Time: a real monotonic clock and a virtual one, and the process's one source of "now".
+
+Everything that reads the current instant (``models.types.utcnow``: flows, tasks, models, the
+monitor, the CLI) and every client or limiter built without an explicit clock reads it here:
+``current_clock()`` for monotonic time and sleeping, ``calendar_now()`` for the UTC instant.
+Production reads the real clocks. A simulation installs a virtual clock and a calendar derived
+from it with ``use_time`` (``cli/simulate.py``): sleeping then moves virtual time instead of
+waiting, and the flows' calendar and the sandbox's move together.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,19 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "SystemClock", "VirtualClock"]
+__all__ = [
+    "Clock",
+    "SystemClock",
+    "VirtualClock",
+    "calendar_now",
+    "current_clock",
+    "use_time",
+]
 
 
 @runtime_checkable
@@ -77,3 +95,36 @@ class VirtualClock:
     def slept(self) -> float:
         """Total seconds requested through ``sleep``."""
         return sum(self.sleeps)
+
+
+def _wall_calendar() -> datetime:
+    return datetime.now(UTC)
+
+
+_SYSTEM_CLOCK = SystemClock()
+#: The installed (clock, calendar) pairs, innermost last; empty: the real ones.
+_installed: list[tuple[Clock, Callable[[], datetime]]] = []
+
+
+def current_clock() -> Clock:
+    """The process's monotonic clock: the real one unless ``use_time`` installed another."""
+    return _installed[-1][0] if _installed else _SYSTEM_CLOCK
+
+
+def calendar_now() -> datetime:
+    """The process's current instant, UTC-aware: the wall clock unless ``use_time`` installed
+    another calendar."""
+    return _installed[-1][1]() if _installed else _wall_calendar()
+
+
+@contextmanager
+def use_time(clock: Clock, calendar: Callable[[], datetime]) -> Iterator[None]:
+    """Within the block, ``current_clock()`` is ``clock`` and ``calendar_now()`` reads
+    ``calendar`` (which must return UTC-aware instants). Process-wide, not per task: one
+    simulation at a time."""
+    pair = (clock, calendar)
+    _installed.append(pair)
+    try:
+        yield
+    finally:
+        _installed.remove(pair)

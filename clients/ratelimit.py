@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
-from clients.clock import Clock, SystemClock
+from clients.clock import Clock, current_clock
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -124,8 +124,8 @@ class TokenBucketLimiter:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> TokenBucketLimiter:
-        """The product caps (``rate_caps``) on ``clock`` (the system clock by default)."""
-        return cls(rate_caps(settings), clock if clock is not None else SystemClock())
+        """The product caps (``rate_caps``) on ``clock`` (``current_clock()`` by default)."""
+        return cls(rate_caps(settings), clock if clock is not None else current_clock())
 
     def tokens(self, api: str) -> list[float]:
         """Tokens currently available in each bucket of ``api`` (for tests and summaries)."""

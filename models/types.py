@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from clients.clock import calendar_now
+
 __all__ = [
     "MAX_INSTANT",
     "MIN_INSTANT",
@@ -27,8 +29,9 @@ MAX_INSTANT = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 def utcnow() -> datetime:
-    """The current instant, UTC-aware."""
-    return datetime.now(UTC)
+    """The current instant, UTC-aware: the one source of "now" (``clients.clock.calendar_now``,
+    the wall clock unless a simulation installed its calendar)."""
+    return calendar_now()
 
 
 class OutOfRangeInstantError(ValueError):

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from clients.clock import Clock, SystemClock
+from clients.clock import Clock, current_clock
 from clients.errors import QuotaExhausted
 from clients.ratelimit import SECONDS_PER_DAY, Bucket, RateLimiter, TokenBucketLimiter, rate_caps
 from models.rate_leases import (
@@ -308,7 +308,7 @@ class LeasedRateLimiter:
             raise ValueError(f"no rate cap configured for api {', '.join(map(repr, unknown))}")
         self._engine = engine
         self._window = settings.rate_lease_window_seconds
-        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._clock: Clock = clock if clock is not None else current_clock()
         self._store_time = store_time
         self._attempts = store_attempts
         self._backoff = store_backoff_seconds

@@ -55,3 +55,23 @@ async def test_both_clocks_satisfy_the_protocol() -> None:
     before = system.now()
     await system.sleep(0)
     assert system.now() >= before
+
+
+async def test_use_time_installs_one_source_of_now_for_models_clients_and_limiters() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from clients.clock import calendar_now, current_clock, use_time
+    from clients.ratelimit import Bucket, TokenBucketLimiter
+    from models.types import utcnow
+
+    clock = VirtualClock()
+    origin = datetime(2001, 3, 2, tzinfo=UTC)
+    with use_time(clock, lambda: origin + timedelta(seconds=clock.now())):
+        assert current_clock() is clock
+        assert utcnow() == calendar_now() == origin
+        limiter = TokenBucketLimiter({"x": [Bucket(1, 0.5)]}, current_clock())
+        await limiter.acquire("x")
+        await limiter.acquire("x")  # waits 2 s of virtual time, no real waiting
+        assert utcnow() == origin + timedelta(seconds=2)
+    assert isinstance(current_clock(), SystemClock)
+    assert utcnow().year > 2001  # the wall clock again
