@@ -147,13 +147,14 @@ class SfmVenue(Payload):
         default=None,
         validation_alias=AliasChoices(AliasPath("city", "country", "name"), "country_name"),
     )
-    latitude: Latitude | None = Field(
+    # setlist.fm gives the coordinates of the venue's city (its centre), not of the venue.
+    city_latitude: Latitude | None = Field(
         default=None,
-        validation_alias=AliasChoices(AliasPath("city", "coords", "lat"), "latitude"),
+        validation_alias=AliasChoices(AliasPath("city", "coords", "lat"), "city_latitude"),
     )
-    longitude: Longitude | None = Field(
+    city_longitude: Longitude | None = Field(
         default=None,
-        validation_alias=AliasChoices(AliasPath("city", "coords", "long"), "longitude"),
+        validation_alias=AliasChoices(AliasPath("city", "coords", "long"), "city_longitude"),
     )
 
     @field_validator("city_id", mode="before")

@@ -71,6 +71,8 @@ class VenueRecord:
     address: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    city_latitude: float | None = None
+    city_longitude: float | None = None
     timezone: str | None = None
     url: str | None = None
 
@@ -94,6 +96,8 @@ class VenueRecord:
             "address": self.address,
             "latitude": self.latitude,
             "longitude": self.longitude,
+            "city_latitude": self.city_latitude,
+            "city_longitude": self.city_longitude,
             "timezone": self.timezone,
             "url": self.url,
         }

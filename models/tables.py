@@ -140,12 +140,17 @@ class Venue(SQLModel, table=True):
     country_code: str | None = Field(default=None, max_length=2)
     postal_code: str | None = Field(default=None, max_length=32)
     address: str | None = None
+    # The venue's own position (Ticketmaster's); NULL until a source that knows it brings it.
     latitude: float | None = None
     longitude: float | None = None
     timezone: str | None = Field(default=None, max_length=64)
     url: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The centre of the venue's city (setlist.fm's ``city.coords``), never the venue's position
+    # (revision 0005).
+    city_latitude: float | None = None
+    city_longitude: float | None = None
 
     __table_args__ = (Index("ix_venues_match", "normalized_name", "city", "country_code"),)
 

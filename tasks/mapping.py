@@ -86,8 +86,8 @@ def sfm_venue_record(venue: SfmVenue) -> VenueRecord | None:
         city=venue.city,
         state_code=venue.state_code,
         country_code=venue.country_code,
-        latitude=venue.latitude,
-        longitude=venue.longitude,
+        city_latitude=venue.city_latitude,
+        city_longitude=venue.city_longitude,
     )
 
 

@@ -48,8 +48,8 @@ MSG = SfmVenue(
     state_code="NY",
     country_code="US",
     country_name="United States",
-    latitude=40.7142691,
-    longitude=-74.0059729,
+    city_latitude=40.7142691,
+    city_longitude=-74.0059729,
 )
 FULL_SETLIST = SfmSetlist(
     id="63de4613",
