@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 from typing import Annotated, Any, cast
+from urllib.parse import parse_qs
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,6 +45,14 @@ from models.db import make_engine
 from models.types import utcnow
 from monitor.activity import ActivityBatch, ActivityRejected, store_activity
 from monitor.health import MAX_HOURS, MIN_HOURS, HealthReport, compute_health
+from monitor.status_page import (
+    SESSION_COOKIE,
+    make_session,
+    render_login,
+    render_status,
+    session_is_valid,
+    status_data,
+)
 from settings import Settings
 
 __all__ = [
@@ -53,6 +62,8 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MIN_SECRET_LENGTH",
     "PUBLIC_PATHS",
+    "SESSION_PATHS",
+    "STATUS_PATH",
     "SYNC_ARTIST_DEPLOYMENT",
     "AuthFailureLimiter",
     "Clock",
@@ -73,6 +84,10 @@ Clock = Callable[[], datetime]
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MIN_SECRET_LENGTH = 32
 PUBLIC_PATHS = frozenset({"/healthz"})
+#: The status page, where a signed session cookie is accepted instead of the bearer token.
+STATUS_PATH = "/status"
+#: The login form's target and the sign-out: no token needed, failed logins are rate limited.
+SESSION_PATHS = frozenset({"/status/login", "/status/logout"})
 #: Failed authentications a client may make at once, then per minute (a token bucket).
 AUTH_FAILURE_BURST = 10
 AUTH_FAILURES_PER_MINUTE = 10
@@ -294,7 +309,7 @@ class AuthFailureLimiter:
             self._buckets.popitem(last=False)
 
 
-async def _send(response: JSONResponse, scope: Scope, receive: Receive, send: Send) -> None:
+async def _send(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
@@ -337,7 +352,7 @@ class RequestGuard:
             return
         await self._with_bounded_body(scope, receive, send)
 
-    def _refusal(self, scope: Scope) -> JSONResponse | None:
+    def _refusal(self, scope: Scope) -> Response | None:
         if self.secret is None:
             return error_response(503, NO_SECRET_MESSAGE)
         client = scope["client"][0] if scope.get("client") else "unknown"
@@ -349,9 +364,18 @@ class RequestGuard:
                 f"too many failed authentications; retry in {retry_after} s",
                 headers={"Retry-After": str(retry_after)},
             )
+        if scope["path"] in SESSION_PATHS:
+            return None  # the login route compares the secret and counts failures
         token = _bearer_token(scope)
         if token is not None and hmac.compare_digest(token.encode(), self.secret):
             return None
+        if scope["path"] == STATUS_PATH and scope["method"] in ("GET", "HEAD"):
+            session = _cookie(scope, SESSION_COOKIE)
+            if session is not None and session_is_valid(self.secret, session, now=self.clock()):
+                return None
+            if token is None:
+                # A person without a (valid) session: the login form, not counted as a failure.
+                return _login_page(status=401)
         reason = "missing bearer token" if token is None else "invalid bearer token"
         self.limiter.failed(client=client, now=now)
         logger.warning("refused %s %r from %s: %s", scope["method"], scope["path"], client, reason)
@@ -393,6 +417,25 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _cookie(scope: Scope, name: str) -> str | None:
+    """The value of cookie ``name`` of the request, or None."""
+    header = _header(scope, b"cookie")
+    if header is None:
+        return None
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value
+    return None
+
+
+_NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+
+
+def _login_page(*, status: int, failed: bool = False) -> HTMLResponse:
+    return HTMLResponse(render_login(failed=failed), status_code=status, headers=_NO_STORE)
+
+
 def _bearer_token(scope: Scope) -> str | None:
     """The token of ``Authorization: Bearer <token>`` (scheme case-insensitive), or None."""
     header = _header(scope, b"authorization")
@@ -414,6 +457,8 @@ class MonitorState:
     settings: Settings
     engine: AsyncEngine
     clock: Clock
+    secret: bytes | None = None
+    limiter: AuthFailureLimiter | None = None
 
 
 def _state(request: Request) -> MonitorState:
@@ -575,6 +620,87 @@ async def post_activity(batch: ActivityBatch, state: State) -> ActivityStored:
     return ActivityStored(stored=stored, received=len(batch.events))
 
 
+# --- The status page ------------------------------------------------------------------------
+
+
+@router.get(
+    STATUS_PATH,
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}, "description": "The status page."}},
+    tags=["status"],
+)
+async def status_page(request: Request, state: State) -> HTMLResponse:
+    """The status page for a person: health scores, the last runs of each job, today's quota
+    use, the top trending artists and shows with 30-day sparklines, the latest errors.
+
+    Accepts the bearer token, or the session cookie the login form sets (``POST /status/login``);
+    without either it answers 401 with the login form."""
+    data = await status_data(state.engine, now=state.clock(), settings=state.settings)
+    signed_in = _bearer_token(request.scope) is None
+    return HTMLResponse(render_status(data, signed_in=signed_in), headers=_NO_STORE)
+
+
+@public.post(
+    "/status/login",
+    response_class=HTMLResponse,
+    status_code=303,
+    responses={
+        303: {"description": "Signed in: the session cookie is set; go to /status."},
+        401: {"content": {"text/html": {}}, "description": "Wrong secret: the form again."},
+        429: {"model": ErrorBody, "description": _DESCRIPTIONS[429]},
+        503: {"model": ErrorBody, "description": _DESCRIPTIONS[503]},
+    },
+    tags=["status"],
+)
+async def status_login(request: Request, state: State) -> Response:
+    """The login form's target: ``secret=<CRON_SECRET>`` as a form. Sets an HttpOnly,
+    SameSite=Strict session cookie (12 h, Path=/status; Secure over HTTPS) signed with the
+    secret; the cookie never holds the secret. A wrong secret counts as a failed
+    authentication."""
+    secret, limiter = state.secret, state.limiter
+    if secret is None or limiter is None:  # the guard answered 503 already
+        return error_response(503, NO_SECRET_MESSAGE)
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=5)
+    given = (fields.get("secret") or [""])[0]
+    now = state.clock()
+    if not given or not hmac.compare_digest(given.encode(), secret):
+        client = request.client.host if request.client else "unknown"
+        limiter.failed(client=client, now=now.timestamp())
+        logger.warning("refused status login from %s: wrong secret", client)
+        return _login_page(status=401, failed=True)
+    value, lifetime = make_session(secret, now=now)
+    response = RedirectResponse(STATUS_PATH, status_code=303, headers=_NO_STORE)
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=lifetime,
+        path=STATUS_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@public.post(
+    "/status/logout",
+    status_code=303,
+    responses={303: {"description": "The session cookie is cleared; go to /status."}},
+    tags=["status"],
+)
+async def status_logout(request: Request) -> Response:
+    """Sign out: clear the session cookie."""
+    response = RedirectResponse(STATUS_PATH, status_code=303, headers=_NO_STORE)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path=STATUS_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
 # --- The app --------------------------------------------------------------------------------
 
 
@@ -621,14 +747,19 @@ def create_app(
         redirect_slashes=False,  # its 307 built Location from the client's Host header
         lifespan=lifespan,
     )
-    app.state.monitor = MonitorState(settings=settings, engine=database, clock=now)
+    limiter = AuthFailureLimiter()
+    app.state.monitor = MonitorState(
+        settings=settings, engine=database, clock=now, secret=secret, limiter=limiter
+    )
     app.include_router(public)
     app.include_router(router)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(ActivityRejected, _on_activity_rejected)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
-    app.add_middleware(RequestGuard, secret=secret, clock=now, max_body_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        RequestGuard, secret=secret, clock=now, max_body_bytes=MAX_BODY_BYTES, limiter=limiter
+    )
     return app
 
 

@@ -27,6 +27,8 @@ from monitor.api import (
     MIN_SECRET_LENGTH,
     NO_SECRET_MESSAGE,
     PUBLIC_PATHS,
+    SESSION_PATHS,
+    STATUS_PATH,
     AuthFailureLimiter,
     WeakSecretError,
     create_app,
@@ -1050,8 +1052,12 @@ async def test_every_route_answers_every_refusal_in_the_error_shape(offline: Asy
         ip = f"192.0.2.{index + 1}"
         async with _client(app, ip=ip) as c, _client(closed, ip=ip) as shut:
             answers = []
-            if path not in PUBLIC_PATHS:
-                answers.append(await c.request(method, path))
+            if path in SESSION_PATHS:  # the login form's target: no token, but a secret
+                answers.append(await shut.request(method, path, headers=GOOD))
+            elif path not in PUBLIC_PATHS:
+                # /status answers a missing token with its login form (test_status_page.py).
+                wrong = {"Authorization": "Bearer x"} if path == STATUS_PATH else {}
+                answers.append(await c.request(method, path, headers=wrong))
                 answers.append(await shut.request(method, path, headers=GOOD))
                 for _ in range(AUTH_FAILURE_BURST):
                     await c.request(method, path, headers={"Authorization": "Bearer x"})
@@ -1070,7 +1076,9 @@ async def test_every_route_answers_every_refusal_in_the_error_shape(offline: Asy
             seen.add((method, path, status))
 
     for method, path in operations:
-        expected = {405, 404} | (set() if path in PUBLIC_PATHS else {401, 503, 429})
+        expected = {405, 404} | (
+            set() if path in PUBLIC_PATHS else {503} if path in SESSION_PATHS else {401, 503, 429}
+        )
         assert {s for m, p, s in seen if (m, p) == (method, path)} == expected
 
 
@@ -1089,6 +1097,9 @@ async def test_openapi_comes_from_the_models_and_documents_the_error_shape(
         "/api/sync/artist",
         "/api/sync/monitor",
         "/healthz",
+        "/status",
+        "/status/login",
+        "/status/logout",
     ]
     post = schema["paths"]["/api/activity"]["post"]
     assert post["requestBody"] == {
@@ -1127,9 +1138,9 @@ def test_every_route_but_the_public_ones_declares_the_bearer_scheme() -> None:
     schema = create_app(_settings(), engine=None).openapi()
     operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
 
-    assert len(operations) == 4
+    assert len(operations) == 7
     for path, operation in operations:
-        assert ("security" in operation) is (path not in PUBLIC_PATHS), path
+        assert ("security" in operation) is (path not in PUBLIC_PATHS | SESSION_PATHS), path
 
 
 # --- Serving --------------------------------------------------------------------------------
