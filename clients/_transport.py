@@ -251,12 +251,11 @@ class Deliver:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    """Send again after ``delay`` seconds. ``asked`` is a Retry-After above the cap (capped to
-    ``delay``); ``unusable`` a Retry-After that could not be read (backoff used instead)."""
+    """Send again after ``delay`` seconds. ``unusable`` is a Retry-After that could not be read
+    (backoff used instead)."""
 
     delay: float
     reason: str
-    asked: float | None = None
     unusable: str | None = None
 
 
@@ -278,9 +277,13 @@ class GiveUp:
 
 @dataclass(frozen=True, slots=True)
 class StopForQuota:
-    """The daily quota is spent: latch the client, send nothing more."""
+    """The API refuses us for longer than the retry policy may wait: latch the client, send
+    nothing more. The daily quota is spent, a ``Retry-After`` names a wait above the cap
+    (``asked`` seconds), or a 429 outlasted every retry (setlist.fm's only sign of its spent
+    daily quota)."""
 
     reason: str
+    asked: float | None = None
 
 
 Decision = Deliver | Retry | RenewAuth | GiveUp | StopForQuota
@@ -312,7 +315,8 @@ def classify(
 def _waited(
     outcome: Outcome, *, attempt: int, policy: RetryPolicy, now: datetime, jitter: float
 ) -> tuple[float, float | None, str | None]:
-    """The wait before the next attempt: Retry-After (capped) or jittered backoff."""
+    """The wait before the next attempt: Retry-After or jittered backoff; the Retry-After asked
+    for when it exceeds the cap (the caller stops: it never retries before that time)."""
     backoff = jitter * backoff_ceiling(
         attempt, base=policy.backoff_base, cap=policy.retry_after_cap
     )
@@ -330,7 +334,7 @@ def _waited(
     if seconds is None:
         return backoff, None, outcome.retry_after[:64]
     if seconds > policy.retry_after_cap:
-        return policy.retry_after_cap, seconds, None
+        return seconds, seconds, None
     return seconds, None, None
 
 
@@ -347,9 +351,11 @@ def decide(
 
     Rules, in order: a 2xx without error is delivered; a spent quota stops; a 401 renews the
     credentials once where they can be renewed; transport errors, bodies that are not JSON, 429,
-    5xx and errors the API marks transient are retried (Retry-After, capped, else backoff with
-    ``jitter`` in [0, 1] of ``min(cap, base * 2**attempt)``) until ``max_retries`` retries are
-    spent; anything else is given up at once as the API's error."""
+    5xx and errors the API marks transient are retried (after their Retry-After, else backoff
+    with ``jitter`` in [0, 1] of ``min(cap, base * 2**attempt)``) until ``max_retries`` retries
+    are spent; a Retry-After longer than the cap stops instead (never retried before the time it
+    names), and so does a 429 still there when the retries are spent; anything else is given up
+    at once as the API's error."""
     error = outcome.error
     if outcome.status is not None and outcome.failure is None and error is None:
         return Deliver()
@@ -368,12 +374,20 @@ def decide(
         )
         if not retryable:
             return GiveUp(error.kind, error.message)
-    if attempt >= policy.max_retries:
-        return GiveUp(RetriesExhausted, reason, exhausted=True)
     delay, asked, unusable = _waited(
         outcome, attempt=attempt, policy=policy, now=now, jitter=jitter
     )
-    return Retry(delay, reason, asked=asked, unusable=unusable)
+    if asked is not None:
+        return StopForQuota(
+            f"{reason}; Retry-After {asked:g} s exceeds the cap "
+            f"http_retry_after_cap_seconds={policy.retry_after_cap:g} s",
+            asked=asked,
+        )
+    if attempt >= policy.max_retries:
+        if outcome.status == 429 and outcome.failure is None:
+            return StopForQuota(f"{reason}; still refused after {attempt + 1} attempts")
+        return GiveUp(RetriesExhausted, reason, exhausted=True)
+    return Retry(delay, reason, unusable=unusable)
 
 
 class Authenticator(Protocol):
@@ -549,15 +563,6 @@ class Transport:
     async def _wait(self, decision: Retry, *, attempt: int, method: str, url: str) -> None:
         if decision.unusable is not None:
             self.logger.warning("%s: ignoring unusable Retry-After %r", self.api, decision.unusable)
-        if decision.asked is not None:
-            self.logger.warning(
-                "%s: Retry-After %g s exceeds the cap http_retry_after_cap_seconds=%g s; "
-                "waiting %g s",
-                self.api,
-                decision.asked,
-                self.policy.retry_after_cap,
-                decision.delay,
-            )
         self.stats.retries += 1
         self.stats.retry_wait_seconds += decision.delay
         self.logger.warning(
@@ -583,9 +588,10 @@ class Transport:
     ) -> UpstreamError:
         code = outcome.error.code if outcome.error is not None else None
         if isinstance(decision, StopForQuota):
+            quota = outcome.error is not None and outcome.error.kind is QuotaExhausted
+            what = "daily quota exhausted" if quota else "refused beyond the retry policy"
             self.exhausted = QuotaExhausted(
-                f"{self.api}: daily quota exhausted ({decision.reason}); "
-                "no further requests from this client",
+                f"{self.api}: {what} ({decision.reason}); no further requests from this client",
                 api=self.api,
                 status=outcome.status,
                 code=code,

@@ -188,20 +188,45 @@ async def test_client_errors_are_never_retried(
     assert clock.sleeps == []
 
 
-async def test_retry_after_above_the_cap_is_capped_with_a_warning(
+async def test_retry_after_above_the_cap_stops_the_client_without_waiting(
     router: respx.MockRouter,
     http: httpx.AsyncClient,
     clock: VirtualClock,
     client_logs: pytest.LogCaptureFixture,
 ) -> None:
-    router.get(URL).mock(side_effect=[httpx.Response(429, headers={"Retry-After": "3600"}), ok()])
+    """Issue 12: a Retry-After above the cap was waited for the cap and retried early."""
+    route = router.get(URL).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "3600"}), ok()]
+    )
     client = make_client(http, clock, retry_after_cap=60.0)
-    await client.get_setlist("63de4613")
-    assert clock.sleeps == [60.0]
+    with pytest.raises(QuotaExhausted, match="Retry-After 3600 s exceeds the cap") as caught:
+        await client.get_setlist("63de4613")
+    assert (caught.value.api, caught.value.status) == ("setlistfm", 429)
+    assert clock.sleeps == []
+    assert route.call_count == 1
+    with pytest.raises(QuotaExhausted):  # latched: nothing more is sent this run
+        await client.get_setlist("63de4613")
+    assert route.call_count == 1
     assert (
-        "setlistfm: Retry-After 3600 s exceeds the cap http_retry_after_cap_seconds=60 s; "
-        "waiting 60 s"
+        "setlistfm: refused beyond the retry policy (HTTP 429 (HTTP 429); Retry-After "
+        "3600 s exceeds the cap http_retry_after_cap_seconds=60 s); no further requests from "
+        "this client"
     ) in [r.getMessage() for r in client_logs.records]
+
+
+async def test_a_429_that_outlasts_every_retry_stops_the_client(
+    router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    """setlist.fm documents no quota answer: its spent day is a 429 that does not go away."""
+    refused = httpx.Response(429, json={"code": 429, "status": "Too Many Requests", "message": "x"})
+    route = router.get(URL).mock(return_value=refused)
+    client = make_client(http, clock, max_retries=2)
+    with pytest.raises(QuotaExhausted, match="still refused after 3 attempts"):
+        await client.get_setlist("63de4613")
+    assert route.call_count == 3
+    with pytest.raises(QuotaExhausted):
+        await client.get_setlist("63de4613")
+    assert route.call_count == 3
 
 
 async def test_retry_after_as_an_http_date_is_measured_from_the_server_date(
