@@ -95,16 +95,6 @@ class Artist(SQLModel, table=True):
     genres: list[str] | None = Field(default=None, sa_column=Column(JSON))
     popularity: int | None = None
     followers: int | None = None
-    # No longer written: the trending score and its inputs live in trending_artists (revision
-    # 0003). Kept until a later revision drops them.
-    trending_score: float | None = Field(default=None, index=True)
-    trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    trending_views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    trending_follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    trending_votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    trending_attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    trending_growth: float | None = None
-    trending_upcoming: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     # Sync bookkeeping: per source, plus the overall outcome. A failure never touches these.
     spotify_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ticketmaster_synced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -172,13 +162,6 @@ class Show(SQLModel, table=True):
     min_price: Decimal | None = Field(default=None, sa_type=Money)
     max_price: Decimal | None = Field(default=None, sa_type=Money)
     currency: str | None = Field(default=None, max_length=3)
-    # No longer written: see trending_shows (revision 0003). Kept until a later revision.
-    trending_score: float | None = Field(default=None, index=True)
-    trending_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    trending_views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    trending_follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    trending_votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    trending_attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

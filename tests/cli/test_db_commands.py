@@ -92,7 +92,7 @@ def test_check_db_names_a_missing_index(fresh_database_url: str) -> None:
         engine = make_engine(fresh_database_url)
         try:
             async with engine.begin() as conn:
-                await conn.execute(text("DROP INDEX ix_artists_trending_score"))
+                await conn.execute(text("DROP INDEX ix_shows_status_date"))
         finally:
             await engine.dispose()
 
@@ -102,7 +102,7 @@ def test_check_db_names_a_missing_index(fresh_database_url: str) -> None:
 
     assert result.exit_code == 1
     text_out = _text(result.output)
-    assert "ix_artists_trending_score" in text_out
+    assert "ix_shows_status_date" in text_out
     assert "failed: indexes (1 missing)" in text_out
 
 

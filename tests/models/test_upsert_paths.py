@@ -46,11 +46,11 @@ def show_batches(artist_ids: list[int], venue_ids: list[int]) -> list[list[dict[
                 + [None]
             ),
             "status": rng.choice(["upcoming", "cancelled", "postponed"]),
-            "ticket_url": f"https://tickets.example/{n}",
+            # An empty string must stay distinct from NULL on both paths.
+            "ticket_url": rng.choice([f"https://tickets.example/{n}", "", None]),
             "min_price": rng.choice([price, None]),
             "max_price": rng.choice([price * 2, Decimal("9999999999.99"), None]),
             "currency": rng.choice(["USD", "EUR", None]),
-            "trending_score": rng.choice([None, 0.0, 12.5, 1e-9]),
         }
 
     first = [show(n) for n in range(120)]
@@ -63,7 +63,7 @@ def show_batches(artist_ids: list[int], venue_ids: list[int]) -> list[list[dict[
         elif change == 1:
             row["min_price"] = Decimal("1.1")
         elif change == 2:
-            del row["trending_score"]  # omitted: must stay as stored
+            del row["ticket_url"]  # omitted: must stay as stored
         elif change == 3:
             row["starts_at"] = None
         second.append(row)
@@ -145,7 +145,8 @@ async def test_bulk_path_writes_exactly_what_the_statement_path_writes(
     assert 0 < updated < 81
     assert len(statement_rows) == 150
     assert {row["updated_at"] for row in statement_rows} == {NOWS[0], NOWS[1]}
-    assert any(row["trending_score"] == 1e-9 for row in statement_rows)
+    assert any(row["ticket_url"] == "" for row in statement_rows)
+    assert any(row["ticket_url"] is None for row in statement_rows)
 
 
 ARTIST_ROWS: list[dict[str, Any]] = [
