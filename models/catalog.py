@@ -7,6 +7,7 @@ records changes nothing the second time.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,18 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.identity import normalize_name, normalize_title
@@ -173,10 +185,139 @@ def _record(counts: StoreCounts, kind: str, result: Any) -> None:
     counts.add(f"{kind}_updated", result.updated)
 
 
+#: Two positions of one venue, each from a source that knows the venue's own, are this close.
+VENUE_MATCH_KM = 1.0
+#: A venue lies this close to the centre of its city (setlist.fm knows only the city's).
+CITY_MATCH_KM = 30.0
+
+_Link = tuple[str, str]  # ("ticketmaster" | "setlistfm", the venue's id there)
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def _place(name: str | None, city: str | None, country: str | None) -> tuple[str, str, str] | None:
+    """The key two sources must share to be one venue: normalised name, normalised city and
+    country code, all known (``None``: not enough to match on)."""
+    if not name or not city or not country:
+        return None
+    return (normalize_name(name), normalize_name(city), country.upper())
+
+
+def _position(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    return (lat, lon) if lat is not None and lon is not None else None
+
+
+def venues_match(stored: Any, record: VenueRecord) -> bool:
+    """Whether a stored venue row (from one source) and a record (from the other) are one venue.
+
+    The rule: the same normalised name, the same normalised city and the same country code, all
+    known on both sides; the same state code when both know one; and, where positions are known,
+    close enough: the two venues' own positions within ``VENUE_MATCH_KM``, or one venue's own
+    position within ``CITY_MATCH_KM`` of the other side's city centre. Anything less is two
+    venues (a wrong merge mixes two places; a missed one leaves a second row)."""
+    key = _place(record.name, record.city, record.country_code)
+    if key is None or key != _place(stored.name, stored.city, stored.country_code):
+        return False
+    if record.state_code and stored.state_code and record.state_code != stored.state_code:
+        return False
+    own = _position(record.latitude, record.longitude)
+    stored_own = _position(stored.latitude, stored.longitude)
+    if own and stored_own:
+        return _km(*own, *stored_own) <= VENUE_MATCH_KM
+    centre = _position(record.city_latitude, record.city_longitude)
+    stored_centre = _position(stored.city_latitude, stored.city_longitude)
+    for venue, city in ((own, stored_centre), (stored_own, centre)):
+        if venue and city and _km(*venue, *city) > CITY_MATCH_KM:
+            return False
+    return True
+
+
+async def _link_venues(
+    conn: AsyncConnection, records: Sequence[VenueRecord], source: str, counts: StoreCounts
+) -> None:
+    """Give the source's id to the stored venue each new record is (``venues_match``), when the
+    match is unambiguous: one stored candidate, claimed by one record. Set-based: one SELECT of
+    the candidates, one ``executemany`` UPDATE."""
+    id_column = venues.c.ticketmaster_id if source == "ticketmaster" else venues.c.setlistfm_id
+    new_ids = [r.key[1] for r in records]
+    known = set(
+        (await conn.execute(select(id_column).where(id_column.in_(new_ids)))).scalars().all()
+    )
+    unknown = [
+        r for r in records if r.key[1] not in known and _place(r.name, r.city, r.country_code)
+    ]
+    if not unknown:
+        return
+    names = sorted({normalize_name(r.name) for r in unknown})
+    candidates = (
+        await conn.execute(
+            select(venues)
+            .where(venues.c.normalized_name.in_(names), id_column.is_(None))
+            .order_by(venues.c.id)
+        )
+    ).all()
+    matches: dict[str, list[int]] = {
+        r.key[1]: [c.id for c in candidates if venues_match(c, r)] for r in unknown
+    }
+    claims: dict[int, int] = defaultdict(int)
+    for found in matches.values():
+        for venue_id in found:
+            claims[venue_id] += 1
+    links = [
+        (r, found[0])
+        for r in unknown
+        if len(found := matches[r.key[1]]) == 1 and claims[found[0]] == 1
+    ]
+    if not links:
+        return
+    now = utcnow()
+    if source == "ticketmaster":
+        # Ticketmaster's details then overwrite the row (its upsert follows): they win.
+        stmt = (
+            update(venues)
+            .where(venues.c.id == bindparam("venue_id"), venues.c.ticketmaster_id.is_(None))
+            .values(ticketmaster_id=bindparam("source_id"), updated_at=now)
+        )
+        params: list[dict[str, Any]] = [
+            {"venue_id": v, "source_id": r.ticketmaster_id} for r, v in links
+        ]
+    else:
+        # setlist.fm only adds its id and what the row lacks: its city's centre.
+        stmt = (
+            update(venues)
+            .where(venues.c.id == bindparam("venue_id"), venues.c.setlistfm_id.is_(None))
+            .values(
+                setlistfm_id=bindparam("source_id"),
+                city_latitude=func.coalesce(venues.c.city_latitude, bindparam("lat")),
+                city_longitude=func.coalesce(venues.c.city_longitude, bindparam("lon")),
+                updated_at=now,
+            )
+        )
+        params = [
+            {
+                "venue_id": v,
+                "source_id": r.setlistfm_id,
+                "lat": r.city_latitude,
+                "lon": r.city_longitude,
+            }
+            for r, v in links
+        ]
+    await conn.execute(stmt, params)
+    counts.add("venues_linked", len(links))
+
+
 async def store_venues(
     conn: AsyncConnection, records: Sequence[VenueRecord], *, counts: StoreCounts | None = None
 ) -> dict[tuple[str, str], int]:
-    """Upsert venues; a setlist.fm venue completes the Ticketmaster venue of the same name and city.
+    """Upsert venues. A venue new to one source is first linked to the venue the other source
+    brought, when ``venues_match`` says they are one (both directions); Ticketmaster's details
+    win on a linked venue, setlist.fm only fills its id and its city's centre.
 
     Returns the venue id of every record's ``key``.
     """
@@ -187,6 +328,7 @@ async def store_venues(
     ids: dict[tuple[str, str], int] = {}
     tm = [r for k, r in by_key.items() if k[0] == "ticketmaster"]
     if tm:
+        await _link_venues(conn, tm, "ticketmaster", counts)
         rows = [{"ticketmaster_id": r.ticketmaster_id, **r.values()} for r in tm]
         result = await upsert(conn, venues, rows, conflict=["ticketmaster_id"], with_ids=True)
         _record(counts, "venues", result)
@@ -194,41 +336,8 @@ async def store_venues(
             ids[r.key] = result.ids[(r.ticketmaster_id,)]
     sfm = [r for k, r in by_key.items() if k[0] == "setlistfm"]
     if sfm:
-        known = (
-            await conn.execute(
-                select(venues.c.setlistfm_id, venues.c.id).where(
-                    venues.c.setlistfm_id.in_([r.setlistfm_id for r in sfm])
-                )
-            )
-        ).all()
-        known_ids = {sfm_id: venue_id for sfm_id, venue_id in known}
-        unknown = [r for r in sfm if r.setlistfm_id not in known_ids]
-        if unknown:
-            # A venue Ticketmaster already gave us: same name, same city, no setlist.fm id yet.
-            names = sorted({normalize_name(r.name) for r in unknown})
-            candidates = (
-                await conn.execute(
-                    select(venues.c.id, venues.c.normalized_name, venues.c.city)
-                    .where(venues.c.normalized_name.in_(names), venues.c.setlistfm_id.is_(None))
-                    .order_by(venues.c.id)
-                )
-            ).all()
-            index: dict[tuple[str, str], int] = {}
-            for venue_id, name, city in candidates:
-                index.setdefault((name, normalize_name(city or "")), venue_id)
-            claimed: set[int] = set()
-            for r in unknown:
-                match = index.get((normalize_name(r.name), normalize_name(r.city or "")))
-                if match is not None and match not in claimed:
-                    claimed.add(match)
-                    await conn.execute(
-                        update(venues)
-                        .where(venues.c.id == match)
-                        .values(setlistfm_id=r.setlistfm_id, updated_at=utcnow())
-                    )
-                    counts.add("venues_linked", 1)
+        await _link_venues(conn, sfm, "setlistfm", counts)
         rows = [{"setlistfm_id": r.setlistfm_id, **r.values()} for r in sfm]
-        # Ticketmaster's details win on a linked venue: setlist.fm only fills what is missing.
         result = await upsert(
             conn, venues, rows, conflict=["setlistfm_id"], update=(), with_ids=True
         )
@@ -236,6 +345,69 @@ async def store_venues(
         for r in sfm:
             ids[r.key] = result.ids[(r.setlistfm_id,)]
     return ids
+
+
+def _pick_show(options: Sequence[tuple[int, int | None]], venue_id: int | None) -> int | None:
+    """Of the unclaimed shows of one artist on one day, ``(show id, venue id)``, the one a record
+    at ``venue_id`` is: the one at the same venue, else the only show that day (an artist plays
+    one show a day; a venue the two sources name differently must not make it two)."""
+    exact = [s for s, v in options if venue_id is not None and v == venue_id]
+    if exact:
+        return exact[0]
+    return options[0][0] if len(options) == 1 else None
+
+
+async def _link_shows(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], counts: StoreCounts
+) -> None:
+    """Give each new Ticketmaster show's id to the show setlist.fm created first (same artist, same
+    date, same venue: ``_pick_show``), so the upsert that follows completes that row instead of
+    adding a second one. Set-based: two SELECTs and one ``executemany`` UPDATE."""
+    tm_ids = [row["ticketmaster_id"] for row in rows]
+    known: set[str] = set()
+    for start in range(0, len(tm_ids), 500):
+        chunk = tm_ids[start : start + 500]
+        found = await conn.execute(
+            select(shows.c.ticketmaster_id).where(shows.c.ticketmaster_id.in_(chunk))
+        )
+        known.update(found.scalars().all())
+    new = [row for row in rows if row["ticketmaster_id"] not in known]
+    if not new:
+        return
+    day_index: dict[tuple[int, date], list[tuple[int, int | None]]] = defaultdict(list)
+    pairs = sorted({(row["artist_id"], row["local_date"]) for row in new})
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        found = await conn.execute(
+            select(shows.c.id, shows.c.artist_id, shows.c.local_date, shows.c.venue_id)
+            .where(
+                tuple_(shows.c.artist_id, shows.c.local_date).in_(chunk),
+                shows.c.ticketmaster_id.is_(None),
+            )
+            .order_by(shows.c.id)
+        )
+        for show_id, artist_id, local_date, venue_id in found.all():
+            day_index[(artist_id, local_date)].append((show_id, venue_id))
+    claimed: set[int] = set()
+    links = []
+    for row in new:
+        options = [
+            (s, v)
+            for s, v in day_index.get((row["artist_id"], row["local_date"]), [])
+            if s not in claimed
+        ]
+        choice = _pick_show(options, row["venue_id"])
+        if choice is not None:
+            claimed.add(choice)
+            links.append({"show_id": choice, "tm_id": row["ticketmaster_id"]})
+    if links:
+        await conn.execute(
+            update(shows)
+            .where(shows.c.id == bindparam("show_id"), shows.c.ticketmaster_id.is_(None))
+            .values(ticketmaster_id=bindparam("tm_id"), updated_at=utcnow()),
+            links,
+        )
+        counts.add("shows_linked", len(links))
 
 
 async def store_shows(
@@ -266,6 +438,7 @@ async def store_shows(
             "currency": r.currency,
         }
         rows.append(row)
+    await _link_shows(conn, rows, counts)
     result = await upsert(conn, shows, rows, conflict=["ticketmaster_id"], with_ids=True)
     _record(counts, "shows", result)
     show_ids = {tm_id: result.ids[(tm_id,)] for tm_id in latest}
@@ -302,8 +475,8 @@ async def _match_shows(
     records: Sequence[SetlistRecord],
     venue_ids: dict[tuple[str, str], int],
 ) -> dict[str, int | None]:
-    """The existing show each setlist belongs to: the same setlist.fm id, else the same artist on
-    the same date at the same venue, else the only show of that artist on that date."""
+    """The existing show each setlist belongs to: the same setlist.fm id, else the show of the
+    same artist on the same date at the same venue (``_pick_show``)."""
     found: dict[str, int | None] = {}
     by_sfm = dict(
         (
@@ -336,8 +509,7 @@ async def _match_shows(
             continue
         venue_id = venue_ids.get(r.venue.key) if r.venue is not None else None
         options = [(s, v) for s, v in day_index.get(r.event_date, []) if s not in claimed]
-        exact = [s for s, v in options if venue_id is not None and v == venue_id]
-        choice = exact[0] if exact else (options[0][0] if len(options) == 1 else None)
+        choice = _pick_show(options, venue_id)
         if choice is not None:
             claimed.add(choice)
         found[r.setlistfm_id] = choice
