@@ -20,6 +20,7 @@ from sandbox.server import (
     start_in_thread,
 )
 from sandbox.stats import SandboxStats
+from sandbox.truth import Change, TrueSetlist, Truth
 
 __all__ = [
     "ALL_FAULT_KINDS",
@@ -28,6 +29,7 @@ __all__ = [
     "DEMO_CREDENTIALS",
     "ApiCaps",
     "Catalog",
+    "Change",
     "FaultKind",
     "HostileKind",
     "Hostility",
@@ -35,6 +37,8 @@ __all__ = [
     "SandboxConfig",
     "SandboxServer",
     "SandboxStats",
+    "TrueSetlist",
+    "Truth",
     "create_app",
     "demo_settings_overrides",
     "run_server",

@@ -12,21 +12,25 @@ artist's followers and popularity drift day by day from ``today``.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import random
 import unicodedata
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 from zoneinfo import ZoneInfo
 
 from sandbox.geo import MARKETS, City, Market
 from sandbox.names import GENRES, Genre, artist_name, song_title, tour_name, venue_name
+
+if TYPE_CHECKING:
+    from sandbox.timeline import EventState, Listing
 
 __all__ = [
     "Artist",
@@ -56,6 +60,9 @@ PLAYABLE_STATUSES: Final = frozenset({"onsale", "offsale", "rescheduled"})
 _MASK32: Final = 0xFFFFFFFF
 _SLOTS_PER_ARTIST: Final = 4096
 _TM_SLOT_BASE: Final = 2048
+_LATE_SLOT_BASE: Final = 3072  # events played that were not playable on day 0
+_LISTINGS_KEPT: Final = 8
+_SHOW_TIME: Final = time(20, 0)  # when a show without a Ticketmaster event starts (venue time)
 _SETS_CACHE_SIZE: Final = 100_000
 _STATUS_WEIGHTS: Final = (
     ("onsale", 85),
@@ -366,6 +373,10 @@ class Playlist:
     tracks: tuple[tuple[Track, datetime], ...]  # (track, added_at)
 
 
+def _event_order(event: Event) -> tuple[datetime, str]:
+    return (event.sort_instant, event.id)
+
+
 @cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
@@ -383,12 +394,20 @@ def _cumulative_weights(size: int) -> tuple[float, ...]:
 class Catalog:
     """The deterministic world the sandbox serves."""
 
-    def __init__(self, *, seed: int, artists: int, today: date) -> None:
+    def __init__(
+        self, *, seed: int, artists: int, today: date, horizon_days: int | None = None
+    ) -> None:
+        from sandbox import timeline
+
         if artists < 10:
             raise ValueError(f"the catalogue needs at least 10 artists, got {artists}")
+        horizon = timeline.HORIZON_DAYS if horizon_days is None else horizon_days
+        if horizon < 1:
+            raise ValueError(f"horizon_days must be at least 1, got {horizon}")
         self.seed = seed
         self.size = artists
         self.today = today
+        self.horizon_days = horizon
         self.origin = datetime.combine(today, time(0, 0), UTC)
         self._setlist_mixer = _Mixer32(stable_hash(seed, "setlist-ids"))
         self._songs: dict[int, tuple[str, ...]] = {}
@@ -397,6 +416,10 @@ class Catalog:
         self.venues: tuple[Venue, ...] = self._make_venues()
         self.artists: tuple[Artist, ...] = self._make_artists(artists)
         self.events: tuple[Event, ...] = self._make_events()
+        # The world after day 0: homonym twins renamed (they are in no day-0 event), events
+        # announced later, every event's timeline (sandbox/timeline.py).
+        self.artists, self.homonyms = timeline.make_homonyms(self, self.artists, self.events)
+        self.world = timeline.build_world(self, self.artists, self.events, self.homonyms)
         self.playlists: tuple[Playlist, ...] = self._make_playlists()
 
         self.artist_by_spotify_id = {a.spotify_id: a for a in self.artists if a.spotify_id}
@@ -406,19 +429,83 @@ class Catalog:
         self.artist_by_mbid = {a.mbid: a for a in self.artists if a.mbid}
         self.venue_by_ticketmaster_id = {v.ticketmaster_id: v for v in self.venues}
         self.venue_by_setlistfm_id = {v.setlistfm_id: v for v in self.venues}
-        self.event_by_id = {e.id: e for e in self.events}
         self.playlist_by_id = {p.id: p for p in self.playlists}
+        # Day 0: the events listed at ``origin``, by attraction (supporting acts included).
         self.events_by_attraction: dict[str, list[Event]] = {}
         for event in self.events:
             for artist in event.attractions:
                 if artist.ticketmaster_id:
                     self.events_by_attraction.setdefault(artist.ticketmaster_id, []).append(event)
+        # Every event ever (day 0, then announced later), as first listed.
+        self.all_events: tuple[Event, ...] = self.world.all_events
+        self.event_by_id = {e.id: e for e in self.all_events}
+        self.event_ids_by_artist: dict[int, tuple[str, ...]] = {}
+        self._headlined: dict[int, list[Event]] = {}
+        by_artist: dict[int, list[str]] = {}
+        for event in self.all_events:
+            self._headlined.setdefault(event.headliner.index, []).append(event)
+            for artist in event.attractions:
+                by_artist.setdefault(artist.index, []).append(event.id)
+        self.event_ids_by_artist = {k: tuple(v) for k, v in by_artist.items()}
+        self.change_instants = [row[0] for row in self.world.changes]
+        dynamic = {row[1] for row in self.world.changes}
+        self._dynamic_events = tuple(e.id for e in self.all_events if e.id in dynamic)
+        self._static_events = tuple(
+            sorted(
+                (e for e in self.events if e.id not in dynamic),
+                key=lambda e: (e.sort_instant, e.id),
+            )
+        )
+        self._listings: dict[int, timeline.Listing] = {}
 
     # ------------------------------------------------------------------------------ public views
 
     @property
     def playlist_ids(self) -> list[str]:
         return [p.id for p in self.playlists]
+
+    # the Ticketmaster world over time (sandbox/timeline.py) --------------------------------------
+
+    def event_timeline(self, event_id: str) -> tuple[EventState, ...]:
+        """Every state of the event, first (its announcement) to last; KeyError if unknown."""
+        return self.world.timelines[event_id]
+
+    def event_at(self, event_id: str, at: datetime) -> Event | None:
+        """The event as Ticketmaster serves it at ``at`` (past ones included), or ``None`` if it is
+        unknown, not announced yet or dropped. Before ``origin`` the day-0 world is served."""
+        states = self.world.timelines.get(event_id)
+        if states is None:
+            return None
+        from sandbox.timeline import state_at
+
+        state = state_at(states, max(at, self.origin))
+        return state.event if state is not None and state.listed else None
+
+    def listing(self, at: datetime) -> Listing:
+        """Every event Ticketmaster serves at ``at`` (``event_at`` of each), by start then id."""
+        at = max(at, self.origin)
+        position = bisect.bisect_right(self.change_instants, at)
+        cached = self._listings.get(position)
+        if cached is not None:
+            return cached
+        from sandbox.timeline import Listing, state_at
+
+        dynamic: list[Event] = []
+        for event_id in self._dynamic_events:
+            state = state_at(self.world.timelines[event_id], at)
+            if state is not None and state.listed:
+                dynamic.append(state.event)
+        events = sorted((*self._static_events, *dynamic), key=_event_order)
+        if len(self._listings) >= _LISTINGS_KEPT:
+            self._listings.pop(next(iter(self._listings)))
+        listing = Listing(events)
+        self._listings[position] = listing
+        return listing
+
+    def played_event(self, event_id: str) -> Event | None:
+        """The event as it was (or will be) played, or ``None`` if it never is: canceled,
+        dropped, still postponed or TBA at the end of the horizon."""
+        return self.world.played.get(event_id)
 
     def day_offset(self, now: datetime) -> int:
         """Whole days from the catalogue's ``today`` to ``now``."""
@@ -718,7 +805,7 @@ class Catalog:
         for number, (name, description, owner) in enumerate(specs):
             count = rng.randint(40, 90)
             chosen = list(only_spotify) if number < 2 else []
-            chosen += rng.sample(on_spotify, min(len(on_spotify), count - len(chosen)))
+            chosen += rng.sample(on_spotify, max(0, min(len(on_spotify), count - len(chosen))))
             rng.shuffle(chosen)
             tracks: list[tuple[Track, datetime]] = []
             for position, artist in enumerate(chosen):
@@ -753,21 +840,27 @@ class Catalog:
                     if rng.random() < 0.7
                     else None
                 )
-            published = datetime.combine(event_date, time(23, 0), UTC) + timedelta(
-                hours=rng.randint(2, 72), minutes=rng.randint(0, 59)
-            )
+            # Published 3-40 hours after the show (20:00 at the venue).
+            delay = timedelta(hours=rng.randint(3, 40), minutes=rng.randint(0, 59))
+            venue = rng.choice(self.venues)
+            tour = tours[event_date.year] if rng.random() < 0.9 else None
+            start = _utc_start(event_date, _SHOW_TIME, venue.timezone)
             performances.append(
                 self._performance(
                     artist,
                     slot,
                     rng,
-                    venue=rng.choice(self.venues),
+                    venue=venue,
                     event_date=event_date,
-                    tour=tours[event_date.year] if rng.random() < 0.9 else None,
-                    published=published,
+                    tour=tour,
+                    published=(start or self.origin) + delay,
                     event_id=None,
                 )
             )
+        # Ticketmaster events played by the artist as headliner, published 3-40 hours after the
+        # show, at the date and venue where the show was finally played (a moved or rescheduled
+        # event's setlist names the new venue and date; a canceled or dropped one has none).
+        # Those playable on day 0 keep the random stream they always had.
         headlined = [
             e
             for e in self.events_by_attraction.get(artist.ticketmaster_id or "", [])
@@ -776,16 +869,47 @@ class Catalog:
             and not e.date_tba
         ]
         for number, event in enumerate(headlined):
+            delay = timedelta(hours=rng.randint(3, 40), minutes=rng.randint(0, 59))
+            performance = self._performance(
+                artist,
+                _TM_SLOT_BASE + number,
+                rng,
+                venue=event.venue,
+                event_date=event.local_date,
+                tour=event.tour,
+                published=event.sort_instant + delay,
+                event_id=event.id,
+            )
+            played = self.world.played.get(event.id)
+            if played is None:
+                continue
+            if played is not event:
+                shift = played.sort_instant - event.sort_instant
+                performance = replace(
+                    performance,
+                    venue=played.venue,
+                    event_date=played.local_date,
+                    versions=tuple(v + shift for v in performance.versions),
+                )
+            performances.append(performance)
+        done = {e.id for e in headlined}
+        late_rng = _rng(self.seed, "late-performances", artist.index)
+        late = [
+            self.world.played[e.id]
+            for e in self._headlined.get(artist.index, [])
+            if e.id not in done and e.id in self.world.played
+        ]
+        for number, event in enumerate(late):
             performances.append(
                 self._performance(
                     artist,
-                    _TM_SLOT_BASE + number,
-                    rng,
+                    _LATE_SLOT_BASE + number,
+                    late_rng,
                     venue=event.venue,
                     event_date=event.local_date,
                     tour=event.tour,
                     published=event.sort_instant
-                    + timedelta(hours=rng.randint(3, 40), minutes=rng.randint(0, 59)),
+                    + timedelta(hours=late_rng.randint(3, 40), minutes=late_rng.randint(0, 59)),
                     event_id=event.id,
                 )
             )

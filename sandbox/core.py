@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import date, datetime, time, timedelta
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from clients.clock import Clock, SystemClock
 from sandbox.caps import API_CAPS, ApiCaps
@@ -14,6 +14,9 @@ from sandbox.config import FaultKind, SandboxConfig
 from sandbox.hostile import Hostility
 from sandbox.limits import CalendarQuota, DailyQuota, RateGate, Refusal
 from sandbox.stats import SandboxStats
+
+if TYPE_CHECKING:
+    from sandbox.truth import Truth
 
 __all__ = ["SPOTIFY_ACCOUNTS", "Sandbox", "TokenState"]
 
@@ -57,6 +60,7 @@ class Sandbox:
             for api, caps in self.caps.items()
             if caps.per_day is not None
         }
+        self._truth: Truth | None = None
         self._clock_origin = self.clock.now()
         self._calendar_offset = timedelta(0)
         self._tokens: dict[str, float] = {}
@@ -85,6 +89,15 @@ class Sandbox:
             return caps, frozenset()
         caps.update(chosen)
         return caps, frozenset(chosen)
+
+    @property
+    def truth(self) -> Truth:
+        """The world's truth (``sandbox.truth.Truth`` over this catalogue), made on first use."""
+        if self._truth is None:
+            from sandbox.truth import Truth
+
+            self._truth = Truth(self.catalog)
+        return self._truth
 
     # calendar -----------------------------------------------------------------------------------
 

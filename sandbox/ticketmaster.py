@@ -7,6 +7,10 @@ bad key, spike arrest and quota, and the ``Rate-Limit*`` headers on every answer
 Listing events without ``startDateTime`` returns events from the sandbox's ``now`` on; an
 explicit earlier ``startDateTime`` also reaches the catalogue's last 30 days (real Ticketmaster
 drops past events sooner), so show ↔ setlist matching can be exercised without waiting.
+
+Every answer serves the world at the sandbox's ``now``: events announced by then, in their state
+then (canceled, postponed, rescheduled, moved), dropped ones gone (``Catalog.listing``,
+``Catalog.event_at``; sandbox/timeline.py).
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sandbox.catalog import Artist, Event, Venue, slug
-from sandbox.core import Sandbox
 from sandbox.geo import STATE_NAMES
 from sandbox.limits import Refusal
 from sandbox.spotify import fold
@@ -140,12 +143,6 @@ def _datetime_param(request: Request, name: str) -> datetime | None:
 class TicketmasterSurface(Surface):
     api = "ticketmaster"
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        super().__init__(sandbox)
-        self._events_by_venue: dict[str, list[Event]] = {}
-        for event in sandbox.catalog.events:
-            self._events_by_venue.setdefault(event.venue.ticketmaster_id, []).append(event)
-
     def endpoints(self) -> list[Endpoint]:
         return [
             Endpoint("GET", f"{PREFIX}/events.json", self.events),
@@ -257,9 +254,7 @@ class TicketmasterSurface(Surface):
             "externalLinks": links,
             "images": self._images(artist.image_key),
             "classifications": self._classifications(artist),
-            "upcomingEvents": self._upcoming(
-                self.sandbox.catalog.events_by_attraction.get(tm_id, [])
-            ),
+            "upcomingEvents": self._upcoming(self._events_of(artist)),
             "_links": {"self": {"href": f"{PREFIX}/attractions/{tm_id}?locale=en-us"}},
         }
         return body
@@ -283,7 +278,11 @@ class TicketmasterSurface(Surface):
             "location": {"longitude": str(venue.longitude), "latitude": str(venue.latitude)},
             "markets": [{"name": venue.market.name, "id": str(venue.market.id)}],
             "dmas": [{"id": venue.market.dma_id}],
-            "upcomingEvents": self._upcoming(self._events_by_venue.get(venue.ticketmaster_id, [])),
+            "upcomingEvents": self._upcoming(
+                self.sandbox.catalog.listing(self.sandbox.now()).by_venue.get(
+                    venue.ticketmaster_id, []
+                )
+            ),
             "_links": {"self": {"href": f"{PREFIX}/venues/{venue.ticketmaster_id}?locale=en-us"}},
         }
 
@@ -427,7 +426,8 @@ class TicketmasterSurface(Surface):
             )
         if classes := {fold(c) for c in _csv(params.get("classificationName"))}:
             tests.append(lambda e: bool(classes & self._class_names(e.headliner)))
-        matches = [e for e in self._candidates(attractions) if all(test(e) for test in tests)]
+        candidates = self._candidates(attractions, {int(m) for m in markets if m.isdigit()})
+        matches = [e for e in candidates if all(test(e) for test in tests)]
         sort = params.get("sort", "relevance,desc")
         if sort.startswith("name,"):
             matches.sort(key=lambda e: (fold(e.name), e.id), reverse=sort.endswith(",desc"))
@@ -447,17 +447,35 @@ class TicketmasterSurface(Surface):
             )
         )
 
-    def _candidates(self, attraction_ids: set[str]) -> Sequence[Event]:
-        """Every event, or only those of the attractions asked for (in catalogue order)."""
+    def _candidates(self, attraction_ids: set[str], markets: set[int]) -> Sequence[Event]:
+        """The events served now (in catalogue order): every one, those of the attractions asked
+        for, or those in the markets asked for (the other filters still apply)."""
         catalog = self.sandbox.catalog
-        if not attraction_ids:
-            return catalog.events
-        found = {
-            event.id: event
-            for attraction_id in attraction_ids
-            for event in catalog.events_by_attraction.get(attraction_id, [])
-        }
-        return sorted(found.values(), key=lambda e: (e.sort_instant, e.id))
+        now = self.sandbox.now()
+        if attraction_ids:
+            found: dict[str, Event] = {}
+            for attraction_id in attraction_ids:
+                artist = catalog.artist_by_ticketmaster_id.get(attraction_id)
+                if artist is not None:
+                    found.update((e.id, e) for e in self._events_of(artist))
+            return sorted(found.values(), key=lambda e: (e.sort_instant, e.id))
+        listing = catalog.listing(now)
+        if markets:
+            chosen = [e for m in markets for e in listing.by_market.get(m, [])]
+            return sorted(chosen, key=lambda e: (e.sort_instant, e.id))
+        return listing.events
+
+    def _events_of(self, artist: Artist) -> list[Event]:
+        """The artist's events served now (headlined or supported), in catalogue order."""
+        catalog = self.sandbox.catalog
+        now = self.sandbox.now()
+        events = []
+        for event_id in catalog.event_ids_by_artist.get(artist.index, ()):
+            event = catalog.event_at(event_id, now)
+            if event is not None:
+                events.append(event)
+        events.sort(key=lambda e: (e.sort_instant, e.id))
+        return events
 
     @staticmethod
     def _class_names(artist: Artist) -> set[str]:
@@ -465,7 +483,7 @@ class TicketmasterSurface(Surface):
 
     async def event(self, request: Request) -> Response:
         event_id = request.path_params["id"]
-        event = self.sandbox.catalog.event_by_id.get(event_id)
+        event = self.sandbox.catalog.event_at(event_id, self.sandbox.now())
         if event is None:
             return _not_found(event_id)
         return json_response(self.event_json(event))
