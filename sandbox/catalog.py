@@ -344,7 +344,7 @@ class Performance:
 
     def version_at(self, now: datetime) -> int:
         """How many edits were made by ``now`` (0 = as published); -1 if not yet published."""
-        return sum(1 for instant in self.versions if instant <= now) - 1
+        return bisect.bisect_right(self.versions, now) - 1
 
     def published(self, now: datetime) -> bool:
         return self.versions[0] <= now

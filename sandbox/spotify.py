@@ -13,6 +13,7 @@ import binascii
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import parse_qs, urlencode
 
@@ -38,6 +39,7 @@ _IMAGE_SIZES: Final = (
 )
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Case- and accent-insensitive form for matching search queries."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, NamedTuple
 
 from sandbox.catalog import Artist, Catalog, Event, Performance, SetContent, Venue
@@ -122,8 +122,10 @@ class Truth:
         self.catalog = catalog
         self.origin = catalog.origin
         self._event_changes = catalog.world.changes
-        self._exposure: dict[tuple[frozenset[int] | None, frozenset[str] | None], _Exposure] = {}
-        self._first_listed = self._first_listed_instants()
+        self._exposure: dict[
+            tuple[frozenset[int] | None, frozenset[str] | None, int | None], _Exposure
+        ] = {}
+        self._first_listed: dict[int | None, dict[str, tuple[datetime, int]]] = {}
         self._setlist_changes: list[Change] | None = None
         self._setlist_change_instants: list[datetime] = []
 
@@ -167,17 +169,20 @@ class Truth:
         *,
         markets: Iterable[int] | None = None,
         playlists: Iterable[str] | None = None,
+        window_days: int | None = None,
     ) -> tuple[Artist, ...]:
         """The artists some source exposes at an instant in ``[origin, until]``, first exposed
         first (then by index).
 
-        Exposed: an attraction (headliner or supporting act) of an event the default Ticketmaster
-        listing (events from that instant on) serves at that instant, in one of ``markets``
-        (Ticketmaster market ids; ``None``: all 21), or an artist (or featured artist) of a track
-        on one of ``playlists`` (Spotify ids; ``None``: every playlist the sandbox serves), from
-        ``origin``.
+        Exposed: an attraction (headliner or supporting act) of an event Ticketmaster lists at
+        that instant in one of ``markets`` (Ticketmaster market ids; ``None``: all 21), or an
+        artist (or featured artist) of a track on one of ``playlists`` (Spotify ids; ``None``:
+        every playlist the sandbox serves), from ``origin``. ``window_days`` ``None``: the event
+        is in the default listing then (start not passed); a number N: a market sweep's window
+        then holds it (its start in ``[midnight UTC of that day, + N days)``, as the discovery
+        flow's ``day_window`` asks).
         """
-        exposure = self._exposure_for(markets, playlists)
+        exposure = self._exposure_for(markets, playlists, window_days)
         position = bisect.bisect_right(exposure.instants, max(until, self.origin))
         return tuple(self.catalog.artists[i] for i in exposure.order[:position])
 
@@ -187,45 +192,72 @@ class Truth:
         *,
         markets: Iterable[int] | None = None,
         playlists: Iterable[str] | None = None,
+        window_days: int | None = None,
     ) -> datetime | None:
         """When ``exposed_artists`` first includes the artist (``None``: never, in the horizon)."""
-        return self._exposure_for(markets, playlists).first.get(_index(artist))
+        return self._exposure_for(markets, playlists, window_days).first.get(_index(artist))
 
     def _exposure_for(
-        self, markets: Iterable[int] | None, playlists: Iterable[str] | None
+        self,
+        markets: Iterable[int] | None,
+        playlists: Iterable[str] | None,
+        window_days: int | None,
     ) -> _Exposure:
+        if window_days is not None and window_days < 1:
+            raise ValueError(f"window_days must be at least 1, got {window_days}")
         key = (
             frozenset(markets) if markets is not None else None,
             frozenset(playlists) if playlists is not None else None,
+            window_days,
         )
         cached = self._exposure.get(key)
         if cached is None:
             cached = self._exposure[key] = self._build_exposure(*key)
         return cached
 
-    def _first_listed_instants(self) -> dict[str, tuple[datetime, int]]:
-        """Per event: the first instant from ``origin`` at which the default listing serves it
-        (listed, start not passed), and its market then."""
+    def _first_listed_instants(self, window_days: int | None) -> dict[str, tuple[datetime, int]]:
+        """Per event: the first instant from ``origin`` at which it is exposed (see
+        ``exposed_artists``), and its market then."""
+        cached = self._first_listed.get(window_days)
+        if cached is not None:
+            return cached
         first: dict[str, tuple[datetime, int]] = {}
         origin = self.origin
+        window = timedelta(days=window_days or 0)
         for event_id, states in self.catalog.world.timelines.items():
             for number, state in enumerate(states):
                 if not state.listed:
                     continue
                 begins = max(state.at, origin)
                 ends = states[number + 1].at if number + 1 < len(states) else None
-                if (ends is None or begins < ends) and begins <= state.event.sort_instant:
-                    first[event_id] = (begins, state.event.venue.market.id)
+                start = state.event.sort_instant
+                if window_days is None:
+                    exposed: datetime | None = begins if begins <= start else None
+                else:
+                    day = _midnight(begins)
+                    if day > start:
+                        exposed = None
+                    elif start < day + window:
+                        exposed = begins
+                    else:
+                        exposed = _midnight(start - window) + timedelta(days=1)
+                if exposed is not None and (ends is None or exposed < ends):
+                    first[event_id] = (exposed, state.event.venue.market.id)
                     break
+        self._first_listed[window_days] = first
         return first
 
     def _build_exposure(
-        self, markets: frozenset[int] | None, playlists: frozenset[str] | None
+        self,
+        markets: frozenset[int] | None,
+        playlists: frozenset[str] | None,
+        window_days: int | None,
     ) -> _Exposure:
         catalog = self.catalog
+        listed_first = self._first_listed_instants(window_days)
         first: dict[int, datetime] = {}
         for event in catalog.all_events:
-            listed = self._first_listed.get(event.id)
+            listed = listed_first.get(event.id)
             if listed is None or (markets is not None and listed[1] not in markets):
                 continue
             for artist in event.attractions:
@@ -375,6 +407,10 @@ class _Exposure:
     first: dict[int, datetime]
     order: list[int]
     instants: list[datetime]
+
+
+def _midnight(instant: datetime) -> datetime:
+    return datetime.combine(instant.astimezone(UTC).date(), time(0, 0), UTC)
 
 
 def _change_order(change: Change) -> tuple[datetime, int, str, str]:

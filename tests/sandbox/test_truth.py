@@ -91,6 +91,40 @@ def test_an_artist_only_on_a_playlist_is_exposed_from_day_0(truth: Truth, catalo
     assert truth.first_exposed(only, playlists=(playlist.id,)) == MIDNIGHT
 
 
+@pytest.mark.parametrize("window_days", [None, 90, 7])
+def test_exposure_equals_a_brute_force_over_every_instant_the_listing_changes(
+    truth: Truth, catalog: Catalog, window_days: int | None
+) -> None:
+    """Ticketmaster exposure only begins when the listing changes or a day begins (the sweep's
+    window moves): reading the listing at each such instant finds every first exposure."""
+    until = MIDNIGHT + 30 * DAY
+    instants = sorted(
+        {MIDNIGHT + n * DAY for n in range(31)}
+        | {at for at in catalog.change_instants if at <= until}
+    )
+    first: dict[int, datetime] = {}
+    for instant in instants:
+        day = datetime.combine(instant.date(), datetime.min.time(), UTC)
+        for event in catalog.listing(instant).events:
+            start = event.sort_instant
+            if window_days is None:
+                shown = start >= instant
+            else:
+                shown = day <= start < day + timedelta(days=window_days)
+            if shown:
+                for artist in event.attractions:
+                    first.setdefault(artist.index, instant)
+    exposed = truth.exposed_artists(until, playlists=(), window_days=window_days)
+    assert {a.index: truth.first_exposed(a, playlists=(), window_days=window_days)
+            for a in exposed} == first  # fmt: skip
+    assert len(first) == {None: 116, 90: 90, 7: 55}[window_days]
+
+
+def test_a_window_of_no_day_is_refused(truth: Truth) -> None:
+    with pytest.raises(ValueError, match="window_days must be at least 1, got 0"):
+        truth.exposed_artists(MIDNIGHT, window_days=0)
+
+
 # ------------------------------------------------------------------------------------ events
 
 
