@@ -334,9 +334,11 @@ class SetlistFmSurface(Surface):
             return self._error(request, refused.status, refused.message)
         catalog = self.sandbox.catalog
         now = self.sandbox.now()
-        artists = [a for a in catalog.artists if a.on_setlistfm]
-        if mbid := params.get("artistMbid"):
-            artists = [a for a in artists if a.mbid == mbid]
+        if mbid := params.get("artistMbid"):  # one lookup, not a scan of the catalogue
+            by_mbid = catalog.artist_by_mbid.get(mbid)
+            artists = [by_mbid] if by_mbid is not None else []
+        else:
+            artists = [a for a in catalog.artists if a.on_setlistfm]
         if tmid := params.get("artistTmid"):
             artists = [a for a in artists if a.setlistfm_tmid == tmid]
         if name := params.get("artistName"):

@@ -123,7 +123,7 @@ class Truth:
         self.origin = catalog.origin
         self._event_changes = catalog.world.changes
         self._exposure: dict[
-            tuple[frozenset[int] | None, frozenset[str] | None, int | None], _Exposure
+            tuple[frozenset[int] | None, frozenset[str] | None, int | None, bool], _Exposure
         ] = {}
         self._first_listed: dict[int | None, dict[str, tuple[datetime, int]]] = {}
         self._setlist_changes: list[Change] | None = None
@@ -170,6 +170,7 @@ class Truth:
         markets: Iterable[int] | None = None,
         playlists: Iterable[str] | None = None,
         window_days: int | None = None,
+        supporting_acts: bool = True,
     ) -> tuple[Artist, ...]:
         """The artists some source exposes at an instant in ``[origin, until]``, first exposed
         first (then by index).
@@ -180,9 +181,10 @@ class Truth:
         every playlist the sandbox serves), from ``origin``. ``window_days`` ``None``: the event
         is in the default listing then (start not passed); a number N: a market sweep's window
         then holds it (its start in ``[midnight UTC of that day, + N days)``, as the discovery
-        flow's ``day_window`` asks).
+        flow's ``day_window`` asks). ``supporting_acts=False``: only headliners are exposed by
+        Ticketmaster.
         """
-        exposure = self._exposure_for(markets, playlists, window_days)
+        exposure = self._exposure_for(markets, playlists, window_days, supporting_acts)
         position = bisect.bisect_right(exposure.instants, max(until, self.origin))
         return tuple(self.catalog.artists[i] for i in exposure.order[:position])
 
@@ -193,15 +195,18 @@ class Truth:
         markets: Iterable[int] | None = None,
         playlists: Iterable[str] | None = None,
         window_days: int | None = None,
+        supporting_acts: bool = True,
     ) -> datetime | None:
         """When ``exposed_artists`` first includes the artist (``None``: never, in the horizon)."""
-        return self._exposure_for(markets, playlists, window_days).first.get(_index(artist))
+        exposure = self._exposure_for(markets, playlists, window_days, supporting_acts)
+        return exposure.first.get(_index(artist))
 
     def _exposure_for(
         self,
         markets: Iterable[int] | None,
         playlists: Iterable[str] | None,
         window_days: int | None,
+        supporting_acts: bool,
     ) -> _Exposure:
         if window_days is not None and window_days < 1:
             raise ValueError(f"window_days must be at least 1, got {window_days}")
@@ -209,6 +214,7 @@ class Truth:
             frozenset(markets) if markets is not None else None,
             frozenset(playlists) if playlists is not None else None,
             window_days,
+            supporting_acts,
         )
         cached = self._exposure.get(key)
         if cached is None:
@@ -252,6 +258,7 @@ class Truth:
         markets: frozenset[int] | None,
         playlists: frozenset[str] | None,
         window_days: int | None,
+        supporting_acts: bool,
     ) -> _Exposure:
         catalog = self.catalog
         listed_first = self._first_listed_instants(window_days)
@@ -260,7 +267,7 @@ class Truth:
             listed = listed_first.get(event.id)
             if listed is None or (markets is not None and listed[1] not in markets):
                 continue
-            for artist in event.attractions:
+            for artist in event.attractions if supporting_acts else (event.headliner,):
                 known = first.get(artist.index)
                 if known is None or listed[0] < known:
                     first[artist.index] = listed[0]

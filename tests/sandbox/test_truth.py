@@ -81,6 +81,12 @@ def test_exposed_artists_grow_with_time_and_depend_on_the_sources(truth: Truth) 
     assert truth.exposed_artists(MIDNIGHT + 30 * DAY, markets=(), playlists=()) == ()
     new_york = truth.exposed_artists(MIDNIGHT, markets=(35,), playlists=())
     assert 0 < len(new_york) < len(day0)
+    headliners = truth.exposed_artists(MIDNIGHT, playlists=(), supporting_acts=False)
+    assert len(headliners) == 107
+    assert set(headliners) < set(day0)
+    opener = next(a for a in day0 if a not in headliners)
+    assert all(e.headliner is not opener for e in truth.listed_events(MIDNIGHT))
+    assert any(opener in e.support for e in truth.listed_events(MIDNIGHT))
 
 
 def test_an_artist_only_on_a_playlist_is_exposed_from_day_0(truth: Truth, catalog: Catalog) -> None:
