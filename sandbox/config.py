@@ -81,6 +81,7 @@ class SandboxConfig:
     hostile_answer_rate: float | None = None  # share of answers; None: ``hostile_rate``
     hostile_kinds: tuple[HostileKind, ...] = ALL_HOSTILE_KINDS
     hostile_seed: int | None = None  # None: derived from ``seed``
+    horizon_days: int | None = None  # the world changes this long (None: timeline.HORIZON_DAYS)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_rate <= 1.0:
@@ -93,6 +94,8 @@ class SandboxConfig:
         low, high = self.latency_range
         if low < 0 or high < low:
             raise ValueError(f"latency_seconds must be >= 0 (low <= high), got {low}, {high}")
+        if self.horizon_days is not None and self.horizon_days < 1:
+            raise ValueError(f"horizon_days must be at least 1, got {self.horizon_days}")
         if self.artists < 10:
             raise ValueError(f"a sandbox needs at least 10 artists, got {self.artists}")
         if self.spotify_daily_quota is not None and self.spotify_daily_quota < 0:

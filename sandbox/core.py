@@ -42,10 +42,21 @@ class Sandbox:
             config.today,
         ):
             raise ValueError("the catalogue was not built from this config's seed, size and date")
+        if (
+            catalog is not None
+            and config.horizon_days is not None
+            and catalog.horizon_days != config.horizon_days
+        ):
+            raise ValueError("the catalogue was not built with this config's horizon_days")
         self.catalog = (
             catalog
             if catalog is not None
-            else Catalog(seed=config.seed, artists=config.artists, today=config.today)
+            else Catalog(
+                seed=config.seed,
+                artists=config.artists,
+                today=config.today,
+                horizon_days=config.horizon_days,
+            )
         )
         self.settings = config.effective_settings()
         self.stats = SandboxStats()

@@ -17,13 +17,14 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 from sandbox.catalog import Artist, Catalog, Event, Performance, SetContent, Venue
 from sandbox.timeline import CHANGE_KINDS, ChangeKind, Homonym
 
-__all__ = ["Change", "TrueSetlist", "Truth"]
+__all__ = ["Change", "EventOutcome", "TrueSetlist", "Truth"]
 
+EventOutcome = Literal["played", "canceled", "dropped", "postponed", "tba"]
 _KIND_ORDER: Final = {kind: number for number, kind in enumerate(CHANGE_KINDS)}
 
 
@@ -121,6 +122,7 @@ class Truth:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.origin = catalog.origin
+        self.horizon_end = catalog.origin + timedelta(days=catalog.horizon_days)
         self._event_changes = catalog.world.changes
         self._exposure: dict[
             tuple[frozenset[int] | None, frozenset[str] | None, int | None, bool], _Exposure
@@ -322,6 +324,18 @@ class Truth:
         """The event as it was (or will be) played: date and venue where it happened. ``None``
         if it never is played: canceled, dropped, or still postponed / TBA at the horizon."""
         return self.catalog.played_event(event_id)
+
+    def outcome(self, event_id: str) -> EventOutcome:
+        """How the event ends (or will): ``played``, ``canceled``, ``dropped``, ``postponed``
+        (never rescheduled within the horizon) or ``tba`` (its date never announced)."""
+        final = self.catalog.event_timeline(event_id)[-1]
+        if self.catalog.played_event(event_id) is not None:
+            return "played"
+        if not final.listed:
+            return "dropped"
+        if final.event.status in ("canceled", "postponed"):
+            return "canceled" if final.event.status == "canceled" else "postponed"
+        return "tba"
 
     # changes ------------------------------------------------------------------------------------
 

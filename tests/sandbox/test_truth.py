@@ -182,6 +182,16 @@ def test_event_at_and_played_follow_the_timeline(truth: Truth) -> None:
     assert canceled.event_id in truth.events_of(canceled.artist)
 
 
+def test_every_event_has_one_outcome_and_only_played_ones_have_a_played_state(
+    truth: Truth, catalog: Catalog
+) -> None:
+    outcomes = Counter(truth.outcome(e.id) for e in catalog.all_events)
+    assert outcomes == {"played": 413, "canceled": 38, "postponed": 12, "dropped": 10, "tba": 9}
+    for event in catalog.all_events:
+        assert (truth.outcome(event.id) == "played") == (truth.played(event.id) is not None)
+    assert truth.horizon_end == MIDNIGHT + timedelta(days=100)
+
+
 # ------------------------------------------------------------------------------------ changes
 
 

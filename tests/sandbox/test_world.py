@@ -85,6 +85,18 @@ def test_a_catalogue_needs_a_horizon_of_a_day() -> None:
         Catalog(seed=SEED, artists=ARTISTS, today=TODAY, horizon_days=0)
 
 
+def test_a_sandbox_config_carries_the_horizon_and_checks_a_given_catalogue() -> None:
+    from sandbox.config import SandboxConfig
+    from sandbox.core import Sandbox
+
+    with pytest.raises(ValueError, match="horizon_days must be at least 1, got 0"):
+        SandboxConfig(seed=SEED, artists=ARTISTS, today=TODAY, horizon_days=0)
+    config = SandboxConfig(seed=SEED, artists=ARTISTS, today=TODAY, horizon_days=10)
+    assert Sandbox(config).catalog.horizon_days == 10
+    with pytest.raises(ValueError, match="not built with this config's horizon_days"):
+        Sandbox(config, catalog=Catalog(seed=SEED, artists=ARTISTS, today=TODAY))
+
+
 def test_nothing_changes_after_the_horizon() -> None:
     short = Catalog(seed=SEED, artists=ARTISTS, today=TODAY, horizon_days=10)
     assert short.world.changes[-1][0] < MIDNIGHT + timedelta(days=10)
