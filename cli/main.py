@@ -844,6 +844,142 @@ def status(
     console.print(render_report(report))
 
 
+@app.command()
+def trending(
+    market: Annotated[
+        int | None, typer.Option(help="A Ticketmaster market id (e.g. 27, Los Angeles).")
+    ] = None,
+    city: Annotated[
+        str | None, typer.Option(help="A city: country/state/city, e.g. 'US/CA/San Francisco'.")
+    ] = None,
+    kind: Annotated[str, typer.Option(help="artist or show.")] = "artist",
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many (1-100).")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """The top trending artists or shows: global, of a market, or of a city."""
+    from models.db import make_engine
+    from models.geo_trending import normalize_city_id, read_trending
+    from models.markets import MARKET_NAMES
+
+    if market is not None and city is not None:
+        _usage_error("give --market or --city, not both")
+    if kind not in ("artist", "show"):
+        _usage_error(f"--kind is artist or show, got {kind!r}")
+    scope, scope_id, title = "global", None, "everywhere"
+    if market is not None:
+        if market < 1:
+            _usage_error(f"--market is a positive market id, got {market}")
+        scope, scope_id = "market", str(market)
+        title = f"market {market} ({MARKET_NAMES.get(market, 'not a major market')})"
+    elif city is not None:
+        try:
+            scope, scope_id = "city", normalize_city_id(city)
+        except ValueError as exc:
+            _usage_error(str(exc))
+        title = f"city {scope_id}"
+    settings = _settings()
+    url = _open_database(settings, at_head=True)
+
+    async def read() -> Any:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await read_trending(
+                    conn, scope=scope, scope_id=scope_id, kind=kind, limit=limit
+                )
+        finally:
+            await engine.dispose()
+
+    day, ranked = _run(read())
+    if as_json:
+        payload = {
+            "scope": scope,
+            "id": scope_id,
+            "kind": kind,
+            "day": day.isoformat() if day else None,
+            "items": [
+                {"rank": r.rank, "id": r.id, "name": r.name, "score": r.score} for r in ranked
+            ],
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    when = f" on {day.isoformat()}" if day else ""
+    table = Table()
+    table.add_column("#", justify="right")
+    table.add_column(kind.capitalize())
+    table.add_column("Id", justify="right")
+    table.add_column("Score", justify="right")
+    for entry in ranked:
+        label = entry.name
+        if entry.venue_name:
+            label += f" @ {entry.venue_name}"
+        table.add_row(str(entry.rank), label, str(entry.id), f"{entry.score:.2f}")
+    if not ranked:
+        console.print(f"No trending {kind}s for {title} yet (the daily trending run fills it).")
+        return
+    console.print(f"Trending {kind}s, {title}{when}", soft_wrap=True)
+    console.print(table)
+
+
+@app.command()
+def similar(
+    artist_id: Annotated[int, typer.Argument(help="Our artist id.", min=1)],
+    limit: Annotated[int, typer.Option(min=1, max=10, help="How many (1-10).")] = 10,
+    as_json: JsonOption = False,
+) -> None:
+    """An artist's most similar artists (co-billing, venues, covers, genres, markets)."""
+    from models.db import make_engine
+    from models.similarity import similar_artists
+
+    settings = _settings()
+    url = _open_database(settings, at_head=True)
+
+    async def read() -> Any:
+        engine = make_engine(url)
+        try:
+            return await similar_artists(engine, artist_id, limit=limit)
+        finally:
+            await engine.dispose()
+
+    found = _run(read())
+    if found is None:
+        _fail(f"no artist with id {artist_id}")
+    if as_json:
+        payload = {
+            "artist_id": found.artist_id,
+            "name": found.name,
+            "day": found.day.isoformat() if found.day else None,
+            "similar": [
+                {"rank": s.rank, "id": s.id, "name": s.name, "score": s.score}
+                for s in found.similar
+            ],
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    if not found.similar:
+        console.print(f"No similar artists for {found.name} yet (the daily trending run fills it).")
+        return
+    table = Table(
+        title=f"Artists similar to {found.name} (#{found.artist_id})", title_justify="left"
+    )
+    for name in ("#", "Artist", "Id", "Score", "Shows", "Venues", "Covers", "Genres", "Markets"):
+        table.add_column(name, justify="left" if name == "Artist" else "right")
+    for s in found.similar:
+        table.add_row(
+            str(s.rank),
+            s.name,
+            str(s.id),
+            f"{s.score:.2f}",
+            str(s.shared_shows),
+            f"{s.shared_venues:.2f}",
+            str(s.covers),
+            f"{s.shared_genres:.2f}",
+            str(s.shared_markets),
+        )
+    console.print(f"Artists similar to {found.name} (#{found.artist_id})", soft_wrap=True)
+    console.print(table)
+
+
 @check_app.command("env")
 def check_env(as_json: JsonOption = False) -> None:
     """Which settings are present, and one authenticated call per API."""

@@ -4,7 +4,8 @@ Modes: ``hourly`` and ``daily`` score every artist and show as of now from the s
 activity sums plus the events since the previous run (no rescan of all the activity), and write
 only the rows that change; ``daily`` also keeps the day's top scores in the history. ``full``
 recomputes every sum from the raw events (repairs, checks) and gives the same scores. Deployed
-hourly at :30 and daily at 07:00. ``dry_run`` computes and ranks, then rolls back.
+hourly at :30 and daily at 07:00. ``daily`` and ``full`` then compute geographic trending and
+similar artists (``models/insights.py``). ``dry_run`` computes and ranks, then rolls back.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flows._runs import RunTracker, tracked_run
 from models.ledger import JOB_CALCULATE_TRENDING
 from models.trending import RankedEntity, TrendingMode, TrendingResult
 from models.types import utcnow
+from tasks.insights import recalculate_insights_task
 from tasks.trending import recalculate_trending_task
 
 __all__ = ["CalculateTrendingParams", "calculate_trending"]
@@ -44,14 +46,27 @@ async def calculate_trending(
     async with tracked_run(
         job=JOB_CALCULATE_TRENDING, mode=params.mode, parameters=params, dry_run=params.dry_run
     ) as run:
+        now = params.as_of or utcnow()
         result = await recalculate_trending_task(
             run.engine,
             mode=params.mode,
-            now=params.as_of or utcnow(),
+            now=now,
             settings=run.settings,
             dry_run=params.dry_run,
         )
         _report(run, result)
+        if params.mode != "hourly":
+            # Geographic trending and similar artists, from the scores just written.
+            insights = await recalculate_insights_task(
+                run.engine, now=now, settings=run.settings, dry_run=params.dry_run
+            )
+            for key, value in insights.counts().items():
+                run.count(key, value)
+            run.summary_lines.append(
+                f"Insights: {insights.similar_rows} similar-artist rows; geographic rows "
+                + ", ".join(f"{k} {v}" for k, v in insights.geo_rows.items())
+                + "."
+            )
         return dict(run.counts)
 
 

@@ -87,6 +87,7 @@ class VenueRecord:
     city_longitude: float | None = None
     timezone: str | None = None
     url: str | None = None
+    market_id: int | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -112,6 +113,7 @@ class VenueRecord:
             "city_longitude": self.city_longitude,
             "timezone": self.timezone,
             "url": self.url,
+            "market_id": self.market_id,
         }
         return {k: v for k, v in row.items() if v is not None}
 

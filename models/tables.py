@@ -141,8 +141,14 @@ class Venue(SQLModel, table=True):
     # (revision 0005).
     city_latitude: float | None = None
     city_longitude: float | None = None
+    # The venue's Ticketmaster market (its first ``markets[].id``; revision 0006): where
+    # geographic trending ranks it (models/geo_trending.py).
+    market_id: int | None = None
 
-    __table_args__ = (Index("ix_venues_match", "normalized_name", "city", "country_code"),)
+    __table_args__ = (
+        Index("ix_venues_match", "normalized_name", "city", "country_code"),
+        Index("ix_venues_market", "market_id"),
+    )
 
 
 class Show(SQLModel, table=True):
@@ -416,4 +422,5 @@ class SyncError(SQLModel, table=True):
 
 
 # Tables defined in their own modules, registered on the same metadata (create_all, Alembic).
+import models.insight_tables  # noqa: E402
 import models.rate_leases  # noqa: E402, F401

@@ -23,14 +23,14 @@ import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from email.message import Message
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 from urllib.parse import parse_qs
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Security
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPBearer
@@ -42,6 +42,9 @@ from starlette.types import Message as ASGIMessage
 
 from flows.params import ArtistRef
 from models.db import make_engine
+from models.geo_trending import city_exists, market_exists, normalize_city_id, read_trending
+from models.markets import MARKET_NAMES
+from models.similarity import similar_artists
 from models.types import utcnow
 from monitor.activity import ActivityBatch, ActivityRejected, store_activity
 from monitor.health import MAX_HOURS, MIN_HOURS, HealthReport, compute_health
@@ -618,6 +621,156 @@ async def post_activity(batch: ActivityBatch, state: State) -> ActivityStored:
     """Store a batch of 1 to 1,000 user events in one transaction, or none of them."""
     stored = await store_activity(state.engine, batch, now=state.clock())
     return ActivityStored(stored=stored, received=len(batch.events))
+
+
+# --- Insights: trending by place, similar artists ---------------------------------------------
+
+_MAX_ID = 2**31 - 1
+
+
+class TrendingEntry(BaseModel):
+    """An artist, or a show with its headliner and venue."""
+
+    rank: int
+    id: int
+    name: str
+    score: float = Field(description="0-100.")
+    artist_id: int | None = Field(default=None, description="Shows: the headliner.")
+    artist_name: str | None = None
+    venue_name: str | None = None
+    city: str | None = None
+    local_date: date | None = None
+
+
+class TrendingList(BaseModel):
+    """The top artists or shows of a scope. ``day``: the day the market or city list was
+    computed (the latest); null for ``global`` (the current scores) or when never computed."""
+
+    scope: Literal["global", "market", "city"]
+    id: str | None = Field(description="The market id, or the city id as stored (lower case).")
+    name: str | None = Field(description="The market's name, when known.")
+    kind: Literal["artist", "show"]
+    day: date | None
+    items: list[TrendingEntry]
+
+
+class SimilarArtistEntry(BaseModel):
+    rank: int
+    id: int
+    name: str
+    slug: str
+    score: float = Field(description="0-100, see docs/trending.md.")
+    shared_shows: int
+    shared_venues: float = Field(description="Sum of 1/artists over the venues both played.")
+    covers: int
+    shared_genres: float = Field(description="Jaccard index of their genres.")
+    shared_markets: int
+
+
+class SimilarArtistsList(BaseModel):
+    artist_id: int
+    name: str
+    day: date | None = Field(description="When they were computed; null: not yet.")
+    similar: list[SimilarArtistEntry]
+
+
+def _invalid(location: list[str | int], message: str) -> JSONResponse:
+    detail = ErrorDetail(location=location, message=message, type="value_error")
+    return error_response(422, _validation_message([detail], 1), details=[detail])
+
+
+def _not_found_response(description: str) -> dict[int | str, dict[str, Any]]:
+    return {404: {"model": ErrorBody, "description": description}}
+
+
+@router.get(
+    "/api/trending",
+    response_model=TrendingList,
+    responses={
+        **error_responses(422),
+        **_not_found_response("No such route, or an unknown market or city."),
+    },
+    tags=["trending"],
+)
+async def get_trending(
+    state: State,
+    scope: Annotated[
+        Literal["global", "market", "city"], Query(description="Where to rank.")
+    ] = "global",
+    id_: Annotated[
+        str | None,
+        Query(
+            alias="id",
+            min_length=1,
+            max_length=200,
+            description="market: a Ticketmaster market id (e.g. 27); city: country/state/city "
+            "(e.g. US/CA/San Francisco); not taken with global.",
+        ),
+    ] = None,
+    kind: Annotated[Literal["artist", "show"], Query(description="What to rank.")] = "artist",
+    limit: Annotated[int, Query(ge=1, le=100, description="How many.")] = 10,
+) -> TrendingList | JSONResponse:
+    """The top trending artists or shows, worldwide (the global scores) or in one market or
+    city (geographic trending, computed by the daily run: its latest day)."""
+    where: list[str | int] = ["query", "id"]
+    scope_id: str | None = None
+    name: str | None = None
+    if scope == "global":
+        if id_ is not None:
+            return _invalid(where, "id is not taken with scope=global")
+    elif id_ is None:
+        example = "27" if scope == "market" else "US/CA/San Francisco"
+        return _invalid(where, f"scope={scope} needs an id, e.g. id={example}")
+    elif scope == "market":
+        if not id_.isdigit() or not 0 < int(id_) <= _MAX_ID:
+            return _invalid(where, f"a market id is a positive whole number; got {id_!r}")
+        market = int(id_)
+        scope_id, name = str(market), MARKET_NAMES.get(market)
+    else:
+        try:
+            scope_id = normalize_city_id(id_)
+        except ValueError as exc:
+            return _invalid(where, str(exc))
+    async with state.engine.connect() as conn:
+        if scope == "market" and name is None and not await market_exists(conn, int(id_ or 0)):
+            known = ", ".join(str(m) for m in MARKET_NAMES)
+            return error_response(404, f"unknown market {id_}: the major markets are {known}")
+        if scope == "city" and scope_id is not None and not await city_exists(conn, scope_id):
+            return error_response(404, f"no venue stands in the city {scope_id!r}")
+        day, ranked = await read_trending(
+            conn, scope=scope, scope_id=scope_id, kind=kind, limit=limit
+        )
+    return TrendingList(
+        scope=scope,
+        id=scope_id,
+        name=name,
+        kind=kind,
+        day=day,
+        items=[TrendingEntry(**asdict(entry)) for entry in ranked],
+    )
+
+
+@router.get(
+    "/api/artists/{artist_id}/similar",
+    response_model=SimilarArtistsList,
+    responses={**error_responses(422), **_not_found_response("No such route, or no such artist.")},
+    tags=["trending"],
+)
+async def get_similar_artists(
+    state: State,
+    artist_id: Annotated[int, Path(ge=1, le=_MAX_ID, description="Our artist id.")],
+    limit: Annotated[int, Query(ge=1, le=10, description="How many.")] = 10,
+) -> SimilarArtistsList | JSONResponse:
+    """An artist's most similar artists (computed by the daily run; see docs/trending.md)."""
+    found = await similar_artists(state.engine, artist_id, limit=limit)
+    if found is None:
+        return error_response(404, f"no artist with id {artist_id}")
+    return SimilarArtistsList(
+        artist_id=found.artist_id,
+        name=found.name,
+        day=found.day,
+        similar=[SimilarArtistEntry(**asdict(entry)) for entry in found.similar],
+    )
 
 
 # --- The status page ------------------------------------------------------------------------

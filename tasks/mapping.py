@@ -74,6 +74,7 @@ def tm_venue_record(venue: TmVenue) -> VenueRecord:
         longitude=venue.longitude,
         timezone=venue.timezone,
         url=venue.url,
+        market_id=venue.market_ids[0] if venue.market_ids else None,
     )
 
 

@@ -1094,8 +1094,10 @@ async def test_openapi_comes_from_the_models_and_documents_the_error_shape(
     schema = response.json()
     assert sorted(schema["paths"]) == [
         "/api/activity",
+        "/api/artists/{artist_id}/similar",
         "/api/sync/artist",
         "/api/sync/monitor",
+        "/api/trending",
         "/healthz",
         "/status",
         "/status/login",
@@ -1138,7 +1140,7 @@ def test_every_route_but_the_public_ones_declares_the_bearer_scheme() -> None:
     schema = create_app(_settings(), engine=None).openapi()
     operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
 
-    assert len(operations) == 7
+    assert len(operations) == 9
     for path, operation in operations:
         assert ("security" in operation) is (path not in PUBLIC_PATHS | SESSION_PATHS), path
 

@@ -28,6 +28,13 @@ DAILY_COUNTS = {
     "artists_scored": 7,
     "shows_scored": 4,
     "history_rows": 10,
+    # The insights after a daily run: the scenario's venues have no market or city, its
+    # artists no shared show, venue, cover or genre (tests/insights covers them).
+    "geo_market_artists": 0,
+    "geo_market_shows": 0,
+    "geo_city_artists": 0,
+    "geo_city_shows": 0,
+    "similar_artists": 0,
 }
 
 

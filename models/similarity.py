@@ -1,0 +1,300 @@
+"""Similar artists: each artist's top 10, from co-billing, shared venues, covers, genres and
+shared markets — one set-based statement per run, rewritten by the daily trending run.
+
+Candidates (pairs worth scoring) come from four sources, so the work follows the evidence, not
+the square of the catalogue:
+
+- **co-billing**: two artists on the same show (headliner and supporting acts, or two supporting
+  acts);
+- **shared venues**: two artists who played the same venue, over venues with at most
+  ``VENUE_MAX_ARTISTS`` artists (a stadium everyone plays says little, and would make the pairs
+  quadratic);
+- **covers**: a setlist of A with a song of B (``cover_mbid`` = B's MusicBrainz id, else the
+  cover's artist name = B's name, case-insensitive; tapes excluded), in both directions;
+- **genres**: the ``GENRE_ANCHORS`` most popular artists of each genre an artist has.
+
+Each candidate pair is then scored on every signal (``WEIGHTS``, documented in
+``docs/trending.md``):
+
+    score = 100 * sum(w_i * c_i) / sum(w_i)
+
+    co_billing  c = shows / (shows + 1)
+    covers      c = entries / (entries + 2)
+    venues      c = x / (x + 0.1),  x = sum over shared venues of 1 / artists who played it
+    genres      c = |Ga ∩ Gb| / |Ga ∪ Gb|  (genres lower-cased; Jaccard)
+    markets     c = m / (m + 2),  m = markets where both played
+
+rounded to 0.01; ties by the other artist's id. Rows with a score of 0 are not kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Final
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+__all__ = [
+    "GENRE_ANCHORS",
+    "HALF_SATURATION",
+    "SIMILAR_TOP",
+    "VENUE_MAX_ARTISTS",
+    "WEIGHTS",
+    "SimilarArtist",
+    "SimilarList",
+    "recalculate_similarity",
+    "similar_artists",
+]
+
+SIMILAR_TOP: Final = 10
+VENUE_MAX_ARTISTS: Final = 200
+GENRE_ANCHORS: Final = 20
+WEIGHTS: Final[dict[str, int]] = {
+    "co_billing": 35,
+    "covers": 20,
+    "venues": 15,
+    "genres": 25,
+    "markets": 5,
+}
+HALF_SATURATION: Final[dict[str, float]] = {
+    "co_billing": 1.0,
+    "covers": 2.0,
+    "venues": 0.1,
+    "markets": 2.0,
+}
+
+_DOUBLE = "DOUBLE PRECISION"
+
+# (artist_id, genre) for every genre of every artist; JSON arrays only.
+_GENRES_SQL = {
+    "sqlite": (
+        "SELECT a.id AS artist_id, lower(j.value) AS genre FROM artists a, "
+        "json_each(CASE WHEN json_type(a.genres) = 'array' THEN a.genres ELSE '[]' END) j "
+        "WHERE j.type = 'text'"
+    ),
+    "postgresql": (
+        "SELECT a.id AS artist_id, lower(j.value) AS genre FROM artists a CROSS JOIN LATERAL "
+        "json_array_elements_text(CASE WHEN json_typeof(a.genres) = 'array' THEN a.genres "
+        "ELSE CAST('[]' AS json) END) AS j(value) WHERE j.value IS NOT NULL"
+    ),
+}
+
+
+def _saturate(value: str, key: str) -> str:
+    k = HALF_SATURATION[key]
+    return f"(CAST({value} AS {_DOUBLE}) / (CAST({value} AS {_DOUBLE}) + {k}))"
+
+
+def _statement(dialect: str) -> str:
+    w = WEIGHTS
+    total = sum(w.values())
+    score = (
+        f"floor(100.0 * ({w['co_billing']} * {_saturate('s.shows', 'co_billing')}"
+        f" + {w['covers']} * {_saturate('s.covers', 'covers')}"
+        f" + {w['venues']} * {_saturate('s.venue_weight', 'venues')}"
+        f" + {w['genres']} * COALESCE(s.jaccard, 0.0)"
+        f" + {w['markets']} * {_saturate('s.markets', 'markets')}) / {total} * 100 + 0.5) / 100.0"
+    )
+    return f"""
+WITH participants AS (
+    SELECT id AS show_id, artist_id, venue_id FROM shows WHERE status <> 'cancelled'
+    UNION
+    SELECT sa.show_id, sa.artist_id, sh.venue_id
+    FROM show_support_acts sa JOIN shows sh ON sh.id = sa.show_id
+    WHERE sh.status <> 'cancelled'
+),
+billed AS (
+    SELECT p1.artist_id AS a, p2.artist_id AS b, COUNT(DISTINCT p1.show_id) AS shows
+    FROM participants p1 JOIN participants p2
+      ON p2.show_id = p1.show_id AND p2.artist_id <> p1.artist_id
+    GROUP BY p1.artist_id, p2.artist_id
+),
+venue_artists AS (
+    SELECT DISTINCT venue_id, artist_id FROM participants WHERE venue_id IS NOT NULL
+),
+venue_sizes AS (
+    SELECT venue_id, COUNT(*) AS artists FROM venue_artists GROUP BY venue_id
+    HAVING COUNT(*) BETWEEN 2 AND {VENUE_MAX_ARTISTS}
+),
+venued AS (
+    SELECT v1.artist_id AS a, v2.artist_id AS b,
+           SUM(1.0 / CAST(vs.artists AS {_DOUBLE})) AS venue_weight
+    FROM venue_sizes vs
+    JOIN venue_artists v1 ON v1.venue_id = vs.venue_id
+    JOIN venue_artists v2 ON v2.venue_id = vs.venue_id AND v2.artist_id <> v1.artist_id
+    GROUP BY v1.artist_id, v2.artist_id
+),
+cover_links AS (
+    SELECT sl.artist_id AS a, ca.id AS b
+    FROM setlist_entries e JOIN setlists sl ON sl.id = e.setlist_id
+    JOIN artists ca ON ca.mbid = e.cover_mbid
+    WHERE e.tape = false AND e.cover_mbid IS NOT NULL AND ca.id <> sl.artist_id
+    UNION ALL
+    SELECT sl.artist_id AS a, ca.id AS b
+    FROM setlist_entries e JOIN setlists sl ON sl.id = e.setlist_id
+    JOIN artists ca ON ca.normalized_name = lower(e.cover_artist_name)
+    WHERE e.tape = false AND e.cover_mbid IS NULL AND e.cover_artist_name IS NOT NULL
+      AND ca.id <> sl.artist_id
+),
+covered AS (
+    SELECT a, b, COUNT(*) AS covers FROM (
+        SELECT a, b FROM cover_links UNION ALL SELECT b AS a, a AS b FROM cover_links
+    ) both_ways GROUP BY a, b
+),
+artist_genres AS (
+    SELECT DISTINCT artist_id, genre FROM ({_GENRES_SQL[dialect]}) g
+),
+genre_counts AS (
+    SELECT artist_id, COUNT(*) AS genres FROM artist_genres GROUP BY artist_id
+),
+anchors AS (
+    SELECT genre, artist_id FROM (
+        SELECT ag.genre, ag.artist_id, row_number() OVER (
+            PARTITION BY ag.genre
+            ORDER BY CASE WHEN ar.popularity IS NULL THEN 1 ELSE 0 END, ar.popularity DESC,
+                     ar.id
+        ) AS place
+        FROM artist_genres ag JOIN artists ar ON ar.id = ag.artist_id
+    ) ranked WHERE place <= {GENRE_ANCHORS}
+),
+genre_pairs AS (
+    SELECT DISTINCT ag.artist_id AS a, an.artist_id AS b
+    FROM artist_genres ag JOIN anchors an ON an.genre = ag.genre AND an.artist_id <> ag.artist_id
+),
+evidence AS (
+    SELECT a, b, shows, 0 AS covers, 0.0 AS venue_weight FROM billed
+    UNION ALL SELECT a, b, 0, covers, 0.0 FROM covered
+    UNION ALL SELECT a, b, 0, 0, venue_weight FROM venued
+    UNION ALL SELECT a, b, 0, 0, 0.0 FROM genre_pairs
+),
+candidates AS (
+    SELECT a, b, SUM(shows) AS shows, SUM(covers) AS covers,
+           SUM(venue_weight) AS venue_weight
+    FROM evidence GROUP BY a, b
+),
+shared_genres AS (
+    SELECT c.a, c.b, COUNT(*) AS shared
+    FROM candidates c
+    JOIN artist_genres ga ON ga.artist_id = c.a
+    JOIN artist_genres gb ON gb.artist_id = c.b AND gb.genre = ga.genre
+    GROUP BY c.a, c.b
+),
+artist_markets AS (
+    SELECT DISTINCT p.artist_id, v.market_id
+    FROM participants p JOIN venues v ON v.id = p.venue_id WHERE v.market_id IS NOT NULL
+),
+shared_markets AS (
+    SELECT c.a, c.b, COUNT(*) AS markets
+    FROM candidates c
+    JOIN artist_markets ma ON ma.artist_id = c.a
+    JOIN artist_markets mb ON mb.artist_id = c.b AND mb.market_id = ma.market_id
+    GROUP BY c.a, c.b
+),
+signals AS (
+    SELECT c.a, c.b, c.shows, c.covers, c.venue_weight,
+           COALESCE(sm.markets, 0) AS markets,
+           CASE WHEN sg.shared IS NULL THEN 0.0
+                ELSE CAST(sg.shared AS {_DOUBLE})
+                     / CAST(gca.genres + gcb.genres - sg.shared AS {_DOUBLE}) END AS jaccard
+    FROM candidates c
+    LEFT JOIN shared_genres sg ON sg.a = c.a AND sg.b = c.b
+    LEFT JOIN genre_counts gca ON gca.artist_id = c.a
+    LEFT JOIN genre_counts gcb ON gcb.artist_id = c.b
+    LEFT JOIN shared_markets sm ON sm.a = c.a AND sm.b = c.b
+),
+scored AS (
+    SELECT s.*, {score} AS score FROM signals s
+),
+ranked AS (
+    SELECT scored.*, row_number() OVER (PARTITION BY a ORDER BY score DESC, b) AS place
+    FROM scored WHERE score > 0
+)
+INSERT INTO artist_similarity
+    (artist_id, similar_id, rank, score, shared_shows, shared_venues, covers, shared_genres,
+     shared_markets, day)
+SELECT a, b, place, score, shows, venue_weight, covers, jaccard, markets, :day
+FROM ranked WHERE place <= {SIMILAR_TOP}
+"""
+
+
+async def recalculate_similarity(conn: AsyncConnection, *, day: date) -> int:
+    """Replace every artist's similar artists (in the caller's transaction); rows written."""
+    dialect = conn.dialect.name
+    if dialect not in _GENRES_SQL:
+        raise ValueError(f"similar artists are not implemented for {dialect}")
+    await conn.execute(text("DELETE FROM artist_similarity"))
+    await conn.execute(text(_statement(dialect)), {"day": day})
+    # SQLite reports no row count for WITH ... INSERT: count what is there.
+    return int((await conn.execute(text("SELECT COUNT(*) FROM artist_similarity"))).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarList:
+    """An artist's similar artists as of ``day`` (None: not computed yet)."""
+
+    artist_id: int
+    name: str
+    day: date | None
+    similar: list[SimilarArtist]
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarArtist:
+    rank: int
+    id: int
+    name: str
+    slug: str
+    score: float
+    shared_shows: int
+    shared_venues: float
+    covers: int
+    shared_genres: float
+    shared_markets: int
+
+
+async def similar_artists(
+    engine: AsyncEngine, artist_id: int, *, limit: int = SIMILAR_TOP
+) -> SimilarList | None:
+    """The stored similar artists of ``artist_id``, best first; None when no such artist."""
+    async with engine.connect() as conn:
+        artist = (
+            await conn.execute(
+                text("SELECT id, name FROM artists WHERE id = :id"), {"id": artist_id}
+            )
+        ).first()
+        if artist is None:
+            return None
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT s.rank, a.id, a.name, a.slug, s.score, s.shared_shows, "
+                    "s.shared_venues, s.covers, s.shared_genres, s.shared_markets, s.day "
+                    "FROM artist_similarity s JOIN artists a ON a.id = s.similar_id "
+                    "WHERE s.artist_id = :id ORDER BY s.rank LIMIT :limit"
+                ),
+                {"id": artist_id, "limit": limit},
+            )
+        ).all()
+    similar = [
+        SimilarArtist(
+            rank=r.rank,
+            id=r.id,
+            name=r.name,
+            slug=r.slug,
+            score=float(r.score),
+            shared_shows=int(r.shared_shows),
+            shared_venues=float(r.shared_venues),
+            covers=int(r.covers),
+            shared_genres=float(r.shared_genres),
+            shared_markets=int(r.shared_markets),
+        )
+        for r in rows
+    ]
+    day = _as_date(rows[0].day) if rows else None
+    return SimilarList(artist_id=artist.id, name=artist.name, day=day, similar=similar)
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
