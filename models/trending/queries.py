@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Float,
+    FromClause,
     Subquery,
     Table,
     and_,
@@ -118,20 +119,28 @@ class EventWindow:
 
 
 def activity_sums(
-    clock: Clock, kind: str, events: ColumnElement[bool], *, name: str = "activity"
+    clock: Clock,
+    kind: str,
+    events: ColumnElement[bool],
+    *,
+    name: str = "activity",
+    parallel: bool = False,
 ) -> Subquery:
-    """Per artist (or show): decayed views, net follows, votes, attendance of ``events``."""
+    """Per artist (or show): decayed views, net follows, votes, attendance of ``events``.
+
+    ``parallel``: without the planner fence around the events, so that PostgreSQL may split
+    the scan between its workers (a fence is a ``LIMIT`` node, above which nothing runs in
+    parallel). Each event's kind selects one branch of one sum, so its weight is computed once
+    either way."""
     ua = ACTIVITY
     key = ua.c.artist_id if kind == "artist" else ua.c.show_id
-    # Each event's weight once (it appears in every sum below).
-    weighted = fenced(
-        select(
-            key.label("id"),
-            ua.c.kind,
-            clock.decay_since(ua.c.occurred_at).label("weight"),
-        ).where(key.is_not(None), events),
-        f"{kind}_{name}_events",
-    )
+    events_query = select(
+        key.label("id"),
+        ua.c.kind,
+        clock.decay_since(ua.c.occurred_at).label("weight"),
+    ).where(key.is_not(None), events)
+    events_name = f"{kind}_{name}_events"
+    weighted = events_query.subquery(events_name) if parallel else fenced(events_query, events_name)
     e = weighted.c
 
     def total(*kinds: ActivityKind) -> ColumnElement[float]:
@@ -199,26 +208,38 @@ def follower_growth(clock: Clock) -> Subquery:
         ),
         "growth_pair",
     )
+    # Both snapshots by their primary key (artist, day): a probe each, never a scan.
     now_snap = snap.alias("now_snap")
     then_snap = snap.alias("then_snap")
+    now_followers = (
+        select(now_snap.c.followers)
+        .where(now_snap.c.artist_id == pair.c.id, now_snap.c.day == pair.c.day)
+        .scalar_subquery()
+    )
+    then_followers = (
+        select(then_snap.c.followers)
+        .where(then_snap.c.artist_id == pair.c.id, then_snap.c.day == pair.c.earlier_day)
+        .scalar_subquery()
+    )
+    followers = fenced(
+        select(
+            pair.c.id,
+            pair.c.day,
+            pair.c.earlier_day,
+            now_followers.label("now_followers"),
+            then_followers.label("then_followers"),
+        ).where(pair.c.earlier_day.is_not(None)),
+        "growth_followers",
+    )
+    f = followers.c
     floor = case(
-        (then_snap.c.followers > GROWTH_FOLLOWER_FLOOR, then_snap.c.followers),
+        (f.then_followers > GROWTH_FOLLOWER_FLOOR, f.then_followers),
         else_=GROWTH_FOLLOWER_FLOOR,
     )
-    days = epoch_day(pair.c.day) - epoch_day(pair.c.earlier_day)
+    days = epoch_day(f.day) - epoch_day(f.earlier_day)
     # In floating point: followers * days overflows a 32-bit integer past 153 million followers.
-    growth = (
-        (now_snap.c.followers - then_snap.c.followers) * float_(7.0) / (cast(floor, Float) * days)
-    )
-    return (
-        select(pair.c.id, growth.label("growth"))
-        .join(now_snap, and_(now_snap.c.artist_id == pair.c.id, now_snap.c.day == pair.c.day))
-        .join(
-            then_snap,
-            and_(then_snap.c.artist_id == pair.c.id, then_snap.c.day == pair.c.earlier_day),
-        )
-        .subquery("growth")
-    )
+    growth = (f.now_followers - f.then_followers) * float_(7.0) / (cast(floor, Float) * days)
+    return select(f.id, growth.label("growth")).subquery("growth")
 
 
 def upcoming_sums(clock: Clock) -> Subquery:
@@ -239,7 +260,13 @@ SUMS = ("views", "follows", "votes", "attendance")
 
 
 def score_inputs(
-    clock: Clock, kind: str, window: EventWindow, *, full: bool, recount: bool
+    clock: Clock,
+    kind: str,
+    window: EventWindow,
+    *,
+    full: bool,
+    recount: bool,
+    fresh: FromClause | None = None,
 ) -> Subquery:
     """One row per state row of ``kind``: everything its score as of ``now`` needs.
 
@@ -248,9 +275,11 @@ def score_inputs(
     now) and ``redo_<sum>`` (all the events of a row whose ``as_of`` is NULL; NULL throughout
     unless ``recount``, which says there are such rows). Artists add
     ``popularity``, ``old_growth``, ``old_upcoming``, ``growth`` and ``upcoming``; shows add the
-    headliner's ``popularity``, ``status`` and ``local_date``."""
+    headliner's ``popularity``, ``status`` and ``local_date``. ``fresh``: the sums of the
+    events of ``window`` already computed (``activity_sums``' columns), else computed here."""
     state, key, catalogue = STATE[kind]
-    fresh = activity_sums(clock, kind, window.condition(clock))
+    if fresh is None:
+        fresh = activity_sums(clock, kind, window.condition(clock))
     columns: list[Any] = [
         state.c[key].label("id"),
         state.c.score.label("old_score"),

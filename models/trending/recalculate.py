@@ -120,6 +120,9 @@ async def recalculate_trending(
                 # DML never runs in parallel: without room for hash aggregates the planner
                 # walks the events' index in order instead of scanning them once.
                 await conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+                # Compiling these long expressions took longer than evaluating them: 2-3.5 s
+                # per statement at the benchmark's size (EXPLAIN ANALYZE, "JIT: Timing").
+                await conn.execute(text("SET LOCAL jit = off"))
             newest = settled if settled is not None else await last_event_id(conn)
             previous = await read_watermark(conn)
             full = mode == "full" or previous is None or previous.event_id is None

@@ -17,7 +17,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Table, and_, case, delete, exists, func, insert, literal, or_, select
+from sqlalchemy import (
+    CreateTableAs,
+    Date,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy import update as update_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,6 +44,7 @@ from models.trending.queries import (
     WATERMARK_NAME,
     WATERMARKS,
     EventWindow,
+    activity_sums,
     has_stale_rows,
     score_inputs,
 )
@@ -154,7 +169,8 @@ async def score_and_write(
     state, key, _ = STATE[kind]
     carried = _CARRIED[kind]
     recount = not full and await has_stale_rows(conn, kind)
-    inputs = score_inputs(clock, kind, window, full=full, recount=recount)
+    fresh = await _staged_sums(conn, clock, kind, window) if full else None
+    inputs = score_inputs(clock, kind, window, full=full, recount=recount, fresh=fresh)
     x = inputs.c
     decayed = fenced(
         select(
@@ -195,7 +211,26 @@ async def score_and_write(
         values.update(growth=z.growth, upcoming=z.upcoming)
     statement = update_(state).where(state.c[key] == z.id, or_(*changed)).values(**values)
     result = await conn.execute(statement)
+    if fresh is not None:
+        await conn.execute(text(f"DROP TABLE {fresh.name}"))
     return int(result.rowcount)
+
+
+async def _staged_sums(
+    conn: AsyncConnection, clock: Clock, kind: str, window: EventWindow
+) -> Table | None:
+    """PostgreSQL: the activity sums over every event, staged in a temporary table first.
+
+    A data-modifying statement never runs in parallel; ``CREATE TABLE ... AS`` may, so the one
+    pass over all the events that a full recomputation needs uses the parallel workers (and
+    the ``UPDATE`` then joins a table of one row per artist or show). ``None`` elsewhere."""
+    if conn.dialect.name != "postgresql":
+        return None
+    query = select(activity_sums(clock, kind, window.condition(clock), parallel=True))
+    staged = CreateTableAs(query, f"trending_staged_{kind}", temporary=True)
+    await conn.execute(staged)
+    await conn.execute(text(f"ANALYZE {staged.table.name}"))
+    return staged.table
 
 
 def oldest_history_day(today: date) -> date:
