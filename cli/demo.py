@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clients.errors import redact
@@ -340,11 +340,59 @@ def _run_steps(
     health = asyncio.run(report())
     console.rule("[bold]Health report (last 24 hours)", align="left")
     console.print(render_report(health))
+    console.rule("[bold]Geographic trending and similar artists", align="left")
+    for line in asyncio.run(insights_lines(url)):
+        console.print(line, soft_wrap=True)
     console.print(f"[green]demo finished in {steps.elapsed():.0f} s[/green]")
     console.print(
         f"The data is in {safe_url(url)}. Next: `mysetlist status`, `mysetlist monitor`, "
         "`mysetlist serve` (scheduled runs) - see docs/operations.md."
     )
+
+
+async def insights_lines(url: str, *, top: int = 5) -> list[str]:
+    """The top artists of the market with the most ranked artists today, and the artists similar
+    to its first one: what the daily run's insights hold."""
+    from models.geo_trending import GEO, read_trending
+    from models.markets import MARKET_NAMES
+    from models.similarity import similar_artists
+
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            g = GEO.c
+            latest = select(func.max(g.day)).where(g.scope == "market").scalar_subquery()
+            busiest = (
+                await conn.execute(
+                    select(g.scope_id, func.count().label("artists"))
+                    .where(g.scope == "market", g.entity_type == "artist", g.day == latest)
+                    .group_by(g.scope_id)
+                    .order_by(func.count().desc(), g.scope_id)
+                    .limit(1)
+                )
+            ).first()
+            if busiest is None:
+                return ["No market has trending artists yet (no venue with a market)."]
+            market = busiest.scope_id
+            day, ranked = await read_trending(
+                conn, scope="market", scope_id=market, kind="artist", limit=top
+            )
+        name = MARKET_NAMES.get(int(market), "a market")
+        lines = [f"Top artists of market {market} ({name}) on {day}:"]
+        lines += [f"  {r.rank}. {r.name} (#{r.id}) — {r.score:.2f}" for r in ranked]
+        similar = await similar_artists(engine, ranked[0].id, limit=top)
+        if similar is None or not similar.similar:
+            lines.append(f"No similar artists for {ranked[0].name} yet.")
+            return lines
+        lines.append(f"Artists similar to {similar.name}:")
+        lines += [
+            f"  {s.rank}. {s.name} (#{s.id}) — {s.score:.2f} (shows {s.shared_shows}, "
+            f"covers {s.covers}, genres {s.shared_genres:.2f}, markets {s.shared_markets})"
+            for s in similar.similar
+        ]
+        return lines
+    finally:
+        await engine.dispose()
 
 
 async def _simulate_activity(settings: Settings, now: datetime) -> tuple[int, int]:
