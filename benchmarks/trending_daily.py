@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -319,6 +320,11 @@ async def _reset_trending(engine: AsyncEngine) -> None:
         await conn.execute(text("VACUUM ANALYZE"))
 
 
+def _load() -> str:
+    """The machine's 1/5/15-minute load averages: the runs share it with other work."""
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _report(result: TrendingResult) -> str:
     return ", ".join(f"{key}={value:,}" for key, value in result.counts().items())
 
@@ -331,7 +337,7 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
     def run(mode: TrendingMode, at: datetime) -> Callable[[], Awaitable[TrendingResult]]:
         return lambda: recalculate_trending(engine, mode=mode, now=at, settings=settings)
 
-    print("measure", flush=True)
+    print(f"measure (load average {_load()})", flush=True)
     await _timed("warm-up scan (not counted)", lambda: _scan(engine))
     groups, scan_s = await _timed(f"plain aggregate scan ({_SCAN})", lambda: _scan(engine))
     print(f"    {groups:,} artist groups")
@@ -370,7 +376,7 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
         f" ({full_s:.2f} s; target <= 0.1x);"
         f" full = {full_s / floor_s:.2f}x scan + bare insert ({scan_s:.2f} + {bare_s:.2f} s;"
         f" target <= 3x); scores equal: {'yes' if differ == 0 else f'NO ({differ:,} differ)'};"
-        f" first run {first_s:.2f} s",
+        f" first run {first_s:.2f} s; load average {_load()}",
         flush=True,
     )
 
