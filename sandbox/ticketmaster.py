@@ -460,6 +460,8 @@ class TicketmasterSurface(Surface):
                     found.update((e.id, e) for e in self._events_of(artist))
             return sorted(found.values(), key=lambda e: (e.sort_instant, e.id))
         listing = catalog.listing(now)
+        if len(markets) == 1:
+            return listing.by_market.get(next(iter(markets)), [])  # already in listing order
         if markets:
             chosen = [e for m in markets for e in listing.by_market.get(m, [])]
             return sorted(chosen, key=lambda e: (e.sort_instant, e.id))

@@ -151,6 +151,19 @@ async def test_listed_events_are_what_the_default_listing_serves(
     assert len(truth.listed_events(MIDNIGHT + 30 * DAY)) == 351
 
 
+@pytest.mark.parametrize("markets", ["35", "35,10", "10,35,7"])
+async def test_a_market_sweep_serves_the_listed_events_of_those_markets(
+    harness: Harness, truth: Truth, markets: str
+) -> None:
+    wanted = {int(m) for m in markets.split(",")}
+    for instant in INSTANTS:
+        await _at(harness, instant)
+        served = [e["id"] for e in await _all_events(harness, marketId=markets)]
+        expected = [e.id for e in truth.listed_events(instant) if e.venue.market.id in wanted]
+        assert served == expected
+        assert expected
+
+
 async def test_upcoming_events_of_an_artist_are_its_attraction_listing(
     harness: Harness, truth: Truth, catalog: Catalog
 ) -> None:
