@@ -10,9 +10,12 @@ Phases, in order (each a function below; Prefect task runs in brackets):
 1. ``choose_artists``: the artists of this mode, fairest first.
 2. ``refresh_spotify``: one batched read of the artists with a Spotify id
    [``read-spotify-artists``, cached], a name search for the others; ids linked, metadata stored.
-3. ``sync_artists``: per artist, its upcoming Ticketmaster shows, its MusicBrainz id (setlist.fm
-   search by Ticketmaster id, then exact name) and its new or edited setlists, stored with its
-   success mark in one transaction [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each].
+3. ``sync_artists``: per artist, its Ticketmaster id when it has none (attraction search), its
+   upcoming Ticketmaster shows, its MusicBrainz id (setlist.fm search by Ticketmaster id, then
+   exact name) and its new or edited setlists, stored with its success mark in one transaction
+   [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each]. A name search's result is taken
+   only when unambiguous, and ids found for an artist go to its row or nowhere
+   (``docs/storage.md``, "Identity and homonyms").
 4. ``finish``: past shows completed; in ``daily``/``full``, today's artist snapshots.
 
 What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
@@ -53,10 +56,14 @@ artist keeps its data and its old sync time, gets an error row and a retry time
 from __future__ import annotations
 
 import dataclasses
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from clients.setlistfm import SfmArtist
+from clients.ticketmaster import TmAttraction
 from flows._artist_sync import (
     ArtistOutcome,
     SyncRun,
@@ -68,23 +75,33 @@ from flows._runs import RunOutcome, job_flow
 from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
 from models.catalog import setlist_versions_of
-from models.identity import normalize_name
 from models.ledger import JOB_MASTER_SYNC
 from models.sync_state import ArtistToSync, claim_artists_for_sync, claim_hourly_artists
-from tasks.mapping import spotify_candidate
-from tasks.store import finish_master_sync, import_artists, store_artist_sync
+from tasks.mapping import attraction_candidate, spotify_candidate
+from tasks.matching import (
+    Known,
+    Pick,
+    known_for,
+    pick_attraction,
+    pick_setlistfm_artist,
+    pick_spotify_artist,
+)
+from tasks.store import finish_master_sync, import_artists, link_found_ids, store_artist_sync
 from tasks.upstream import (
     cached,
     find_setlistfm_artist,
     read_artist_events,
     read_artist_setlists,
     read_spotify_artists_task,
+    search_attractions,
     search_spotify_artist,
 )
 
 __all__ = ["APIS", "MasterSyncParams", "master_sync"]
 
 APIS = ("spotify", "ticketmaster", "setlistfm")
+
+logger = logging.getLogger("mysetlist.flows.identity")
 
 
 @job_flow("master-sync", timeout_hours=6)
@@ -163,6 +180,7 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]
         if not a.spotify_id
         and (a.spotify_synced_at is None or a.spotify_synced_at <= research_before)
     ]
+    found_for_rows: list[tuple[int, ArtistCandidate]] = []
     for row in due:
         try:
             results = await search_spotify_artist(upstream, row.name)
@@ -175,19 +193,23 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]
             )
             continue
         read.add(row.id)  # searched: found or not, not again before the pause
-        wanted = normalize_name(row.name)
-        match = next((a for a in results if normalize_name(a.name) == wanted), None)
-        if match is not None:
-            candidates.append(
-                dataclasses.replace(
-                    spotify_candidate(match), ticketmaster_id=row.ticketmaster_id, mbid=row.mbid
-                )
-            )
+        known = await _known(sync, row, "spotify_id", [a.id for a in results], results)
+        pick = pick_spotify_artist(row.name, results, known)
+        if pick.found is not None:
+            found_for_rows.append((row.id, spotify_candidate(pick.found)))
+        else:
+            _unmatched(sync, row, "Spotify", pick)
     if candidates:
         resolved = await import_artists(sync.writer, candidates, create=False, now=sync.now)
         run.count("artists_linked", resolved.linked)
         run.count("artists_merged", resolved.merged)
         run.count("artists_spotify_updated", resolved.updated)
+    if found_for_rows:  # found by name for one row each: linked to that row or nowhere
+        linked, conflicts = await link_found_ids(sync.writer, found_for_rows, now=sync.now)
+        run.count("artists_linked", linked.linked)
+        run.count("artists_merged", linked.merged)
+        run.count("artists_spotify_updated", linked.updated)
+        await _record_conflicts(sync, conflicts)
     run.summary_lines.extend(
         f"Degraded: {note}" for note in upstream.require_spotify().degradation_notes()
     )
@@ -199,17 +221,45 @@ class MbidLookup:
     """An artist's MusicBrainz id as this run knows it.
 
     ``searched``: setlist.fm was asked this run (a search that found nothing is a completed
-    setlist.fm sync too). ``identity``: the ids to link when the search found the artist."""
+    setlist.fm sync too). ``identity``: the ids to link when the search found the artist.
+    ``exact``: found by the artist's Ticketmaster id (not by name)."""
 
     mbid: str | None
     searched: bool = False
     identity: ArtistCandidate | None = None
+    exact: bool = False
+
+
+def _unmatched(sync: SyncRun, artist: ArtistToSync, source: str, pick: Pick[Any]) -> None:
+    """A name search whose results were not taken because they could be another artist's:
+    counted and logged with the reason (``tasks/matching.py``)."""
+    if pick.ambiguous:
+        sync.run.count("identity_ambiguous")
+        logger.warning(
+            "artist %s (%s): %s search not taken: %s", artist.id, artist.name, source, pick.why
+        )
+
+
+async def _known(
+    sync: SyncRun, artist: ArtistToSync, id_field: str, ids: list[str], results: Sequence[object]
+) -> Known:
+    """What our other rows say about these search results (read only when there are some)."""
+    if not results:
+        return Known()
+    return await known_for(sync.writer, artist.id, artist.name, id_field, ids)
+
+
+async def _record_conflicts(sync: SyncRun, conflicts: list[tuple[str, str]]) -> None:
+    """An id found for one artist that another row holds: an error row each (the operator
+    decides; ``docs/storage.md``, "Identity and homonyms")."""
+    for key, why in conflicts:
+        await sync.run.error(source="identity", key=key, entity="artist", error=why)
 
 
 async def resolve_mbid(sync: SyncRun, artist: ArtistToSync) -> MbidLookup:
     """The artist's MusicBrainz id: stored, or found on setlist.fm by Ticketmaster id (exact) or
-    by name (only an exact normalised match). An artist searched for recently and not found is
-    not searched again before ``SETLIST_RESEARCH_AFTER_DAYS``."""
+    by name (one unambiguous exact normalised match, ``tasks/matching.py``). An artist searched
+    for recently and not found is not searched again before ``SETLIST_RESEARCH_AFTER_DAYS``."""
     if artist.mbid:
         return MbidLookup(artist.mbid)
     searched_at = artist.setlistfm_synced_at
@@ -219,14 +269,12 @@ async def resolve_mbid(sync: SyncRun, artist: ArtistToSync) -> MbidLookup:
     found: list[SfmArtist] = await find_setlistfm_artist(
         sync.upstream, artist.ticketmaster_id, artist.name
     )
-    wanted = normalize_name(artist.name)
-    by_tmid = (
-        next((a for a in found if str(a.tmid or "") == artist.ticketmaster_id), None)
-        if artist.ticketmaster_id
-        else None
-    )
-    match = by_tmid or next((a for a in found if normalize_name(a.name) == wanted), None)
-    if match is None or not match.mbid:
+    ids = [i for a in found for i in (a.mbid, str(a.tmid or "")) if i]
+    known = await _known(sync, artist, "mbid", ids, list(found))
+    pick = pick_setlistfm_artist(artist.name, found, known, ticketmaster_id=artist.ticketmaster_id)
+    match = pick.found
+    if match is None:
+        _unmatched(sync, artist, "setlist.fm", pick)
         return MbidLookup(None, searched=True)
     identity = ArtistCandidate(
         name=artist.name,
@@ -235,7 +283,29 @@ async def resolve_mbid(sync: SyncRun, artist: ArtistToSync) -> MbidLookup:
         mbid=match.mbid,
         sort_name=match.sort_name,
     )
-    return MbidLookup(match.mbid, searched=True, identity=identity)
+    return MbidLookup(match.mbid, searched=True, identity=identity, exact=pick.exact)
+
+
+async def find_ticketmaster_id(sync: SyncRun, artist: ArtistToSync) -> Pick[TmAttraction] | None:
+    """The Ticketmaster attraction of an artist we know without one (found through Spotify):
+    the attraction linking its Spotify id, else one unambiguous exact normalised name
+    (``tasks/matching.py``). ``None``: not searched (it has an id, or was searched within
+    ``TICKETMASTER_RESEARCH_AFTER_DAYS``)."""
+    if artist.ticketmaster_id:
+        return None
+    searched_at = artist.ticketmaster_synced_at
+    research_after = timedelta(days=sync.settings.ticketmaster_research_after_days)
+    if searched_at is not None and searched_at > sync.now - research_after:
+        return None
+    results = await search_attractions(sync.upstream, artist.name)
+    ids = [i for a in results for i in (a.id, a.spotify_id, a.mbid) if i]
+    known = await _known(sync, artist, "ticketmaster_id", ids, list(results))
+    pick = pick_attraction(
+        artist.name, results, known, spotify_id=artist.spotify_id, mbid=artist.mbid
+    )
+    if pick.found is None:
+        _unmatched(sync, artist, "Ticketmaster", pick)
+    return pick
 
 
 async def sync_artists(
@@ -252,14 +322,31 @@ async def sync_artists(
 
     async def sync_artist(artist: ArtistToSync) -> ArtistOutcome:
         sources = ["spotify"] if artist.id in spotify_read else []
+        exact: set[str] = set()
+        found_attraction = None
+        tm_search = await find_ticketmaster_id(sync, artist)
+        if tm_search is not None:
+            sources.append("ticketmaster")  # searched: found or not, not again before the pause
+            if (found_attraction := tm_search.found) is not None:
+                artist = dataclasses.replace(artist, ticketmaster_id=found_attraction.id)
+                if tm_search.exact:
+                    exact.add("ticketmaster_id")
         events = None
         if artist.ticketmaster_id:
             fetched_events = await read_artist_events(
                 sync.upstream, artist.ticketmaster_id, start, end
             )
             events = fetched_events.events
-            sources.append("ticketmaster")
+            if "ticketmaster" not in sources:
+                sources.append("ticketmaster")
         lookup = await resolve_mbid(sync, artist)
+        # Found by a Ticketmaster id that was itself only a name match: not exact either.
+        if lookup.exact and (found_attraction is None or "ticketmaster_id" in exact):
+            exact.add("mbid")
+        identity = lookup.identity
+        if found_attraction is not None:
+            found = attraction_candidate(found_attraction)
+            identity = identity.combine(found) if identity is not None else found
         setlists = None
         if lookup.searched or lookup.mbid:
             sources.append("setlistfm")
@@ -275,17 +362,22 @@ async def sync_artists(
             )
             sync.run.count("setlist_pages_read", fetched.requests_pages)
             setlists = fetched.setlists
-        return await store_artist_sync(
+        conflicts: list[tuple[str, str]] = []
+        stored = await store_artist_sync(
             sync.writer,
             artist_id=artist.id,
-            identity=lookup.identity,
+            identity=identity,
             events=events,
             setlists=setlists,
             sources=sources,
             today=sync.now.date(),
             now=sync.now,
             next_sync_at=next_sync,
+            exact_ids=frozenset(exact),
+            conflicts=conflicts,
         )
+        await _record_conflicts(sync, conflicts)
+        return stored
 
     await sync_in_batches(sync, chosen, sync_artist, label="master sync")
 

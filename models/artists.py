@@ -2,13 +2,20 @@
 
 Every source hands over ``ArtistCandidate``s. A candidate matches an existing row by any of its ids
 (Spotify, Ticketmaster, MusicBrainz); failing that, by normalised name when none of the row's ids
-contradicts the candidate's. Missing ids are filled in (linking). When one candidate's ids point at
-two rows, the rows are the same artist and are merged into the older one (logged and counted).
+contradicts the candidate's, and only when the name is unambiguous (one such row, one such
+candidate in the batch). Missing ids are filled in (linking). When one candidate's ids point at two
+rows, the rows are the same artist and are merged into the older one (logged and counted).
+
+``link_artist_ids`` is the other entry: ids a sync found *for one known row* (its setlist.fm,
+Spotify or Ticketmaster search). They go to that row or nowhere: an id another row holds is a
+conflict, recorded and left apart, never a reason to sync or fill the other row
+(``docs/storage.md``, "Identity and homonyms").
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -34,9 +41,12 @@ from models.types import utcnow
 __all__ = [
     "ID_FIELDS",
     "ArtistCandidate",
+    "LinkResult",
     "ResolveResult",
     "group_candidates",
+    "link_artist_ids",
     "merge_artists",
+    "other_rows_knowledge",
     "resolve_artists",
 ]
 
@@ -67,6 +77,9 @@ class ArtistCandidate:
     followers: int | None = None
     #: Fields this source only fills when missing (a lesser source: Ticketmaster's image, say).
     fill_only: frozenset[str] = frozenset()
+    #: The id of the record itself (an attraction's ``ticketmaster_id``), as opposed to the ids
+    #: it links: when its ids point at rows that cannot be merged, it is this id's row.
+    primary: str = "spotify_id"
 
     @property
     def ids(self) -> dict[str, str]:
@@ -77,7 +90,7 @@ class ArtistCandidate:
         updates = {
             f.name: getattr(other, f.name)
             for f in fields(self)
-            if f.name != "fill_only"
+            if f.name not in ("fill_only", "primary")
             and getattr(self, f.name) is None
             and getattr(other, f.name) is not None
         }
@@ -166,8 +179,15 @@ async def resolve_artists(
     *,
     create: bool = True,
     now: datetime | None = None,
+    by_name: bool = True,
 ) -> ResolveResult:
     """Map candidates onto artist rows, linking, updating, merging and (if ``create``) inserting.
+
+    A candidate without a matching id falls back to its normalised name (``by_name``) only when
+    exactly one row has that name, no id of it contradicts the candidate's, and no other
+    candidate of the batch that no id places has that name too (two attractions "Young Owls"
+    are two artists: a lone row of that name cannot be told to be either). With
+    ``by_name=False``, ids only.
 
     Returns the artist id of every candidate (``0`` for one not found when ``create`` is false).
     """
@@ -180,9 +200,15 @@ async def resolve_artists(
     by_id = {
         name: {row[name]: row_id for row_id, row in rows.items() if row[name]} for name in ID_FIELDS
     }
-    by_name: dict[str, list[int]] = {}
+    rows_by_name: dict[str, list[int]] = {}
     for row_id, row in sorted(rows.items()):
-        by_name.setdefault(row["normalized_name"], []).append(row_id)
+        rows_by_name.setdefault(row["normalized_name"], []).append(row_id)
+    # Per name, the candidates of the batch that no id places: two of them are two artists.
+    unplaced_names = Counter(
+        normalize_name(c.name)
+        for c in groups
+        if not any(value in by_id[name] for name, value in c.ids.items())
+    )
 
     group_ids: list[int] = []
     pending_new: list[tuple[int, ArtistCandidate]] = []
@@ -195,6 +221,7 @@ async def resolve_artists(
         )
         if len(matched) > 1:
             survivor = matched[0]
+            apart: list[int] = []
             for loser in matched[1:]:
                 if loser not in rows or survivor not in rows:
                     continue
@@ -205,6 +232,7 @@ async def resolve_artists(
                     result.conflicts.append(
                         f"artists {survivor} and {loser} both claim {candidate.ids}; left apart"
                     )
+                    apart.append(loser)
                     continue
                 # The merge reads both rows from the database: they must be up to date.
                 await _flush_updates(conn, pending_updates)
@@ -218,10 +246,19 @@ async def resolve_artists(
                 del rows[loser]
                 result.merged += 1
             matched = [survivor]
-        if not matched:
+            if apart:
+                # Rows left apart: the candidate is the row holding its own record's id (an
+                # attraction is the row of its Ticketmaster id), or none; never the oldest.
+                own = by_id[candidate.primary].get(candidate.ids.get(candidate.primary, ""))
+                if own not in (survivor, *apart):
+                    group_ids.append(0)
+                    continue
+                matched = [own]
+        normalized = normalize_name(candidate.name)
+        if not matched and by_name and unplaced_names[normalized] == 1:
             same_name = [
                 row_id
-                for row_id in by_name.get(normalize_name(candidate.name), [])
+                for row_id in rows_by_name.get(normalized, [])
                 if row_id in rows and _compatible(rows[row_id], candidate)
             ]
             if len(same_name) == 1:
@@ -273,6 +310,113 @@ async def resolve_artists(
         group_ids[position] = row_id
     result.artist_ids = [group_ids[group] for group in group_of]
     for line in result.conflicts:
+        logger.warning("artist identity conflict: %s", line)
+    return result
+
+
+@dataclass
+class LinkResult:
+    """What ``link_artist_ids`` did to one row: ids linked, rows merged into it, and the ids it
+    refused (id field -> why), which the caller records and whose data it must not store."""
+
+    linked: int = 0
+    updated: int = 0
+    merged: int = 0
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+async def _row(conn: AsyncConnection, artist_id: int) -> dict[str, Any] | None:
+    found = (await conn.execute(select(artists).where(artists.c.id == artist_id))).mappings()
+    row = found.first()
+    return dict(row) if row is not None else None
+
+
+def _why_not_merged(
+    row: dict[str, Any],
+    holder: dict[str, Any],
+    candidate: ArtistCandidate,
+    *,
+    exact: bool,
+    now: datetime,
+) -> str | None:
+    """Why the row holding one of the candidate's ids may not be folded into ``row``."""
+    theirs = f"artist {holder['id']} ({holder['name']})"
+    if not exact:
+        return f"{theirs} holds it; found by name only, so not merged"
+    for name in ID_FIELDS:
+        mine = row[name] or candidate.ids.get(name)
+        if mine is not None and holder[name] is not None and holder[name] != mine:
+            return f"{theirs} holds it with {name}={holder[name]}, this artist has {mine}"
+    claimed_until = holder["claimed_until"]
+    if holder["claimed_by_run"] is not None and claimed_until is not None and claimed_until > now:
+        return f"{theirs} holds it and is being synced by run {holder['claimed_by_run']}"
+    return None
+
+
+async def link_artist_ids(
+    conn: AsyncConnection,
+    artist_id: int,
+    candidate: ArtistCandidate,
+    *,
+    now: datetime,
+    exact: frozenset[str] = frozenset(),
+) -> LinkResult:
+    """Link the ids a sync found *for* row ``artist_id`` (and the metadata that came with them)
+    onto that row, and nowhere else.
+
+    An id the row lacks and no row holds is linked. An id another row holds is the same artist
+    only when it was found exactly (a field in ``exact``: setlist.fm's answer to the artist's own
+    Ticketmaster id, an attraction's link to its Spotify id), none of the two rows' ids
+    contradict, and no run is syncing the other row: that row is merged into this one. Anything
+    else is a conflict: the id is refused (``LinkResult.refused``), nothing is written for it,
+    and the candidate's metadata (which came with that id) is not stored either. Never does the
+    candidate's data, or the sync, move to another row.
+    """
+    result = LinkResult()
+    row = await _row(conn, artist_id)
+    if row is None:
+        raise LookupError(f"artist {artist_id} no longer exists (merged into another?)")
+    for name, value in candidate.ids.items():
+        if row[name] == value:
+            continue
+        if row[name] is not None:
+            result.refused[name] = (
+                f"artist {artist_id} ({row['name']}) has {name}={row[name]}, a source says {value}"
+            )
+            continue
+        holder = (
+            (await conn.execute(select(artists).where(artists.c[name] == value))).mappings().first()
+        )
+        if holder is None:
+            continue
+        why = _why_not_merged(row, dict(holder), candidate, exact=name in exact, now=now)
+        if why is not None:
+            result.refused[name] = f"{name}={value} not linked to artist {artist_id} " + (
+                f"({row['name']}): {why}"
+            )
+            continue
+        await merge_artists(conn, survivor_id=artist_id, loser_id=holder["id"], now=now)
+        result.merged += 1
+        row = await _row(conn, artist_id) or row
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in candidate.ids.items()
+        if name not in result.refused and row[name] is None
+    }
+    linked = bool(changes)
+    if not result.refused:
+        for name in _METADATA_FIELDS:
+            value = getattr(candidate, name)
+            if name in candidate.fill_only and row[name] is not None:
+                continue
+            if value is not None and row[name] != value:
+                changes[name] = value
+    if changes:
+        changes["updated_at"] = now
+        await conn.execute(update(artists).where(artists.c.id == artist_id).values(**changes))
+        result.linked += int(linked)
+        result.updated += int(not linked)
+    for line in result.refused.values():
         logger.warning("artist identity conflict: %s", line)
     return result
 
@@ -450,3 +594,30 @@ async def merge_artists(
 
 async def count_artists(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.count()).select_from(artists))).scalar_one())
+
+
+async def other_rows_knowledge(
+    conn: AsyncConnection, artist_id: int, name: str, id_field: str, ids: Iterable[str]
+) -> tuple[frozenset[str], int]:
+    """What the other rows say about a search for row ``artist_id``: which of ``ids`` (any
+    kind) they hold, and how many of them share the normalised ``name`` without an ``id_field``.
+    """
+    wanted = set(ids)
+    held: set[str] = set()
+    for chunk in _chunks(sorted(wanted)):
+        found = await conn.execute(
+            select(*(artists.c[f] for f in ID_FIELDS)).where(
+                artists.c.id != artist_id, or_(*(artists.c[f].in_(chunk) for f in ID_FIELDS))
+            )
+        )
+        held.update(value for row in found.all() for value in row if value in wanted)
+    same_name = (
+        await conn.execute(
+            select(func.count()).where(
+                artists.c.id != artist_id,
+                artists.c.normalized_name == normalize_name(name),
+                artists.c[id_field].is_(None),
+            )
+        )
+    ).scalar_one()
+    return frozenset(held), int(same_name)

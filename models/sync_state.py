@@ -67,6 +67,7 @@ class ArtistToSync:
     setlistfm_synced_at: datetime | None
     sync_failures: int
     spotify_synced_at: datetime | None = None
+    ticketmaster_synced_at: datetime | None = None
 
 
 def needs_sync_clause(now: datetime, stale_after_hours: float) -> ColumnElement[bool]:
@@ -111,6 +112,7 @@ def _to_sync(row: Any) -> ArtistToSync:
         setlistfm_synced_at=row.setlistfm_synced_at,
         sync_failures=row.sync_failures,
         spotify_synced_at=row.spotify_synced_at,
+        ticketmaster_synced_at=row.ticketmaster_synced_at,
     )
 
 
@@ -124,6 +126,7 @@ def _columns() -> list[Any]:
         artists.c.setlistfm_synced_at,
         artists.c.sync_failures,
         artists.c.spotify_synced_at,
+        artists.c.ticketmaster_synced_at,
     ]
 
 

@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     setlist_research_after_days: float = Field(default=7.0, gt=0)
     # An artist without a Spotify id is searched by name at most this often (a miss is stamped).
     spotify_research_after_days: float = Field(default=7.0, gt=0)
+    # An artist without a Ticketmaster id (found through Spotify) is searched on Ticketmaster by
+    # name at most this often (a miss is stamped).
+    ticketmaster_research_after_days: float = Field(default=7.0, gt=0)
     sync_retry_base_minutes: float = Field(default=30.0, gt=0)
     sync_concurrency: int = Field(default=8, gt=0, le=64)
     # Artists per Prefect task run (`sync-artist-batch`): Prefect observes batches, not requests.

@@ -45,6 +45,7 @@ def attraction_candidate(attraction: TmAttraction) -> ArtistCandidate:
         mbid=attraction.mbid,
         image_url=image,
         fill_only=frozenset({"image_url"}),  # Spotify's image wins where there is one
+        primary="ticketmaster_id",
     )
 
 

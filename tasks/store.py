@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from clients.setlistfm import SfmSetlist
 from clients.ticketmaster import TmEvent
-from models.artists import ArtistCandidate, ResolveResult, resolve_artists
+from models.artists import (
+    ArtistCandidate,
+    LinkResult,
+    ResolveResult,
+    link_artist_ids,
+    resolve_artists,
+)
 from models.catalog import (
     StoreCounts,
     complete_past_shows,
@@ -33,6 +39,7 @@ __all__ = [
     "Writer",
     "finish_master_sync",
     "import_artists",
+    "link_found_ids",
     "record_artist_failure",
     "store_artist_sync",
     "store_events",
@@ -98,13 +105,15 @@ async def _store_events(
     conn: AsyncConnection, events: Sequence[TmEvent], *, today: date, now: datetime
 ) -> tuple[StoreCounts, ResolveResult]:
     """Link every attraction of the events (headliners and supporting acts) to the artists we
-    know and store the shows whose headliner is known. Unknown attractions are left to discovery,
-    which alone adds artists (within its ``limit``)."""
+    know, by their ids, and store the shows whose headliner is known. Unknown attractions are
+    left to discovery, which alone adds artists (within its ``limit``)."""
     counts = StoreCounts()
     attractions = {a.id: a for event in events for a in event.attractions}
     ordered = list(attractions.values())
+    # By id only: an attraction's name alone never links it to a row (a supporting act named
+    # like one of our artists is not that artist); discovery alone links new ids by name.
     resolved = await resolve_artists(
-        conn, [attraction_candidate(a) for a in ordered], create=False, now=now
+        conn, [attraction_candidate(a) for a in ordered], create=False, now=now, by_name=False
     )
     artist_ids = {
         a.id: artist_id for a, artist_id in zip(ordered, resolved.artist_ids, strict=True)
@@ -123,6 +132,25 @@ async def import_artists(
     """Resolve candidates onto artist rows (linking ids, merging duplicates, adding new ones)."""
     async with writer.transaction() as conn:
         return await resolve_artists(conn, candidates, create=create, now=now)
+
+
+async def link_found_ids(
+    writer: Writer, found: Sequence[tuple[int, ArtistCandidate]], *, now: datetime
+) -> tuple[LinkResult, list[tuple[str, str]]]:
+    """Ids (and metadata) a name search found for each of these rows, linked to that row only
+    (``link_artist_ids``), in one transaction. Returns the totals and the conflicts (the key of
+    their error row, why)."""
+    total, conflicts = LinkResult(), list[tuple[str, str]]()
+    async with writer.transaction() as conn:
+        for artist_id, candidate in found:
+            linked = await link_artist_ids(conn, artist_id, candidate, now=now)
+            total.linked += linked.linked
+            total.updated += linked.updated
+            total.merged += linked.merged
+            conflicts.extend(
+                (f"artist:{artist_id}:{name}", why) for name, why in linked.refused.items()
+            )
+    return total, conflicts
 
 
 async def store_events(
@@ -145,17 +173,33 @@ async def store_artist_sync(
     today: date,
     now: datetime,
     next_sync_at: datetime | None,
+    exact_ids: frozenset[str] = frozenset(),
+    conflicts: list[tuple[str, str]] | None = None,
 ) -> dict[str, int]:
     """Everything one artist's sync found, and its success mark, in ONE transaction: either the
-    data and the fresh ``last_synced_at`` land together, or neither does."""
+    data and the fresh ``last_synced_at`` land together, or neither does.
+
+    ``identity``: ids the sync found for this artist (``exact_ids``: those found exactly, see
+    ``link_artist_ids``). They are linked to *this* row only. One another row holds is a
+    conflict, appended to ``conflicts`` (the key of its error row, why) for the caller to
+    record; what was read by that id (the setlists by a MusicBrainz id, the events by a
+    Ticketmaster id) is not stored. The artist is still marked synced, so it is not searched
+    again before its pause."""
     counts = StoreCounts()
     async with writer.transaction() as conn:
         if identity is not None:
-            resolved = await resolve_artists(conn, [identity], create=False, now=now)
-            counts.add("artists_linked", resolved.linked)
-            counts.add("artists_merged", resolved.merged)
-            if resolved.artist_ids and resolved.artist_ids[0]:
-                artist_id = resolved.artist_ids[0]
+            linked = await link_artist_ids(conn, artist_id, identity, now=now, exact=exact_ids)
+            counts.add("artists_linked", linked.linked)
+            counts.add("artists_merged", linked.merged)
+            counts.add("identity_conflicts", len(linked.refused))
+            if conflicts is not None:
+                conflicts.extend(
+                    (f"artist:{artist_id}:{name}", why) for name, why in linked.refused.items()
+                )
+            if "mbid" in linked.refused:
+                setlists = None
+            if "ticketmaster_id" in linked.refused:
+                events = None
         if events is not None:
             event_counts, _ = await _store_events(conn, events, today=today, now=now)
             counts.merge(event_counts)

@@ -23,7 +23,7 @@ from prefect.utilities.hashing import hash_objects
 from clients.errors import EndpointUnavailable
 from clients.setlistfm import SfmArtist, SfmSetlist
 from clients.spotify import SpotifyArtist, SpotifyArtistRef
-from clients.ticketmaster import EventPage, TmEvent
+from clients.ticketmaster import EventPage, TmAttraction, TmEvent
 from settings import Settings
 from tasks.deps import Upstream
 
@@ -39,6 +39,7 @@ __all__ = [
     "read_playlists",
     "read_spotify_artists",
     "read_spotify_artists_task",
+    "search_attractions",
     "search_spotify_artist",
     "sweep_markets",
 ]
@@ -113,6 +114,11 @@ async def read_spotify_artists(upstream: Upstream, ids: Sequence[str]) -> list[S
 async def search_spotify_artist(upstream: Upstream, name: str) -> list[SpotifyArtist]:
     """Spotify's artist search for ``name`` (10 results: the development tier's maximum)."""
     return list(await upstream.require_spotify().search_artists(name, limit=10))
+
+
+async def search_attractions(upstream: Upstream, name: str) -> list[TmAttraction]:
+    """Ticketmaster's music attractions for ``name`` (one request, the first 20)."""
+    return list(await upstream.require_ticketmaster().search_attractions(name))
 
 
 async def find_setlistfm_artist(

@@ -1,0 +1,201 @@
+"""Which search result is the artist we searched for: the homonym rules (pure functions).
+
+A name search (Spotify, Ticketmaster, setlist.fm) answers with every artist whose name fits. Two
+different artists may share a name once normalised ("The Young Owls" and "Young Owls": a leading
+article is a variant of one name between sources, so it cannot tell two artists apart). A result
+is taken only when it is *unambiguous*:
+
+1. an exact link wins: the result carries one of the artist's own ids (a Ticketmaster attraction
+   linking the artist's Spotify id, a setlist.fm artist with the artist's Ticketmaster id);
+2. otherwise the results of the same normalised name are the candidates, minus those whose ids
+   say they are someone else: an id of theirs contradicts one of ours (a setlist.fm ``tmid`` or
+   an attraction's Spotify / MusicBrainz link that is not the artist's), or another of our rows
+   holds their id (that row is that artist);
+3. exactly one candidate left, and no other row of ours with the same name still lacking that
+   kind of id (the result could be either's): taken. Otherwise none is taken, and ``Pick.why``
+   says why; the search is stamped, so it waits its pause before being asked again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from clients.setlistfm import SfmArtist
+from clients.spotify import SpotifyArtist
+from clients.ticketmaster import TmAttraction
+from models.artists import other_rows_knowledge
+from models.identity import normalize_name
+from tasks.store import Writer
+
+__all__ = [
+    "Known",
+    "Pick",
+    "known_for",
+    "pick_attraction",
+    "pick_setlistfm_artist",
+    "pick_spotify_artist",
+    "tmid_contradicts",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What we know besides the searched artist's own row: which of the results' ids other rows
+    hold, and how many other rows share its normalised name but lack the id the search is for
+    (``models.artists.other_rows_knowledge``)."""
+
+    held_elsewhere: frozenset[str] = frozenset()
+    same_name_rows_without_id: int = 0
+
+
+@dataclass(frozen=True)
+class Pick(Generic[T]):
+    """The result taken (``None``: none), whether it was an exact link, and why none was
+    (``ambiguous``: results of the name were there, but could be another artist's)."""
+
+    found: T | None = None
+    exact: bool = False
+    why: str | None = None
+    ambiguous: bool = False
+
+
+async def known_for(
+    writer: Writer, artist_id: int, name: str, id_field: str, ids: Iterable[str]
+) -> Known:
+    """What our other rows say about a search for row ``artist_id`` (one read)."""
+    async with writer.read() as conn:
+        held, same_name = await other_rows_knowledge(conn, artist_id, name, id_field, ids)
+    return Known(held_elsewhere=held, same_name_rows_without_id=same_name)
+
+
+def tmid_contradicts(tmid: int | str | None, ticketmaster_id: str | None) -> bool:
+    """setlist.fm's ``tmid`` names another attraction than ours. A legacy numeric id cannot be
+    compared with a Discovery id (``K8vZ9…``): only two ids of one form contradict."""
+    if tmid is None or not ticketmaster_id:
+        return False
+    theirs = str(tmid)
+    if theirs.isdigit() != ticketmaster_id.isdigit():
+        return False
+    return theirs != ticketmaster_id
+
+
+def _one(
+    name: str,
+    results: Iterable[T],
+    *,
+    ids: Callable[[T], list[str]],
+    label: str,
+    known: Known,
+    excluded: Callable[[T], str | None],
+) -> Pick[T]:
+    """Rules 2 and 3 over ``results`` (already of the searched normalised name); ``ids`` gives a
+    result's own id first, then the ids it links."""
+
+    def key(result: T) -> str:
+        return ids(result)[0]
+
+    candidates: dict[str, T] = {}
+    reasons: list[str] = []
+    for result in results:
+        why = excluded(result)
+        if why is None and (held := [i for i in ids(result) if i in known.held_elsewhere]):
+            why = f"another of our artists holds {held[0]}"
+        if why is not None:
+            reasons.append(f"{key(result)} ({why})")
+        else:
+            candidates.setdefault(key(result), result)
+    if len(candidates) > 1:
+        listed = ", ".join(sorted(candidates))
+        return Pick(
+            why=f"{len(candidates)} {label} artists named {name!r}: {listed}", ambiguous=True
+        )
+    if not candidates:
+        if reasons:
+            listed = ", ".join(reasons)
+            return Pick(
+                why=f"the {label} artists named {name!r} are others: {listed}", ambiguous=True
+            )
+        return Pick(why=f"no {label} artist named {name!r}")
+    if known.same_name_rows_without_id:
+        return Pick(
+            why=f"one {label} artist named {name!r}, but {known.same_name_rows_without_id + 1} "
+            "of our artists have that name: it could be any of theirs",
+            ambiguous=True,
+        )
+    return Pick(next(iter(candidates.values())))
+
+
+def pick_spotify_artist(
+    name: str, results: Sequence[SpotifyArtist], known: Known
+) -> Pick[SpotifyArtist]:
+    """The Spotify artist named ``name`` (a search by name: Spotify artists carry no other id)."""
+    wanted = normalize_name(name)
+    same = [a for a in results if normalize_name(a.name) == wanted]
+    return _one(
+        name, same, ids=lambda a: [a.id], label="Spotify", known=known, excluded=lambda a: None
+    )
+
+
+def pick_attraction(
+    name: str,
+    results: Sequence[TmAttraction],
+    known: Known,
+    *,
+    spotify_id: str | None,
+    mbid: str | None,
+) -> Pick[TmAttraction]:
+    """The Ticketmaster attraction of the artist named ``name`` with these ids: the one linking
+    its Spotify id (exact), else by name without a link to another artist."""
+    if spotify_id:
+        linked = {a.id: a for a in results if a.spotify_id == spotify_id}
+        if len(linked) == 1:
+            return Pick(next(iter(linked.values())), exact=True)
+    wanted = normalize_name(name)
+
+    def excluded(attraction: TmAttraction) -> str | None:
+        if spotify_id and attraction.spotify_id not in (None, spotify_id):
+            return f"links Spotify {attraction.spotify_id}"
+        if mbid and attraction.mbid not in (None, mbid):
+            return f"links MusicBrainz {attraction.mbid}"
+        return None
+
+    same = [a for a in results if normalize_name(a.name) == wanted]
+    return _one(
+        name,
+        same,
+        ids=lambda a: [i for i in (a.id, a.spotify_id, a.mbid) if i],
+        label="Ticketmaster",
+        known=known,
+        excluded=excluded,
+    )
+
+
+def pick_setlistfm_artist(
+    name: str, results: Sequence[SfmArtist], known: Known, *, ticketmaster_id: str | None
+) -> Pick[SfmArtist]:
+    """The setlist.fm artist of the artist named ``name``: the one with its Ticketmaster id
+    (exact), else by name without another ``tmid``."""
+    if ticketmaster_id:
+        linked = {a.mbid: a for a in results if str(a.tmid or "") == ticketmaster_id}
+        if len(linked) == 1:
+            return Pick(next(iter(linked.values())), exact=True)
+    wanted = normalize_name(name)
+
+    def excluded(artist: SfmArtist) -> str | None:
+        if tmid_contradicts(artist.tmid, ticketmaster_id):
+            return f"Ticketmaster id {artist.tmid}"
+        return None
+
+    same = [a for a in results if normalize_name(a.name) == wanted]
+    return _one(
+        name,
+        same,
+        ids=lambda a: [a.mbid, *([str(a.tmid)] if a.tmid is not None else [])],
+        label="setlist.fm",
+        known=known,
+        excluded=excluded,
+    )

@@ -1,0 +1,122 @@
+"""The homonym rules of a name search (``tasks/matching.py``): a result is taken only when it is
+unambiguous, and ``why`` says why none was."""
+
+from __future__ import annotations
+
+from clients.setlistfm import SfmArtist
+from clients.spotify import SpotifyArtist
+from clients.ticketmaster import TmAttraction
+from tasks.matching import (
+    Known,
+    pick_attraction,
+    pick_setlistfm_artist,
+    pick_spotify_artist,
+    tmid_contradicts,
+)
+
+SP_PLAIN = "0000000000000000000001"
+SP_THE = "0000000000000000000002"
+MB_PLAIN = "a1b2c3d4-0000-4000-8000-000000000001"
+MB_THE = "a1b2c3d4-0000-4000-8000-000000000002"
+
+
+def _spotify(spotify_id: str, name: str) -> SpotifyArtist:
+    return SpotifyArtist(id=spotify_id, name=name)
+
+
+def test_spotify_two_hits_of_one_normalised_name_are_ambiguous() -> None:
+    results = [_spotify(SP_PLAIN, "Young Owls"), _spotify(SP_THE, "The Young Owls")]
+    pick = pick_spotify_artist("Young Owls", results, Known())
+    assert pick.found is None
+    assert pick.ambiguous
+    assert pick.why == f"2 Spotify artists named 'Young Owls': {SP_PLAIN}, {SP_THE}"
+
+
+def test_spotify_a_hit_another_row_holds_is_that_row_and_leaves_the_other() -> None:
+    results = [_spotify(SP_PLAIN, "Young Owls"), _spotify(SP_THE, "The Young Owls")]
+    pick = pick_spotify_artist("Young Owls", results, Known(held_elsewhere=frozenset({SP_PLAIN})))
+    assert pick.found == results[1]
+    assert not pick.exact
+
+
+def test_spotify_one_hit_for_two_rows_of_that_name_is_ambiguous() -> None:
+    pick = pick_spotify_artist(
+        "Young Owls", [_spotify(SP_PLAIN, "Young Owls")], Known(same_name_rows_without_id=1)
+    )
+    assert pick.found is None
+    assert pick.why == (
+        "one Spotify artist named 'Young Owls', but 2 of our artists have that name: "
+        "it could be any of theirs"
+    )
+
+
+def test_spotify_no_hit_of_the_name_is_a_plain_miss() -> None:
+    pick = pick_spotify_artist("Young Owls", [_spotify(SP_PLAIN, "Young Owls Tribute")], Known())
+    assert (pick.found, pick.ambiguous, pick.why) == (
+        None,
+        False,
+        "no Spotify artist named 'Young Owls'",
+    )
+
+
+def test_setlistfm_a_differing_tmid_is_another_artist() -> None:
+    other = SfmArtist(mbid=MB_PLAIN, name="Young Owls", tmid="K8vZ917aaaa")
+    pick = pick_setlistfm_artist("Young Owls", [other], Known(), ticketmaster_id="K8vZ917bbbb")
+    assert pick.found is None
+    assert pick.why == (
+        f"the setlist.fm artists named 'Young Owls' are others: {MB_PLAIN} (Ticketmaster id "
+        "K8vZ917aaaa)"
+    )
+
+
+def test_setlistfm_own_tmid_is_exact_and_an_unknown_tmid_falls_back_to_the_name() -> None:
+    own = SfmArtist(mbid=MB_THE, name="The Young Owls", tmid="K8vZ917bbbb")
+    plain = SfmArtist(mbid=MB_PLAIN, name="Young Owls")
+    exact = pick_setlistfm_artist(
+        "Young Owls", [plain, own], Known(), ticketmaster_id="K8vZ917bbbb"
+    )
+    by_name = pick_setlistfm_artist("Young Owls", [plain], Known(), ticketmaster_id="K8vZ917bbbb")
+    assert (exact.found, exact.exact) == (own, True)
+    assert (by_name.found, by_name.exact) == (plain, False)
+
+
+def test_a_legacy_numeric_tmid_cannot_contradict_a_discovery_id() -> None:
+    assert not tmid_contradicts(735610, "K8vZ9171ob7")
+    assert tmid_contradicts(735610, "735611")
+    assert tmid_contradicts("K8vZ917aaaa", "K8vZ9171ob7")
+    assert not tmid_contradicts(None, "K8vZ9171ob7")
+    assert not tmid_contradicts("K8vZ917aaaa", None)
+
+
+def test_attraction_linking_our_spotify_id_is_exact_one_linking_another_is_excluded() -> None:
+    ours = TmAttraction(id="K8vZ917aaaa", name="Young Owls", spotify_id=SP_THE)
+    theirs = TmAttraction(id="K8vZ917bbbb", name="Young Owls", spotify_id=SP_PLAIN)
+    unlinked = TmAttraction(id="K8vZ917cccc", name="The Young Owls")
+    exact = pick_attraction("Young Owls", [theirs, ours], Known(), spotify_id=SP_THE, mbid=None)
+    by_name = pick_attraction(
+        "Young Owls", [theirs, unlinked], Known(), spotify_id=SP_THE, mbid=None
+    )
+    none = pick_attraction("Young Owls", [theirs], Known(), spotify_id=SP_THE, mbid=None)
+    assert (exact.found, exact.exact) == (ours, True)
+    assert (by_name.found, by_name.exact) == (unlinked, False)
+    assert none.found is None
+    assert none.why == (
+        f"the Ticketmaster artists named 'Young Owls' are others: K8vZ917bbbb (links Spotify "
+        f"{SP_PLAIN})"
+    )
+
+
+def test_attraction_whose_link_another_row_holds_is_that_row() -> None:
+    linked = TmAttraction(id="K8vZ917aaaa", name="Young Owls", mbid=MB_PLAIN)
+    pick = pick_attraction(
+        "Young Owls",
+        [linked],
+        Known(held_elsewhere=frozenset({MB_PLAIN})),
+        spotify_id=SP_THE,
+        mbid=None,
+    )
+    assert pick.found is None
+    assert pick.why == (
+        "the Ticketmaster artists named 'Young Owls' are others: K8vZ917aaaa (another of our "
+        f"artists holds {MB_PLAIN})"
+    )
