@@ -143,7 +143,10 @@ async def link_found_ids(
     total, conflicts = LinkResult(), list[tuple[str, str]]()
     async with writer.transaction() as conn:
         for artist_id, candidate in found:
-            linked = await link_artist_ids(conn, artist_id, candidate, now=now)
+            try:
+                linked = await link_artist_ids(conn, artist_id, candidate, now=now)
+            except LookupError:  # merged away by another run meanwhile: nothing to link to
+                continue
             total.linked += linked.linked
             total.updated += linked.updated
             total.merged += linked.merged
