@@ -23,7 +23,6 @@ from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from pydantic import BaseModel
-from sqlalchemy.engine import make_url
 
 from clients.errors import AuthError, MalformedRecord, QuotaExhausted
 from flows._runs import RunOutcome, RunTracker, record_refusal, tracked_run
@@ -88,7 +87,7 @@ async def open_sync_run(
     """Open a sync run: credentials of ``apis`` checked before the work starts (a run refused
     there is recorded as one ``failed`` ledger row with its reason); then the ledger row, the
     rate limiter (leases from our database by default, ``tasks/leases.py``), the clients and the
-    writer (a dry run's writer rolls everything back)."""
+    writer (a dry run's writer rolls each of its transactions back)."""
     settings = get_settings()
     try:
         check_credentials(settings, apis)
@@ -97,18 +96,12 @@ async def open_sync_run(
         raise
     dry_run = bool(getattr(params, "dry_run", False))
     mode = getattr(params, "mode", None)
-    limits = settings
-    if dry_run and make_url(settings.database_url).get_backend_name() == "sqlite":
-        # A dry run holds SQLite's one write lock for its whole run (its outer transaction), so
-        # it cannot lease from that file: it paces its requests in process instead. SQLite is
-        # the one-machine default; on PostgreSQL a dry run leases like any run.
-        limits = settings.model_copy(update={"rate_limiter": "local"})
     async with (
         tracked_run(job=job, mode=mode, parameters=params, dry_run=dry_run) as run,
-        open_rate_limiter(limits, apis, engine=run.engine) as limiter,
+        open_rate_limiter(settings, apis, engine=run.engine) as limiter,
         open_upstream(settings, apis=apis, limiter=limiter) as upstream,
-        Writer(run.engine, dry_run=dry_run).dry_run_scope() as writer,
     ):
+        writer = Writer(run.engine, dry_run=dry_run)
         sync = SyncRun(run, upstream, writer, utcnow())
         try:
             yield sync

@@ -230,6 +230,13 @@ async def sync_artist(ref: ArtistRef, dry_run: bool = False) -> RunOutcome:
         artist_id = await resolve_artist(sync, params.ref)
         sync.run.count("artist_id", artist_id)  # which artist the reference named, for the caller
         artist = await claim(sync, artist_id)
+        if artist is None and params.dry_run and sync.run.counts["artists_added"]:
+            # A dry run rolls each write back: the artist it would add is not there to sync.
+            sync.run.summary_lines.append(
+                f"Sync artist {params.ref!r} (dry run): the artist would be added; its shows "
+                "and setlists are read by a real run."
+            )
+            return await sync.outcome()
         if artist is None:
             sync.run.count("artists_skipped")
             sync.run.summary_lines.append(

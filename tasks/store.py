@@ -3,7 +3,7 @@
 
 A ``Writer`` owns the transactions of a run: it serialises them (SQLite has one writer; on
 PostgreSQL it keeps concurrent artist writes from deadlocking on shared venues) and, in a dry run,
-rolls every one of them back, so the run reports what it would have changed and writes nothing.
+rolls each one back at its end, so the run reports what it would have changed and writes nothing.
 """
 
 from __future__ import annotations
@@ -50,53 +50,41 @@ __all__ = [
 class Writer:
     """The transactions of one run.
 
-    A real run commits each ``transaction()`` on its own. A dry run keeps one connection and one
-    outer transaction for the whole run (opened by ``dry_run_scope``): each ``transaction()`` is a
-    savepoint inside it and ``read()`` sees what the run wrote so far, so later steps compute on
-    top of earlier ones; the outer transaction is rolled back at the end.
+    A real run commits each ``transaction()`` on its own. A dry run executes each one the same
+    way and rolls it back at its end: every write runs for real (its counts are the database's
+    own), and the write lock is held only for that one transaction, never for the whole run
+    (SQLite has one writer: the monitor's activity intake and the rate leases go on meanwhile).
+    The price: a step of a dry run sees the stored data, not what its earlier steps would have
+    written (a dry ``full`` discovery then sync counts the shows of the artists already stored).
     """
 
     engine: AsyncEngine
     dry_run: bool = False
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _shared: AsyncConnection | None = None
-
-    @asynccontextmanager
-    async def dry_run_scope(self) -> AsyncIterator[Writer]:
-        """Around a whole run: in a dry run, the outer transaction that is never committed."""
-        if not self.dry_run:
-            yield self
-            return
-        async with self.engine.connect() as conn:
-            outer = await conn.begin()
-            if conn.dialect.name == "sqlite":
-                # pysqlite defers BEGIN to the first write, and a savepoint released outside a
-                # transaction commits: open the real transaction now.
-                await conn.exec_driver_sql("BEGIN")
-            self._shared = conn
-            try:
-                yield self
-            finally:
-                self._shared = None
-                await outer.rollback()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         async with self.lock:
-            if self._shared is not None:
-                async with self._shared.begin_nested():
-                    yield self._shared
+            if not self.dry_run:
+                async with self.engine.begin() as conn:
+                    yield conn
                 return
-            async with self.engine.begin() as conn:
-                yield conn
+            async with self.engine.connect() as conn:
+                trans = await conn.begin()
+                try:
+                    if conn.dialect.name == "sqlite":
+                        # pysqlite defers BEGIN to the first write: open the transaction now, so
+                        # that everything (staging tables too) is rolled back; IMMEDIATE, as a
+                        # deferred one that read first could not take the write lock once
+                        # another writer committed (SQLITE_BUSY at once, no busy wait).
+                        await conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    yield conn
+                finally:
+                    await trans.rollback()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads: the run's own in a dry run (it sees the run's writes)."""
-        if self._shared is not None:
-            async with self.lock:
-                yield self._shared
-            return
+        """A connection for reads (outside any write transaction)."""
         async with self.engine.connect() as conn:
             yield conn
 
