@@ -4,12 +4,16 @@ Targets by kind (``artist_id`` / ``show_id`` / ``song_id``):
 
 - ``view``: at least one of the three;
 - ``follow`` / ``unfollow``: an artist or a show, no song;
-- ``vote_up`` / ``vote_down``: a song and the show whose setlist has it;
+- ``vote_up`` / ``vote_down``: a show, and optionally a song of it. Without a song, the vote is on
+  the show itself (any show, upcoming ones included). With a song: a song of the show's stored
+  setlist, or, while the show has no setlist stored (an upcoming show: a vote on the predicted
+  setlist), a song by its headliner or one of its support acts;
 - ``attendance``: a show, no song.
 
-When several targets are given they must agree: the song is in the setlist of the show, the artist
-is the song's artist, or (without a song) the show's headliner or one of its support acts. A
-missing ``artist_id`` is filled from the song's artist, else the show's headliner.
+When several targets are given they must agree: the song is in the setlist of the show (or, for a
+show without a stored setlist, by one of its performers), the artist is the song's artist, or
+(without a song) the show's headliner or one of its support acts. A missing ``artist_id`` is
+filled from the song's artist, else the show's headliner.
 """
 
 from __future__ import annotations
@@ -186,10 +190,10 @@ class ActivityEvent(BaseModel):
             if self.artist_id is None and self.show_id is None:
                 raise _target_error("artist_id", f"{what} needs an artist_id or show_id")
         elif kind in (ActivityKind.VOTE_UP, ActivityKind.VOTE_DOWN):
-            if self.song_id is None:
-                raise _target_error("song_id", "a vote needs the song_id voted on")
             if self.show_id is None:
-                raise _target_error("show_id", "a vote needs the show_id of the setlist")
+                raise _target_error(
+                    "show_id", "a vote needs the show_id voted on (with a song_id: its song)"
+                )
         else:  # attendance
             if self.song_id is not None:
                 raise _target_error("song_id", "an attendance targets a show")
@@ -282,12 +286,14 @@ class _Known:
         song_artist: dict[int, int],
         support_acts: set[tuple[int, int]],
         setlist_songs: set[tuple[int, int]],
+        shows_with_setlist: set[int],
     ) -> None:
         self.artists = artists
         self.show_headliner = show_headliner
         self.song_artist = song_artist
         self.support_acts = support_acts
         self.setlist_songs = setlist_songs
+        self.shows_with_setlist = shows_with_setlist
 
     @classmethod
     async def load(cls, conn: AsyncConnection, events: list[ActivityEvent]) -> _Known:
@@ -299,6 +305,7 @@ class _Known:
         song_artist: dict[int, int] = {}
         support_acts: set[tuple[int, int]] = set()
         setlist_songs: set[tuple[int, int]] = set()
+        shows_with_setlist: set[int] = set()
         if artist_ids:
             found = await conn.execute(select(_artists.c.id).where(_artists.c.id.in_(artist_ids)))
             artists = set(found.scalars())
@@ -312,27 +319,35 @@ class _Known:
                 select(_songs.c.id, _songs.c.artist_id).where(_songs.c.id.in_(song_ids))
             )
             song_artist = {row.id: row.artist_id for row in found}
-        if artist_ids and show_ids:
+        if show_ids and (artist_ids or song_ids):
+            performers = artist_ids | set(song_artist.values())
             found = await conn.execute(
                 select(_support.c.show_id, _support.c.artist_id).where(
-                    and_(_support.c.show_id.in_(show_ids), _support.c.artist_id.in_(artist_ids))
+                    and_(_support.c.show_id.in_(show_ids), _support.c.artist_id.in_(performers))
                 )
             )
             support_acts = {(row.show_id, row.artist_id) for row in found}
         if show_ids and song_ids:
+            # One query: each show's setlist songs among those voted on, and which shows have a
+            # setlist at all (a row with no song).
+            voted = and_(_entries.c.setlist_id == _setlists.c.id, _entries.c.song_id.in_(song_ids))
             found = await conn.execute(
                 select(_setlists.c.show_id, _entries.c.song_id)
                 .distinct()
-                .select_from(_entries.join(_setlists, _entries.c.setlist_id == _setlists.c.id))
-                .where(and_(_setlists.c.show_id.in_(show_ids), _entries.c.song_id.in_(song_ids)))
+                .select_from(_setlists.outerjoin(_entries, voted))
+                .where(_setlists.c.show_id.in_(show_ids))
             )
-            setlist_songs = {(row.show_id, row.song_id) for row in found}
+            for show_id, song_id in found.all():
+                shows_with_setlist.add(show_id)
+                if song_id is not None:
+                    setlist_songs.add((show_id, song_id))
         return cls(
             artists=artists,
             show_headliner=show_headliner,
             song_artist=song_artist,
             support_acts=support_acts,
             setlist_songs=setlist_songs,
+            shows_with_setlist=shows_with_setlist,
         )
 
     def artist_of(self, index: int, event: ActivityEvent) -> int | None:
@@ -345,11 +360,23 @@ class _Known:
         if song is not None and song not in self.song_artist:
             raise ActivityRejected(index=index, field="song_id", message=f"no song {song}")
         if show is not None and song is not None and (show, song) not in self.setlist_songs:
-            raise ActivityRejected(
-                index=index,
-                field="song_id",
-                message=f"song {song} is not in the setlist of show {show}",
-            )
+            if show in self.shows_with_setlist:
+                raise ActivityRejected(
+                    index=index,
+                    field="song_id",
+                    message=f"song {song} is not in the setlist of show {show}",
+                )
+            performer = self.song_artist[song]
+            if (
+                performer != self.show_headliner[show]
+                and (show, performer) not in self.support_acts
+            ):
+                raise ActivityRejected(
+                    index=index,
+                    field="song_id",
+                    message=f"song {song} is not by an artist of show {show}, which has no "
+                    "setlist yet",
+                )
         if song is not None:
             song_artist = self.song_artist[song]
             if artist is not None and artist != song_artist:

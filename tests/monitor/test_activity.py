@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -119,6 +119,76 @@ async def test_a_valid_batch_is_stored_with_artist_ids_filled_in(engine: AsyncEn
         received | {"kind": "attendance", "artist_id": 2, "show_id": 10, "song_id": None},
         received | {"kind": "view", "artist_id": 1, "show_id": None, "song_id": 101},
     ]
+
+
+async def _upcoming(engine: AsyncEngine) -> None:
+    """Show 12, upcoming: headliner 1, support act 2, no setlist yet; song 103 by artist 2."""
+    await insert_rows(
+        engine,
+        (SHOWS, [show(12, artist_id=1, local_date=date(2026, 4, 1))]),
+        (SUPPORT_ACTS, [{"show_id": 12, "artist_id": 2, "position": 1}]),
+        (SONGS, [song(103, artist_id=2)]),
+    )
+
+
+async def test_votes_reach_an_upcoming_show_on_itself_or_its_predicted_setlist(
+    engine: AsyncEngine,
+) -> None:
+    """Issue 12 defect: a vote needed a song of the show's stored setlist, so no vote could
+    reach an upcoming show (and the show-votes part of trending was always 0 for them)."""
+    await _catalog(engine)
+    await _upcoming(engine)
+    batch = _batch(
+        _ev("vote_up", show_id=12),  # the show itself
+        _ev("vote_down", show_id=12, song_id=101),  # a song of its headliner
+        _ev("vote_up", show_id=12, song_id=103, artist_id=2),  # a song of its support act
+        _ev("vote_up", show_id=10),  # a show-level vote on a show with a setlist
+    )
+
+    assert await store_activity(engine, batch, now=NOW) == 4
+    assert [
+        (r["kind"], r["artist_id"], r["show_id"], r["song_id"]) for r in await _stored(engine)
+    ] == [
+        ("vote_up", 1, 12, None),
+        ("vote_down", 1, 12, 101),
+        ("vote_up", 2, 12, 103),
+        ("vote_up", 1, 10, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("bad_event", "field", "message"),
+    [
+        (
+            _ev("vote_up", song_id=102, show_id=12),
+            "song_id",
+            "song 102 is not by an artist of show 12, which has no setlist yet",
+        ),
+        (
+            _ev("vote_up", song_id=103, show_id=10),  # show 10 has a setlist: only its songs
+            "song_id",
+            "song 103 is not in the setlist of show 10",
+        ),
+        (
+            _ev("vote_up", song_id=101, show_id=12, artist_id=2),
+            "artist_id",
+            "artist 2 is not the artist of song 101",
+        ),
+        (_ev("vote_down", show_id=99), "show_id", "no show 99"),
+    ],
+)
+async def test_a_vote_on_an_upcoming_show_is_checked_against_its_performers(
+    engine: AsyncEngine, bad_event: dict[str, Any], field: str, message: str
+) -> None:
+    await _catalog(engine)
+    await _upcoming(engine)
+    batch = _batch(_ev("vote_up", show_id=12), bad_event)
+
+    with pytest.raises(ActivityRejected) as caught:
+        await store_activity(engine, batch, now=NOW)
+
+    assert (caught.value.index, caught.value.field, caught.value.message) == (1, field, message)
+    assert await _count(engine) == 0
 
 
 async def test_a_reposted_event_id_is_not_stored_twice(engine: AsyncEngine) -> None:
@@ -280,6 +350,7 @@ def test_the_batch_model_accepts_every_kind_with_its_targets() -> None:
         _ev("unfollow", show_id=1),
         _ev("vote_up", song_id=1, show_id=2),
         _ev("vote_down", song_id=1, show_id=2, artist_id=3),
+        _ev("vote_up", show_id=2),
         _ev("attendance", show_id=2, artist_id=1, occurred_at="2026-03-10T11:00:00-05:00"),
     )
 
@@ -289,6 +360,7 @@ def test_the_batch_model_accepts_every_kind_with_its_targets() -> None:
         "unfollow",
         "vote_up",
         "vote_down",
+        "vote_up",
         "attendance",
     ]
-    assert batch.events[5].occurred_at == datetime(2026, 3, 10, 16, 0, tzinfo=UTC)
+    assert batch.events[6].occurred_at == datetime(2026, 3, 10, 16, 0, tzinfo=UTC)

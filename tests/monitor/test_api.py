@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from models.db import make_engine
 from models.tables import UserActivity
+from models.trending import recalculate_trending
 from monitor import api
 from monitor.api import (
     AUTH_FAILURE_BURST,
@@ -35,7 +36,18 @@ from monitor.api import (
 )
 from monitor.health import compute_health
 from settings import Settings
-from tests.monitor.factories import ARTISTS, RUNS, artist, insert_rows, run
+from tests.monitor.factories import (
+    ARTISTS,
+    RUNS,
+    SHOW_TRENDS,
+    SHOWS,
+    SONGS,
+    artist,
+    insert_rows,
+    run,
+    show,
+    song,
+)
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 SECRET = "s3cret-Value-0123456789-abcdefghijklmnop"
@@ -539,6 +551,37 @@ async def test_activity_stores_a_batch_and_answers_how_many(
     assert await _activity_count(engine) == 3
 
 
+async def test_votes_on_an_upcoming_show_are_stored_and_count_in_its_trending(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    """Issue 12 defect: votes needed a stored setlist song, so an upcoming show's votes (a
+    trending input, docs/trending.md) were always 0."""
+    await insert_rows(
+        engine,
+        (SHOWS, [show(7, artist_id=1, local_date=NOW.date() + timedelta(days=10))]),
+        (SONGS, [song(70, artist_id=1)]),
+    )
+    batch = {
+        "events": [
+            {"user_id": "u1", "kind": "vote_up", "show_id": 7},
+            {"user_id": "u2", "kind": "vote_up", "show_id": 7, "song_id": 70},
+            {"user_id": "u3", "kind": "vote_down", "show_id": 7, "song_id": 70},
+        ]
+    }
+
+    answer = await client.post("/api/activity", json=batch, headers=GOOD)
+
+    assert (answer.status_code, answer.json()) == (200, {"stored": 3, "received": 3})
+    await recalculate_trending(
+        engine, mode="full", now=NOW + timedelta(minutes=1), settings=_settings()
+    )
+    async with engine.connect() as conn:
+        votes = (
+            await conn.execute(select(SHOW_TRENDS.c.votes).where(SHOW_TRENDS.c.show_id == 7))
+        ).scalar_one()
+    assert votes > 2.99  # three votes a minute old (72 h half-life)
+
+
 async def test_activity_with_one_bad_reference_answers_422_and_stores_none(
     engine: AsyncEngine, client: httpx.AsyncClient
 ) -> None:
@@ -712,15 +755,15 @@ _RANGE = (
             "activity_target",
         ),
         (
-            _one(user_id="u", kind="vote_up", show_id=3),
-            ["body", "events", 1, "song_id"],
-            "a vote needs the song_id voted on",
+            _one(user_id="u", kind="vote_down", song_id=3),
+            ["body", "events", 1, "show_id"],
+            "a vote needs the show_id voted on (with a song_id: its song)",
             "activity_target",
         ),
         (
-            _one(user_id="u", kind="vote_down", song_id=3),
+            _one(user_id="u", kind="vote_up"),
             ["body", "events", 1, "show_id"],
-            "a vote needs the show_id of the setlist",
+            "a vote needs the show_id voted on (with a song_id: its song)",
             "activity_target",
         ),
         (
