@@ -29,6 +29,7 @@ Spotify:
 | cached by Prefect | `read-spotify-artists`, `read-playlists`: 6 h |
 | rate limits | 180/min |
 | stops | quota spent or key refused: ends it for the run, artists untouched; 403: degrades |
+| name search | no Spotify id: once per 7 days; an unambiguous exact-name hit only |
 
 Ticketmaster:
 
@@ -38,6 +39,7 @@ Ticketmaster:
 | cached by Prefect | `sweep-markets`: 30 min |
 | rate limits | 5/s, 5,000/day |
 | stops | quota spent or key refused: ends it for the run, artists untouched |
+| name search | no Ticketmaster id: once per 7 days; its Spotify link, else an unambiguous name |
 
 setlist.fm:
 
@@ -47,6 +49,7 @@ setlist.fm:
 | cached by Prefect | nothing (read incrementally from each artist's cursor) |
 | rate limits | 2/s, 1,440/day |
 | stops | quota spent or key refused: ends it for the run, artists untouched |
+| name search | no MusicBrainz id: once per 7 days; its Ticketmaster id, else an unambiguous name |
 
 No Prefect task retries a read: the client retried each request already. A failed
 artist keeps its data and its old sync time, gets an error row and a retry time

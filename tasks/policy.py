@@ -31,12 +31,19 @@ class SourcePolicy:
     limits: str
     #: What ends this source's work for the run, and what a failed artist gets.
     stops: str
+    #: When master-sync searches this source by name for an artist it lacks the id of, and what
+    #: it takes (the homonym rules, ``tasks/matching.py``).
+    searches: str = ""
 
 
 def _minutes(value: float) -> str:
     if value <= 0:
         return "not cached (TTL 0)"
     return f"{value:g} min" if value < 120 else f"{value / 60:g} h"
+
+
+def _days(value: float) -> str:
+    return f"{value:g} day" if value == 1 else f"{value:g} days"
 
 
 def _number(value: float) -> str:
@@ -61,6 +68,10 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
             ),
             limits=f"{_number(settings.spotify_requests_per_minute)}/min",
             stops=stop + "; 403: degrades",
+            searches=(
+                f"no Spotify id: once per {_days(settings.spotify_research_after_days)}; "
+                "an unambiguous exact-name hit only"
+            ),
         ),
         "ticketmaster": SourcePolicy(
             source="ticketmaster",
@@ -71,6 +82,11 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
                 f"{_number(settings.ticketmaster_requests_per_day)}/day"
             ),
             stops=stop,
+            searches=(
+                "no Ticketmaster id: once per "
+                f"{_days(settings.ticketmaster_research_after_days)}; its Spotify link, else an "
+                "unambiguous name"
+            ),
         ),
         "setlistfm": SourcePolicy(
             source="setlistfm",
@@ -81,6 +97,10 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
                 f"{_number(settings.setlistfm_requests_per_day)}/day"
             ),
             stops=stop,
+            searches=(
+                f"no MusicBrainz id: once per {_days(settings.setlist_research_after_days)}; "
+                "its Ticketmaster id, else an unambiguous name"
+            ),
         ),
     }
 
@@ -90,18 +110,23 @@ _ROWS = (
     ("cached by Prefect", "cached"),
     ("rate limits", "limits"),
     ("stops", "stops"),
+    ("name search", "searches"),
 )
 _TITLES = {"spotify": "Spotify", "ticketmaster": "Ticketmaster", "setlistfm": "setlist.fm"}
 
 
-def render_policy_table(settings: Settings, sources: Sequence[str] = SOURCES) -> str:
-    """The policy as Markdown: one table per source, then the rules common to all."""
+def render_policy_table(
+    settings: Settings, sources: Sequence[str] = SOURCES, *, searches: bool = True
+) -> str:
+    """The policy as Markdown: one table per source, then the rules common to all.
+    ``searches=False`` leaves out the name searches (a flow that makes none)."""
     policies = source_policies(settings)
+    rows = [row for row in _ROWS if searches or row[1] != "searches"]
     lines: list[str] = []
     for source in sources:
         policy = policies[source]
         lines += [f"{_TITLES[source]}:", "", "| | |", "|---|---|"]
-        lines += [f"| {label} | {getattr(policy, name)} |" for label, name in _ROWS]
+        lines += [f"| {label} | {getattr(policy, name)} |" for label, name in rows]
         lines.append("")
     lines += [
         "No Prefect task retries a read: the client retried each request already. A failed",

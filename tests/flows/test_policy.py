@@ -19,17 +19,17 @@ def defaults() -> Settings:
 
 
 @pytest.mark.parametrize(
-    ("module", "sources"),
+    ("module", "sources", "searches"),
     [
-        (master_sync, ("spotify", "ticketmaster", "setlistfm")),
-        (autonomous_sync, ("spotify", "ticketmaster")),
+        (master_sync, ("spotify", "ticketmaster", "setlistfm"), True),
+        (autonomous_sync, ("spotify", "ticketmaster"), False),
     ],
     ids=["master-sync", "autonomous-sync"],
 )
 def test_a_flow_docstring_shows_the_policy_of_its_sources(
-    module: object, sources: tuple[str, ...]
+    module: object, sources: tuple[str, ...], searches: bool
 ) -> None:
-    assert render_policy_table(defaults(), sources) in str(module.__doc__)
+    assert render_policy_table(defaults(), sources, searches=searches) in str(module.__doc__)
 
 
 def test_the_operations_guide_shows_the_policy_of_every_source() -> None:
@@ -47,6 +47,7 @@ def test_the_policy_follows_the_settings() -> None:
         cache_ttl_spotify_minutes=90,
         ticketmaster_requests_per_day=1000,
         setlistfm_requests_per_second=1,
+        ticketmaster_research_after_days=1,
     )
     policies = source_policies(settings)
     assert policies["ticketmaster"].request_retries.startswith("2× on 429, 5xx, network")
@@ -54,3 +55,6 @@ def test_the_policy_follows_the_settings() -> None:
     assert policies["spotify"].cached == "`read-spotify-artists`, `read-playlists`: 90 min"
     assert policies["ticketmaster"].limits == "5/s, 1,000/day"
     assert policies["setlistfm"].limits == "1/s, 1,440/day"
+    assert policies["ticketmaster"].searches == (
+        "no Ticketmaster id: once per 1 day; its Spotify link, else an unambiguous name"
+    )
