@@ -35,6 +35,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
+    CreateTableAs,
     Date,
     Float,
     Integer,
@@ -49,6 +50,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -182,47 +184,70 @@ def _eligible(clock: Clock) -> Any:
             s.local_date >= clock.today - timedelta(days=GEO_PAST_DAYS),
             or_(v.market_id.is_not(None), v.city.is_not(None)),
         )
-        # A fence: each value once per show, not once per reference (see models/trending/sql).
-        .offset(0)
         .subquery("eligible")
     )
 
 
-def _scope_id(scope: str, eligible: Any) -> ColumnElement[str]:
-    e = eligible.c
-    return cast(e.market_id, String) if scope == "market" else e.city_id
+_STAGED = "geo_trending_staged"
 
 
-def _ranked_rows(clock: Clock, scope: str, kind: str) -> Any:
-    """(scope, scope_id, kind, day, id, score) of the day's top ``GEO_TOP`` per scope."""
+async def _stage(conn: AsyncConnection, clock: Clock) -> Table:
+    """The eligible shows, once per artist on the bill (``headliner`` 1 for the headliner's
+    row), staged in a temporary table: the four rankings read it instead of joining the
+    catalogue four times."""
     eligible = _eligible(clock)
     e = eligible.c
+    headliners = select(
+        _shows.c.id.label("show_id"), _shows.c.artist_id, literal(1, Integer).label("headliner")
+    )
+    support = select(_acts.c.show_id, _acts.c.artist_id, literal(0, Integer))
+    billed = union_all(headliners, support).subquery("billed")
+    query = select(
+        e.show_id,
+        billed.c.artist_id,
+        billed.c.headliner,
+        e.market_id,
+        e.city_id,
+        e.proximity,
+        e.follows,
+        e.views,
+        e.votes,
+        e.attendance,
+        e.score,
+    ).select_from(eligible.join(billed, billed.c.show_id == e.show_id))
+    await conn.execute(text(f"DROP TABLE IF EXISTS {_STAGED}"))
+    staged = CreateTableAs(query, _STAGED, temporary=True)
+    await conn.execute(staged)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f"ANALYZE {_STAGED}"))
+    return staged.table
+
+
+def _ranked_rows(clock: Clock, scope: str, kind: str, staged: Table) -> Any:
+    """(scope, scope_id, kind, day, id, score) of the day's top ``GEO_TOP`` per scope."""
+    e = staged.c
     where_scoped = (e.market_id if scope == "market" else e.city_id).is_not(None)
-    scope_id = _scope_id(scope, eligible)
+    scope_id = cast(e.market_id, String) if scope == "market" else e.city_id
     if kind == "show":
         scored = (
             select(scope_id.label("scope_id"), e.show_id.label("entity_id"), e.score)
-            .where(where_scoped, e.score > float_(0.0))
+            .where(where_scoped, e.headliner == 1, e.score > float_(0.0))
             .subquery("scored")
         )
     else:
-        headliners = select(_shows.c.id.label("show_id"), _shows.c.artist_id)
-        support = select(_acts.c.show_id, _acts.c.artist_id)
-        billed = union_all(headliners, support).subquery("billed")
         a = _artists.c
         sums = (
             select(
                 scope_id.label("scope_id"),
-                billed.c.artist_id,
+                e.artist_id,
                 func.sum(e.proximity, type_=Float).label("upcoming"),
                 func.sum(e.follows, type_=Float).label("follows"),
                 func.sum(e.views, type_=Float).label("views"),
                 func.sum(e.votes, type_=Float).label("votes"),
                 func.sum(e.attendance, type_=Float).label("attendance"),
             )
-            .select_from(eligible.join(billed, billed.c.show_id == e.show_id))
             .where(where_scoped)
-            .group_by(scope_id, billed.c.artist_id)
+            .group_by(scope_id, e.artist_id)
             .offset(0)
             .subquery("sums")
         )
@@ -283,12 +308,13 @@ async def recalculate_geo_trending(conn: AsyncConnection, clock: Clock) -> GeoRe
     oldest = clock.today - timedelta(days=GEO_HISTORY_DAYS - 1)
     await conn.execute(delete(g).where(or_(g.c.day == clock.today, g.c.day < oldest)))
     rows: dict[str, int] = {}
+    staged = await _stage(conn, clock)
     for scope in ("market", "city"):
         for kind in ("artist", "show"):
             await conn.execute(
                 insert(g).from_select(
                     ["scope", "scope_id", "entity_type", "day", "entity_id", "score"],
-                    _ranked_rows(clock, scope, kind),
+                    _ranked_rows(clock, scope, kind, staged),
                 )
             )
             counted = (
@@ -297,6 +323,7 @@ async def recalculate_geo_trending(conn: AsyncConnection, clock: Clock) -> GeoRe
                 .where(and_(g.c.scope == scope, g.c.entity_type == kind, g.c.day == clock.today))
             )
             rows[f"{scope}_{kind}s"] = int((await conn.execute(counted)).scalar_one())
+    await conn.execute(text(f"DROP TABLE {_STAGED}"))
     return GeoResult(rows=rows)
 
 

@@ -8,13 +8,14 @@ the square of the catalogue:
   acts);
 - **shared venues**: two artists who played the same venue, over venues with at most
   ``VENUE_MAX_ARTISTS`` artists (a stadium everyone plays says little, and would make the pairs
-  quadratic);
+  quadratic: with 200 the sandbox's 1,000 artists made 795,000 pairs, nearly all of them);
 - **covers**: a setlist of A with a song of B (``cover_mbid`` = B's MusicBrainz id, else the
   cover's artist name = B's name, case-insensitive; tapes excluded), in both directions;
 - **genres**: the ``GENRE_ANCHORS`` most popular artists of each genre an artist has.
 
-Each candidate pair is then scored on every signal (``WEIGHTS``, documented in
-``docs/trending.md``):
+Each candidate pair is scored on every signal (``WEIGHTS``, documented in
+``docs/trending.md``); the market signal, which can only reorder, is computed for each artist's
+best ``SHORTLIST`` candidates by the other signals only:
 
     score = 100 * sum(w_i * c_i) / sum(w_i)
 
@@ -49,7 +50,9 @@ __all__ = [
 ]
 
 SIMILAR_TOP: Final = 10
-VENUE_MAX_ARTISTS: Final = 200
+VENUE_MAX_ARTISTS: Final = 50
+#: Candidates per artist kept for the market signal and the final ranking.
+SHORTLIST: Final = 3 * 10
 GENRE_ANCHORS: Final = 20
 WEIGHTS: Final[dict[str, int]] = {
     "co_billing": 35,
@@ -90,12 +93,15 @@ def _saturate(value: str, key: str) -> str:
 def _statement(dialect: str) -> str:
     w = WEIGHTS
     total = sum(w.values())
-    score = (
-        f"floor(100.0 * ({w['co_billing']} * {_saturate('s.shows', 'co_billing')}"
+    evidence = (
+        f"{w['co_billing']} * {_saturate('s.shows', 'co_billing')}"
         f" + {w['covers']} * {_saturate('s.covers', 'covers')}"
         f" + {w['venues']} * {_saturate('s.venue_weight', 'venues')}"
         f" + {w['genres']} * COALESCE(s.jaccard, 0.0)"
-        f" + {w['markets']} * {_saturate('s.markets', 'markets')}) / {total} * 100 + 0.5) / 100.0"
+    )
+    score = (
+        f"floor(100.0 * (s.evidence + {w['markets']} * {_saturate('s.markets', 'markets')})"
+        f" / {total} * 100 + 0.5) / 100.0"
     )
     return f"""
 WITH participants AS (
@@ -181,20 +187,8 @@ shared_genres AS (
     JOIN artist_genres gb ON gb.artist_id = c.b AND gb.genre = ga.genre
     GROUP BY c.a, c.b
 ),
-artist_markets AS (
-    SELECT DISTINCT p.artist_id, v.market_id
-    FROM participants p JOIN venues v ON v.id = p.venue_id WHERE v.market_id IS NOT NULL
-),
-shared_markets AS (
-    SELECT c.a, c.b, COUNT(*) AS markets
-    FROM candidates c
-    JOIN artist_markets ma ON ma.artist_id = c.a
-    JOIN artist_markets mb ON mb.artist_id = c.b AND mb.market_id = ma.market_id
-    GROUP BY c.a, c.b
-),
 signals AS (
     SELECT c.a, c.b, c.shows, c.covers, c.venue_weight,
-           COALESCE(sm.markets, 0) AS markets,
            CASE WHEN sg.shared IS NULL THEN 0.0
                 ELSE CAST(sg.shared AS {_DOUBLE})
                      / CAST(gca.genres + gcb.genres - sg.shared AS {_DOUBLE}) END AS jaccard
@@ -202,14 +196,36 @@ signals AS (
     LEFT JOIN shared_genres sg ON sg.a = c.a AND sg.b = c.b
     LEFT JOIN genre_counts gca ON gca.artist_id = c.a
     LEFT JOIN genre_counts gcb ON gcb.artist_id = c.b
-    LEFT JOIN shared_markets sm ON sm.a = c.a AND sm.b = c.b
+),
+shortlist AS (
+    SELECT * FROM (
+        SELECT s.*, {evidence} AS evidence,
+               row_number() OVER (PARTITION BY s.a ORDER BY {evidence} DESC, s.b) AS place
+        FROM signals s
+    ) ranked WHERE place <= {SHORTLIST}
+),
+artist_markets AS (
+    SELECT DISTINCT p.artist_id, v.market_id
+    FROM participants p JOIN venues v ON v.id = p.venue_id WHERE v.market_id IS NOT NULL
+),
+shared_markets AS (
+    SELECT c.a, c.b, COUNT(*) AS markets
+    FROM shortlist c
+    JOIN artist_markets ma ON ma.artist_id = c.a
+    JOIN artist_markets mb ON mb.artist_id = c.b AND mb.market_id = ma.market_id
+    GROUP BY c.a, c.b
 ),
 scored AS (
-    SELECT s.*, {score} AS score FROM signals s
+    SELECT s.a, s.b, s.shows, s.covers, s.venue_weight, s.jaccard, s.evidence,
+           COALESCE(sm.markets, 0) AS markets
+    FROM shortlist s LEFT JOIN shared_markets sm ON sm.a = s.a AND sm.b = s.b
+),
+final AS (
+    SELECT s.*, {score} AS score FROM scored s
 ),
 ranked AS (
-    SELECT scored.*, row_number() OVER (PARTITION BY a ORDER BY score DESC, b) AS place
-    FROM scored WHERE score > 0
+    SELECT final.*, row_number() OVER (PARTITION BY a ORDER BY score DESC, b) AS place
+    FROM final WHERE score > 0
 )
 INSERT INTO artist_similarity
     (artist_id, similar_id, rank, score, shared_shows, shared_venues, covers, shared_genres,
