@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, NoReturn, TypeVar, cast
 
 import typer
@@ -1060,6 +1061,79 @@ def demo(
     code = run_demo(console, artists=artists, limit=limit)
     if code:
         raise typer.Exit(code)
+
+
+# --- simulate ------------------------------------------------------------------------------------
+
+
+@app.command()
+def simulate(
+    artists: Annotated[int, typer.Option(help="Artists in the sandbox world (10 to 100,000).")],
+    days: Annotated[int, typer.Option(help="Days to simulate (1 to 366).")],
+    seed: Annotated[int, typer.Option(help="The world's seed (same seed, same world).")] = 7,
+    fault_rate: Annotated[
+        float, typer.Option(help="Share of upstream requests answered with a fault (0 to 1).")
+    ] = 0.0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="An empty database to simulate on (default: a fresh SQLite file)."),
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the report as JSON (one entry per day, a final one).")
+    ] = None,
+    check_trending_url: Annotated[
+        str | None,
+        typer.Option(
+            help="An empty database of the other kind: the final data is copied there and "
+            "trending recalculated on both, to compare the scores."
+        ),
+    ] = None,
+) -> None:
+    """Replay the deployments' schedules for DAYS days on a virtual clock against a sandbox
+    world of ARTISTS artists, then score the database against the sandbox's truth."""
+    import tempfile
+
+    from cli.scorecard import Scorecard
+    from cli.simulate import (
+        InvalidSimulation,
+        SimulationRequest,
+        day_line,
+        run_simulation,
+        temporary_prefect,
+    )
+
+    try:
+        request = SimulationRequest(
+            artists=artists,
+            days=days,
+            seed=seed,
+            fault_rate=fault_rate,
+            database_url=database_url,
+            report=report,
+            check_trending_url=check_trending_url,
+        )
+    except InvalidSimulation as exc:
+        _usage_error(str(exc))
+    with tempfile.TemporaryDirectory(prefix="mysetlist-simulate-") as tmp:
+        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'simulation.db'}"
+        try:
+            with temporary_prefect():
+                result = _run(
+                    run_simulation(
+                        request, database_url=url, progress=lambda day: console.print(day_line(day))
+                    )
+                )
+        except InvalidSimulation as exc:
+            _usage_error(str(exc))
+    card = Scorecard(**result["final"])
+    table = Table(title=f"Scorecard: {artists} artists, {days} days, seed {seed}")
+    for column in ("section", "figure", "value"):
+        table.add_column(column)
+    for section, figure, value in card.rows():
+        table.add_row(section, figure, value)
+    console.print(table)
+    if report is not None:
+        console.print(f"Report written to {report}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,8 +30,8 @@ import asyncio
 import logging
 import math
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Final, TypeVar
@@ -66,6 +66,7 @@ __all__ = [
     "lease_size",
     "open_rate_limiter",
     "to_local",
+    "use_process_limiter",
 ]
 
 T = TypeVar("T")
@@ -509,6 +510,22 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: Limiters installed by ``use_process_limiter``, innermost last.
+_process_limiters: list[RateLimiter] = []
+
+
+@contextmanager
+def use_process_limiter(limiter: RateLimiter) -> Iterator[None]:
+    """Within the block, every run with ``RATE_LIMITER=local`` takes ``limiter`` instead of fresh
+    buckets of its own: one process's buckets shared by the runs it makes one after another
+    (``mysetlist simulate``), so a run never starts with a full burst its predecessor spent."""
+    _process_limiters.append(limiter)
+    try:
+        yield
+    finally:
+        _process_limiters.remove(limiter)
+
+
 @asynccontextmanager
 async def open_rate_limiter(
     settings: Settings,
@@ -524,6 +541,9 @@ async def open_rate_limiter(
     ``local``: in-process token buckets (one process only: tests and benchmarks).
     """
     if settings.rate_limiter == "local":
+        if _process_limiters:
+            yield _process_limiters[-1]
+            return
         yield TokenBucketLimiter.from_settings(settings, clock=clock)
         return
     limiter = LeasedRateLimiter(settings, engine=engine, apis=apis, clock=clock)

@@ -1,0 +1,470 @@
+"""The simulation's scorecard: our database measured against the sandbox's truth.
+
+Everything here is computed from the truth (``cli/truth.py``) and from what the database holds,
+never from what the flows report. See ``issues show 12`` (Build 3) for the figures' definitions;
+the choices made where it is silent are written next to each figure.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cli.truth import CHANGE_KINDS, Entry, Truth, truth_status
+from models.tables import Artist, Setlist, SetlistEntry, Show, Song, Venue
+from sandbox.catalog import Artist as TrueArtist
+
+__all__ = ["DayQuota", "Scorecard", "compute_scorecard", "percentile", "ratio"]
+
+API_QUOTAS: dict[str, int | None] = {"ticketmaster": 5000, "setlistfm": 1440, "spotify": None}
+
+
+def ratio(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded to 4 places; None when there is nothing to measure."""
+    return round(part / whole, 4) if whole else None
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The nearest-rank percentile (no interpolation: exact on every platform)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * share // 1))
+    return ordered[int(rank) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class DayQuota:
+    """Requests one API answered (or refused) on one calendar day."""
+
+    day: date
+    api: str
+    requests: int
+    over_cap: int
+
+
+@dataclass
+class Scorecard:
+    """The figures, grouped as the issue lists them; ``as_dict`` is the report's JSON."""
+
+    identity: dict[str, Any]
+    shows: dict[str, Any]
+    setlists: dict[str, Any]
+    freshness: dict[str, Any]
+    quota: dict[str, Any]
+    trending: dict[str, Any]
+    run: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "identity": self.identity,
+            "shows": self.shows,
+            "setlists": self.setlists,
+            "freshness": self.freshness,
+            "quota": self.quota,
+            "trending": self.trending,
+            "run": self.run,
+        }
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(section, figure, value) for the printed table."""
+        out: list[tuple[str, str, str]] = []
+        for section, figures in self.as_dict().items():
+            for name, value in figures.items():
+                if isinstance(value, dict | list):
+                    continue
+                out.append((section, name, _shown(value)))
+            if section == "freshness":
+                for kind, lag in figures.get("lag_hours", {}).items():
+                    out.append(
+                        (
+                            section,
+                            f"{kind} lag h (median / p95 / n / pending)",
+                            f"{_shown(lag['median'])} / {_shown(lag['p95'])} / {lag['count']}"
+                            f" / {lag['pending']}",
+                        )
+                    )
+            if section == "quota":
+                for api, worst in figures.get("worst_day", {}).items():
+                    out.append((section, f"{api} busiest day (requests / quota)", worst))
+        return out
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else f"{value:.0f}"
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    id: int
+    name: str
+    spotify_id: str | None
+    ticketmaster_id: str | None
+    mbid: str | None
+    synced: bool
+
+
+def _true_artist(row: _Row, truth: Truth) -> tuple[TrueArtist | None, set[int]]:
+    """The true artist a row stands for and every true artist its ids point to. The row stands
+    for the artist its ids agree on; when they disagree, the one named like the row, else the
+    Ticketmaster id's, then Spotify's, then MusicBrainz'."""
+    pointed = [
+        artist
+        for artist in (
+            truth.by_ticketmaster_id.get(row.ticketmaster_id or ""),
+            truth.by_spotify_id.get(row.spotify_id or ""),
+            truth.by_mbid.get(row.mbid or ""),
+        )
+        if artist is not None
+    ]
+    indexes = {a.index for a in pointed}
+    if not pointed:
+        return None, indexes
+    for artist in pointed:
+        if artist.name == row.name:
+            return artist, indexes
+    return pointed[0], indexes
+
+
+async def compute_scorecard(
+    engine: AsyncEngine,
+    truth: Truth,
+    *,
+    end: datetime,
+    days: Sequence[dict[str, Any]],
+    trending: dict[str, Any],
+    run: dict[str, Any],
+) -> Scorecard:
+    """The scorecard of the database behind ``engine`` at ``end``."""
+    async with engine.connect() as conn:
+        a = Artist.__table__  # type: ignore[attr-defined]
+        artist_rows = [
+            _Row(
+                r.id, r.name, r.spotify_id, r.ticketmaster_id, r.mbid, r.last_synced_at is not None
+            )
+            for r in (
+                await conn.execute(
+                    select(
+                        a.c.id,
+                        a.c.name,
+                        a.c.spotify_id,
+                        a.c.ticketmaster_id,
+                        a.c.mbid,
+                        a.c.last_synced_at,
+                    )
+                )
+            ).all()
+        ]
+        v = Venue.__table__  # type: ignore[attr-defined]
+        venues = {
+            r.id: (r.ticketmaster_id, r.setlistfm_id)
+            for r in (await conn.execute(select(v.c.id, v.c.ticketmaster_id, v.c.setlistfm_id)))
+        }
+        s = Show.__table__  # type: ignore[attr-defined]
+        shows = (
+            await conn.execute(
+                select(
+                    s.c.id,
+                    s.c.artist_id,
+                    s.c.venue_id,
+                    s.c.ticketmaster_id,
+                    s.c.setlistfm_id,
+                    s.c.local_date,
+                    s.c.status,
+                    s.c.created_at,
+                    s.c.updated_at,
+                )
+            )
+        ).all()
+        sl = Setlist.__table__  # type: ignore[attr-defined]
+        setlists = (
+            await conn.execute(
+                select(
+                    sl.c.id,
+                    sl.c.setlistfm_id,
+                    sl.c.version_id,
+                    sl.c.artist_id,
+                    sl.c.show_id,
+                    sl.c.created_at,
+                    sl.c.updated_at,
+                )
+            )
+        ).all()
+        se = SetlistEntry.__table__  # type: ignore[attr-defined]
+        so = Song.__table__  # type: ignore[attr-defined]
+        entries: dict[int, list[tuple[int, Entry]]] = defaultdict(list)
+        for r in await conn.execute(
+            select(
+                se.c.setlist_id,
+                se.c.position,
+                se.c.set_index,
+                se.c.encore,
+                so.c.title,
+                se.c.tape,
+                se.c.cover_artist_name,
+            ).join(so, so.c.id == se.c.song_id)
+        ):
+            entries[r.setlist_id].append(
+                (r.position, (r.set_index, r.encore, r.title, bool(r.tape), r.cover_artist_name))
+            )
+
+    # identity ----------------------------------------------------------------------------------
+    row_artist: dict[int, TrueArtist] = {}
+    mixed = 0
+    unlinked = 0
+    held_by: Counter[int] = Counter()
+    for row in artist_rows:
+        artist, pointed = _true_artist(row, truth)
+        if artist is None:
+            unlinked += 1
+            continue
+        row_artist[row.id] = artist
+        held_by[artist.index] += 1
+        if len(pointed) > 1:
+            mixed += 1
+    split_rows = sum(n - 1 for n in held_by.values() if n > 1)
+    clean = sum(
+        1
+        for row in artist_rows
+        if row.id in row_artist
+        and held_by[row_artist[row.id].index] == 1
+        and len(_true_artist(row, truth)[1]) == 1
+    )
+    exposed = truth.exposed_artists(end)
+    found = {artist.index for artist in row_artist.values()}
+
+    def id_share(column: str, index: dict[str, TrueArtist]) -> float | None:
+        holding = [row for row in artist_rows if getattr(row, column)]
+        right = sum(
+            1
+            for row in holding
+            if row.id in row_artist
+            and (true := index.get(getattr(row, column))) is not None
+            and true.index == row_artist[row.id].index
+        )
+        return ratio(right, len(holding))
+
+    identity = {
+        "rows": len(artist_rows),
+        "precision": ratio(clean, len(artist_rows)),
+        "rows_mixing_artists": mixed,
+        "artists_in_two_rows": sum(1 for n in held_by.values() if n > 1),
+        "extra_rows": split_rows,
+        "rows_unknown_to_truth": unlinked,
+        "exposed_artists": len(exposed),
+        "recall": ratio(len(exposed & found), len(exposed)),
+        "spotify_id_right": id_share("spotify_id", truth.by_spotify_id),
+        "ticketmaster_id_right": id_share("ticketmaster_id", truth.by_ticketmaster_id),
+        "mbid_right": id_share("mbid", truth.by_mbid),
+    }
+
+    # shows -------------------------------------------------------------------------------------
+    synced = {
+        row.id: row_artist[row.id] for row in artist_rows if row.synced and row.id in row_artist
+    }
+    today = end.date()
+    stored_by_tm = {r.ticketmaster_id: r for r in shows if r.ticketmaster_id}
+    true_upcoming = [
+        event
+        for artist in {a.index: a for a in synced.values()}.values()
+        for event in truth.upcoming_events(artist, end)
+    ]
+
+    def matches(event_id: str, row: Any) -> bool:
+        event = truth.event(event_id)
+        if event is None or row.artist_id not in synced:
+            return False
+        venue = venues.get(row.venue_id) if row.venue_id is not None else None
+        return (
+            synced[row.artist_id].index == event.headliner.index
+            and row.status == truth_status(event)
+            and row.local_date == event.local_date
+            and venue is not None
+            and venue[0] == event.venue.ticketmaster_id
+        )
+
+    recalled = sum(
+        1
+        for event in true_upcoming
+        if (show_row := stored_by_tm.get(event.id)) is not None and matches(event.id, show_row)
+    )
+    stored_upcoming = [
+        r
+        for r in shows
+        if r.artist_id in synced and r.local_date >= today and r.status != "completed"
+    ]
+    precise = sum(
+        1
+        for r in stored_upcoming
+        if r.ticketmaster_id is not None and matches(r.ticketmaster_id, r)
+    )
+    phantoms = 0
+    for shown in shows:
+        if shown.status != "completed" or shown.ticketmaster_id is None:
+            continue
+        event = truth.event(shown.ticketmaster_id)
+        if (
+            event is None
+            or truth_status(event) != "upcoming"
+            or not truth.listed(event, end)
+            or (
+                shown.venue_id is not None
+                and venues[shown.venue_id][0] != event.venue.ticketmaster_id
+            )
+        ):
+            phantoms += 1
+    keys = Counter((r.artist_id, r.local_date, r.venue_id) for r in shows if r.venue_id is not None)
+    show_card = {
+        "synced_artists": len(synced),
+        "true_upcoming": len(true_upcoming),
+        "stored_upcoming": len(stored_upcoming),
+        "recall": ratio(recalled, len(true_upcoming)),
+        "precision": ratio(precise, len(stored_upcoming)),
+        "phantom_completions": phantoms,
+        "duplicates": sum(n - 1 for n in keys.values() if n > 1),
+    }
+
+    # setlists ----------------------------------------------------------------------------------
+    stored = {r.setlistfm_id: r for r in setlists}
+    shows_by_id = {r.id: r for r in shows}
+    published = [
+        t
+        for artist in {a.index: a for a in synced.values()}.values()
+        for t in truth.setlists(artist, end)
+    ]
+    in_month = [t for t in published if t.published_at >= truth.start]
+
+    def within(hours: int) -> float | None:
+        eligible = [t for t in in_month if t.published_at + timedelta(hours=hours) <= end]
+        ok = sum(
+            1
+            for t in eligible
+            if (r := stored.get(t.setlist_id)) is not None
+            and r.created_at <= t.published_at + timedelta(hours=hours)
+        )
+        return ratio(ok, len(eligible))
+
+    structure_ok = current = linked_ok = 0
+    checked = 0
+    for r in setlists:
+        t = truth.setlist(r.setlistfm_id)
+        if t is None:
+            continue
+        checked += 1
+        version = t.version_of(r.version_id)
+        got = [entry for _, entry in sorted(entries.get(r.id, []))]
+        if version is not None and got == t.entries(version):
+            structure_ok += 1
+        if version == t.version_at(end):
+            current += 1
+        show = shows_by_id.get(r.show_id) if r.show_id is not None else None
+        p = t.performance
+        if show is not None:
+            venue = venues.get(show.venue_id) if show.venue_id is not None else None
+            owner = row_artist.get(show.artist_id)
+            if (
+                owner is not None
+                and owner.index == p.artist.index
+                and show.local_date == p.event_date
+                and venue is not None
+                and (venue[1] == p.venue.setlistfm_id or venue[0] == p.venue.ticketmaster_id)
+            ):
+                linked_ok += 1
+    per_artist_complete = 0
+    for artist in {a.index: a for a in synced.values()}.values():
+        theirs = truth.setlists(artist, end)
+        if all(t.setlist_id in stored for t in theirs):
+            per_artist_complete += 1
+    stored_of_published = sum(1 for t in published if t.setlist_id in stored)
+    setlist_card = {
+        "published_of_synced": len(published),
+        "published_this_period": len(in_month),
+        "stored_within_24h": within(24),
+        "stored_within_72h": within(72),
+        "stored": len(setlists),
+        "structure_equal": ratio(structure_ok, checked),
+        "current_version": ratio(current, checked),
+        "linked_to_right_show": ratio(linked_ok, checked),
+        "history_depth": ratio(stored_of_published, len(published)),
+        "artists_with_full_history": ratio(
+            per_artist_complete, len({a.index for a in synced.values()})
+        ),
+    }
+
+    # freshness: lag from an upstream change to the database (the row that reflects it) ---------
+    lags: dict[str, list[float]] = {kind: [] for kind in CHANGE_KINDS}
+    pending: Counter[str] = Counter()
+    for change in truth.changes(truth.start, end, {a.index: a for a in synced.values()}.values()):
+        held = stored.get(change.key)
+        if change.kind == "setlist_published":
+            if held is None:
+                pending[change.kind] += 1
+                continue
+            lags[change.kind].append((held.created_at - change.at).total_seconds() / 3600)
+        elif change.kind == "setlist_edited":
+            t = truth.setlist(change.key)
+            version = (
+                t.version_of(held.version_id) if (held is not None and t is not None) else None
+            )
+            if version is None or version < change.version:
+                pending[change.kind] += 1
+            elif version == change.version and held is not None:
+                lags[change.kind].append((held.updated_at - change.at).total_seconds() / 3600)
+            # a later version stored: this edit was superseded before it was read
+    freshness = {
+        "lag_hours": {
+            kind: {
+                "median": round(statistics.median(values), 2) if values else None,
+                "p95": round(p95, 2) if (p95 := percentile(values, 0.95)) is not None else None,
+                "count": len(values),
+                "pending": pending[kind],
+            }
+            for kind, values in lags.items()
+            if values or pending[kind]
+        }
+    }
+
+    # quota -------------------------------------------------------------------------------------
+    per_api: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for day in days:
+        for api, figures in day["requests"].items():
+            per_api[api].append({"day": day["date"], **figures})
+    over_days = 0
+    worst: dict[str, str] = {}
+    total_requests = 0
+    for api, entries_ in per_api.items():
+        limit = API_QUOTAS.get(api)
+        busiest = max(entries_, key=lambda e: e["requests"])
+        total_requests += sum(e["requests"] for e in entries_)
+        worst[api] = f"{busiest['requests']} / {limit if limit is not None else '-'}"
+        if limit is not None:
+            over_days += sum(1 for e in entries_ if e["admitted"] > limit)
+    quota = {
+        "days_over_quota": over_days,
+        "over_cap_answers": sum(d["over_cap"] for d in days),
+        "requests_per_synced_artist": ratio(total_requests, len(synced)),
+        "worst_day": worst,
+    }
+    return Scorecard(identity, show_card, setlist_card, freshness, quota, trending, run)
+
+
+def table(card: Scorecard) -> str:
+    """The scorecard as a fixed-width text table."""
+    rows = card.rows()
+    width = max(len(f"{s}.{n}") for s, n, _ in rows) + 2
+    return "\n".join(f"{f'{s}.{n}':<{width}}{value}" for s, n, value in rows)
+
+
+def flatten(values: Iterable[tuple[str, str, str]]) -> dict[str, str]:
+    return {f"{s}.{n}": v for s, n, v in values}

@@ -1,0 +1,186 @@
+"""``mysetlist simulate``: a small world's days replayed on the virtual clock, scored against the
+sandbox's truth — the exact scorecard, on both databases (the trending check on the other one)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from cli.main import app
+from cli.simulate import (
+    InvalidSimulation,
+    SimulationRequest,
+    day_line,
+    run_simulation,
+    schedule,
+)
+from tests.conftest import PG_SERVER_URL, _create_database, _drop_database, _run
+
+ARTISTS = 60
+DAYS = 2
+SEED = 7
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    """An empty PostgreSQL database (no tables: the simulation migrates it)."""
+    server = make_url(PG_SERVER_URL)
+    admin = server.set(database="postgres").render_as_string(hide_password=False)
+    name = f"mysetlist_sim_{uuid.uuid4().hex[:12]}"
+    try:
+        _run(_create_database(admin, name))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"PostgreSQL unreachable: {exc!r}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _run(_drop_database(admin, name))
+
+
+def test_the_schedule_is_the_deployments_crons_in_time_order() -> None:
+    start = SimulationRequest(artists=10, days=1, seed=1).start
+    runs = schedule(start, start.replace(day=start.day + 1))
+    names = [deployment.full_name for _, deployment in runs]
+    assert len(runs) == 6 + 12 + 1 + 24 + 1 == 44
+    assert names[:3] == [
+        "autonomous-sync/discovery",
+        "autonomous-sync/sync",
+        "calculate-trending/hourly",
+    ]
+    assert [(at.hour, at.minute) for at, d in runs if d.full_name == "master-sync/daily"] == [
+        (6, 0)
+    ]
+    assert runs[0][0] == start
+    assert [at for at, _ in runs] == sorted(at for at, _ in runs)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--artists", "9", "--days", "1"], "--artists must be from 10"),
+        (["--artists", "10", "--days", "0"], "--days must be from 1"),
+        (["--artists", "10", "--days", "1", "--fault-rate", "1.5"], "--fault-rate must be"),
+        (["--artists", "10", "--days", "1", "--database-url", "mysql://x/y"], "SQLite or Post"),
+        (["--artists", "10", "--days", "1", "--database-url", "not a url"], "not a database"),
+        (["--artists", "10", "--days", "1", "--report", "/no/such/dir/r.json"], "no directory"),
+    ],
+)
+def test_bad_parameters_are_refused_before_any_work(options: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["simulate", *options])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Scorecard" not in result.output
+
+
+async def test_a_database_holding_tables_is_refused(tmp_path: Path) -> None:
+    from models.db import create_all, make_engine
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'used.db'}"
+    engine = make_engine(url)
+    await create_all(engine)
+    await engine.dispose()
+    with pytest.raises(InvalidSimulation, match="already holds tables"):
+        await run_simulation(SimulationRequest(artists=10, days=1, seed=1), database_url=url)
+
+
+#: The scorecard of the 60-artist world, seed 7, 2 days (identical on SQLite and PostgreSQL).
+EXPECTED: dict[str, Any] = {
+    "freshness": {
+        "lag_hours": {
+            "setlist_edited": {"count": 2, "median": 1.55, "p95": 2.28, "pending": 0},
+            "setlist_published": {"count": 1, "median": 16.25, "p95": 16.25, "pending": 0},
+        }
+    },
+    "identity": {
+        "artists_in_two_rows": 0,
+        "exposed_artists": 34,
+        "extra_rows": 0,
+        "mbid_right": 1.0,
+        "precision": 1.0,
+        "recall": 1.0,
+        "rows": 34,
+        "rows_mixing_artists": 0,
+        "rows_unknown_to_truth": 0,
+        "spotify_id_right": 1.0,
+        "ticketmaster_id_right": 1.0,
+    },
+    "quota": {
+        "days_over_quota": 0,
+        "over_cap_answers": 0,
+        "requests_per_synced_artist": 13.9118,
+        "worst_day": {"setlistfm": "57 / 1440", "spotify": "3 / -", "ticketmaster": "194 / 5000"},
+    },
+    "run": {
+        "artists": 60,
+        "days": 2,
+        "fault_rate": 0.0,
+        "flow_runs": 88,
+        "flow_runs_cancelled": 0,
+        "flow_runs_failed": 0,
+        "seed": 7,
+        "virtual_end": "2026-03-04T00:00:00+00:00",
+    },
+    "setlists": {
+        "artists_with_full_history": 0.9118,
+        "current_version": 1.0,
+        "history_depth": 0.9033,
+        "linked_to_right_show": 1.0,
+        "published_of_synced": 755,
+        "published_this_period": 1,
+        "stored": 682,
+        "stored_within_24h": 1.0,
+        "stored_within_72h": None,
+        "structure_equal": 1.0,
+    },
+    "shows": {
+        "duplicates": 0,
+        "phantom_completions": 0,
+        "precision": 1.0,
+        "recall": 1.0,
+        "stored_upcoming": 116,
+        "synced_artists": 34,
+        "true_upcoming": 117,
+    },
+    "trending": {"differing": 0, "equal": True, "scores": 834},
+}
+
+
+def _comparable(final: dict[str, Any]) -> dict[str, Any]:
+    """The scorecard without the figures of the machine (wall time, memory, database)."""
+    run = {
+        k: v
+        for k, v in final["run"].items()
+        if k not in ("wall_seconds", "peak_memory_mb", "database", "wall_seconds_per_run")
+    }
+    trending = {k: v for k, v in final["trending"].items() if k != "checked_against"}
+    return {**final, "run": run, "trending": trending}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+async def test_a_small_world_scores_exactly_on_both_databases(
+    dialect: str, tmp_path: Path, fresh_postgres: str, prefect_harness: str
+) -> None:
+    del prefect_harness
+    sqlite = f"sqlite+aiosqlite:///{tmp_path / 'sim.db'}"
+    main, other = (sqlite, fresh_postgres) if dialect == "sqlite" else (fresh_postgres, sqlite)
+    lines: list[str] = []
+    report = tmp_path / "report.json"
+    result = await run_simulation(
+        SimulationRequest(
+            artists=ARTISTS, days=DAYS, seed=SEED, report=report, check_trending_url=other
+        ),
+        database_url=main,
+        progress=lambda day: lines.append(day_line(day)),
+    )
+    assert len(lines) == DAYS
+    assert json.loads(report.read_text())["final"]["run"]["database"] == dialect
+    assert len(result["days"]) == DAYS
+    assert _comparable(result["final"]) == EXPECTED
