@@ -17,9 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.truth import CHANGE_KINDS, Entry, Truth, truth_status
+from cli.truth import CHANGE_KINDS, Entry, SimTruth, truth_status
+from cli.truth import entries as true_entries
 from models.tables import Artist, Setlist, SetlistEntry, Show, Song, Venue
 from sandbox.catalog import Artist as TrueArtist
+from sandbox.catalog import Event
 
 __all__ = ["DayQuota", "Scorecard", "compute_scorecard", "percentile", "ratio"]
 
@@ -115,7 +117,7 @@ class _Row:
     synced: bool
 
 
-def _true_artist(row: _Row, truth: Truth) -> tuple[TrueArtist | None, set[int]]:
+def _true_artist(row: _Row, truth: SimTruth) -> tuple[TrueArtist | None, set[int]]:
     """The true artist a row stands for and every true artist its ids point to. The row stands
     for the artist its ids agree on; when they disagree, the one named like the row, else the
     Ticketmaster id's, then Spotify's, then MusicBrainz'."""
@@ -139,7 +141,7 @@ def _true_artist(row: _Row, truth: Truth) -> tuple[TrueArtist | None, set[int]]:
 
 async def compute_scorecard(
     engine: AsyncEngine,
-    truth: Truth,
+    truth: SimTruth,
     *,
     end: datetime,
     days: Sequence[dict[str, Any]],
@@ -273,60 +275,57 @@ async def compute_scorecard(
     synced = {
         row.id: row_artist[row.id] for row in artist_rows if row.synced and row.id in row_artist
     }
+    synced_artists = list({a.index: a for a in synced.values()}.values())
+    synced_indexes = {a.index for a in synced_artists}
     today = end.date()
     stored_by_tm = {r.ticketmaster_id: r for r in shows if r.ticketmaster_id}
-    true_upcoming = [
-        event
-        for artist in {a.index: a for a in synced.values()}.values()
-        for event in truth.upcoming_events(artist, end)
-    ]
 
-    def matches(event_id: str, row: Any) -> bool:
-        event = truth.event(event_id)
-        if event is None or row.artist_id not in synced:
-            return False
+    def venue_tm(row: Any) -> str | None:
         venue = venues.get(row.venue_id) if row.venue_id is not None else None
+        return venue[0] if venue is not None else None
+
+    def matches(event: Event, row: Any) -> bool:
+        """The stored show holds the event's artist, status, date and venue."""
+        owner = row_artist.get(row.artist_id)
         return (
-            synced[row.artist_id].index == event.headliner.index
+            owner is not None
+            and owner.index == event.headliner.index
             and row.status == truth_status(event)
             and row.local_date == event.local_date
-            and venue is not None
-            and venue[0] == event.venue.ticketmaster_id
+            and venue_tm(row) == event.venue.ticketmaster_id
         )
 
+    true_upcoming = [e for a in synced_artists for e in truth.upcoming_events(a, end)]
     recalled = sum(
         1
         for event in true_upcoming
-        if (show_row := stored_by_tm.get(event.id)) is not None and matches(event.id, show_row)
+        if (show_row := stored_by_tm.get(event.id)) is not None and matches(event, show_row)
     )
     stored_upcoming = [
         r
         for r in shows
         if r.artist_id in synced and r.local_date >= today and r.status != "completed"
     ]
-    precise = sum(
-        1
-        for r in stored_upcoming
-        if r.ticketmaster_id is not None and matches(r.ticketmaster_id, r)
-    )
+    precise = 0
+    for up in stored_upcoming:
+        event = truth.event_at(up.ticketmaster_id, end) if up.ticketmaster_id else None
+        if event is not None and event.sort_instant >= end and matches(event, up):
+            precise += 1
     phantoms = 0
     for shown in shows:
         if shown.status != "completed" or shown.ticketmaster_id is None:
             continue
-        event = truth.event(shown.ticketmaster_id)
+        played = truth.truth.played(shown.ticketmaster_id)
         if (
-            event is None
-            or truth_status(event) != "upcoming"
-            or not truth.listed(event, end)
-            or (
-                shown.venue_id is not None
-                and venues[shown.venue_id][0] != event.venue.ticketmaster_id
-            )
+            played is None  # canceled, dropped or still postponed: never played
+            or played.local_date != shown.local_date
+            or played.local_date >= today
+            or venue_tm(shown) not in (None, played.venue.ticketmaster_id)
         ):
             phantoms += 1
     keys = Counter((r.artist_id, r.local_date, r.venue_id) for r in shows if r.venue_id is not None)
     show_card = {
-        "synced_artists": len(synced),
+        "synced_artists": len(synced_artists),
         "true_upcoming": len(true_upcoming),
         "stored_upcoming": len(stored_upcoming),
         "recall": ratio(recalled, len(true_upcoming)),
@@ -338,90 +337,119 @@ async def compute_scorecard(
     # setlists ----------------------------------------------------------------------------------
     stored = {r.setlistfm_id: r for r in setlists}
     shows_by_id = {r.id: r for r in shows}
-    published = [
-        t
-        for artist in {a.index: a for a in synced.values()}.values()
-        for t in truth.setlists(artist, end)
-    ]
-    in_month = [t for t in published if t.published_at >= truth.start]
+    published = [p for a in synced_artists for p in truth.published(a, end)]
+    in_period = [p for p in published if p.versions[0] >= truth.start]
 
     def within(hours: int) -> float | None:
-        eligible = [t for t in in_month if t.published_at + timedelta(hours=hours) <= end]
+        allowed = timedelta(hours=hours)
+        eligible = [p for p in in_period if p.versions[0] + allowed <= end]
         ok = sum(
             1
-            for t in eligible
-            if (r := stored.get(t.setlist_id)) is not None
-            and r.created_at <= t.published_at + timedelta(hours=hours)
+            for p in eligible
+            if (r := stored.get(p.setlist_id)) is not None
+            and r.created_at <= p.versions[0] + allowed
         )
         return ratio(ok, len(eligible))
 
-    structure_ok = current = linked_ok = 0
-    checked = 0
+    structure_ok = current = linked_ok = checked = 0
     for r in setlists:
-        t = truth.setlist(r.setlistfm_id)
-        if t is None:
+        performance = truth.performance(r.setlistfm_id)
+        if performance is None:
             continue
         checked += 1
-        version = t.version_of(r.version_id)
+        version = truth.version_of(performance, r.version_id)
         got = [entry for _, entry in sorted(entries.get(r.id, []))]
-        if version is not None and got == t.entries(version):
+        if version is not None and got == true_entries(truth.catalog, performance, version):
             structure_ok += 1
-        if version == t.version_at(end):
+        if version == performance.version_at(end):
             current += 1
         show = shows_by_id.get(r.show_id) if r.show_id is not None else None
-        p = t.performance
         if show is not None:
             venue = venues.get(show.venue_id) if show.venue_id is not None else None
             owner = row_artist.get(show.artist_id)
             if (
                 owner is not None
-                and owner.index == p.artist.index
-                and show.local_date == p.event_date
+                and owner.index == performance.artist.index
+                and show.local_date == performance.event_date
                 and venue is not None
-                and (venue[1] == p.venue.setlistfm_id or venue[0] == p.venue.ticketmaster_id)
+                and (
+                    venue[1] == performance.venue.setlistfm_id
+                    or venue[0] == performance.venue.ticketmaster_id
+                )
             ):
                 linked_ok += 1
-    per_artist_complete = 0
-    for artist in {a.index: a for a in synced.values()}.values():
-        theirs = truth.setlists(artist, end)
-        if all(t.setlist_id in stored for t in theirs):
-            per_artist_complete += 1
-    stored_of_published = sum(1 for t in published if t.setlist_id in stored)
+    complete = sum(
+        1 for a in synced_artists if all(p.setlist_id in stored for p in truth.published(a, end))
+    )
     setlist_card = {
         "published_of_synced": len(published),
-        "published_this_period": len(in_month),
+        "published_this_period": len(in_period),
         "stored_within_24h": within(24),
         "stored_within_72h": within(72),
         "stored": len(setlists),
         "structure_equal": ratio(structure_ok, checked),
         "current_version": ratio(current, checked),
         "linked_to_right_show": ratio(linked_ok, checked),
-        "history_depth": ratio(stored_of_published, len(published)),
-        "artists_with_full_history": ratio(
-            per_artist_complete, len({a.index for a in synced.values()})
-        ),
+        "history_depth": ratio(sum(1 for p in published if p.setlist_id in stored), len(published)),
+        "artists_with_full_history": ratio(complete, len(synced_artists)),
     }
 
-    # freshness: lag from an upstream change to the database (the row that reflects it) ---------
+    # freshness: lag from an upstream change to the row that reflects it ------------------------
+    # Only the database's final state is read: a change counts when it is the last of its event
+    # (or setlist version) by the end and the row holds it (lag: the row's created_at for a new
+    # event or a publication, its updated_at otherwise); a change the row does not hold is
+    # pending; one superseded by a later change before the end is not measured.
+    changes = [c for c in truth.changes(truth.start, end) if c.artist.index in synced_indexes]
+    last_of_event: dict[str, datetime] = {}
+    for change in changes:
+        if change.kind.startswith("event_") and change.event_id is not None:
+            last_of_event[change.event_id] = change.at
     lags: dict[str, list[float]] = {kind: [] for kind in CHANGE_KINDS}
     pending: Counter[str] = Counter()
-    for change in truth.changes(truth.start, end, {a.index: a for a in synced.values()}.values()):
-        held = stored.get(change.key)
-        if change.kind == "setlist_published":
-            if held is None:
-                pending[change.kind] += 1
-                continue
-            lags[change.kind].append((held.created_at - change.at).total_seconds() / 3600)
-        elif change.kind == "setlist_edited":
-            t = truth.setlist(change.key)
+
+    def lag(kind: str, since: datetime, reflected: datetime) -> None:
+        lags[kind].append(round((reflected - since).total_seconds() / 3600, 4))
+
+    for change in changes:
+        if change.kind in ("setlist_published", "setlist_edited"):
+            held = stored.get(change.setlist_id or "")
+            performance = truth.performance(change.setlist_id or "")
             version = (
-                t.version_of(held.version_id) if (held is not None and t is not None) else None
+                truth.version_of(performance, held.version_id)
+                if held is not None and performance is not None
+                else None
             )
-            if version is None or version < change.version:
+            if held is None or version is None or version < (change.version or 0):
                 pending[change.kind] += 1
-            elif version == change.version and held is not None:
-                lags[change.kind].append((held.updated_at - change.at).total_seconds() / 3600)
-            # a later version stored: this edit was superseded before it was read
+            elif change.kind == "setlist_published":
+                lag(change.kind, change.at, held.created_at)
+            elif version == change.version:
+                lag(change.kind, change.at, held.updated_at)
+            continue
+        if change.event_id is None or last_of_event.get(change.event_id) != change.at:
+            continue  # superseded
+        held_show = stored_by_tm.get(change.event_id)
+        if change.kind == "event_new":
+            if held_show is None:
+                pending[change.kind] += 1
+            else:
+                lag(change.kind, change.at, held_show.created_at)
+            continue
+        event = change.event
+        if event is None or event.sort_instant < end:
+            continue  # played (or due) by the end: its status is the completion's business
+        if change.kind == "event_dropped":
+            if held_show is None:
+                continue  # never stored: nothing to take back
+            if held_show.status == "cancelled":
+                lag(change.kind, change.at, held_show.updated_at)
+            else:
+                pending[change.kind] += 1
+            continue
+        if held_show is not None and matches(event, held_show):
+            lag(change.kind, change.at, held_show.updated_at)
+        else:
+            pending[change.kind] += 1
     freshness = {
         "lag_hours": {
             kind: {
@@ -453,7 +481,7 @@ async def compute_scorecard(
     quota = {
         "days_over_quota": over_days,
         "over_cap_answers": sum(d["over_cap"] for d in days),
-        "requests_per_synced_artist": ratio(total_requests, len(synced)),
+        "requests_per_synced_artist": ratio(total_requests, len(synced_artists)),
         "worst_day": worst,
     }
     return Scorecard(identity, show_card, setlist_card, freshness, quota, trending, run)

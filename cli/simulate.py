@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli.deployments import DEPLOYMENTS, JOBS, DeploymentDef, load_flow
 from cli.scorecard import Scorecard, compute_scorecard
-from cli.truth import Truth
+from cli.truth import SimTruth
 from clients.clock import VirtualClock, use_time
 from clients.ratelimit import TokenBucketLimiter
 from sandbox.core import Sandbox
@@ -263,8 +263,8 @@ async def run_simulation(
         sandbox: Sandbox = app.state.sandbox
         stats = DailyStats(sandbox)
         sandbox.stats = stats
-        truth = Truth(
-            sandbox.catalog,
+        truth = SimTruth(
+            sandbox.truth,
             request.start,
             markets=settings.discovery_markets,
             window_days=settings.discovery_window_days,
