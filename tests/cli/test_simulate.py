@@ -72,7 +72,12 @@ def test_the_schedule_is_the_deployments_crons_in_time_order() -> None:
         (["--artists", "10", "--days", "1", "--report", "/no/such/dir/r.json"], "no directory"),
     ],
 )
-def test_bad_parameters_are_refused_before_any_work(options: list[str], message: str) -> None:
+def test_bad_parameters_are_refused_before_any_work(
+    options: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command puts Prefect's defaults into the environment: gone again after the test.
+    monkeypatch.delenv("PREFECT_LOGGING_EXTRA_LOGGERS", raising=False)
+    monkeypatch.delenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", raising=False)
     result = CliRunner().invoke(app, ["simulate", *options])
     assert result.exit_code == 2
     assert message in result.output
