@@ -666,7 +666,12 @@ async def complete_past_shows(conn: AsyncConnection, *, today: date) -> int:
 
 async def snapshot_artists(conn: AsyncConnection, *, day: date, today: date | None = None) -> int:
     """Record every artist's figures for ``day`` (idempotent per day): popularity, followers,
-    net app followers, upcoming and total show counts. One set-based statement."""
+    net app followers, upcoming and total show counts. One set-based statement.
+
+    Followers are recorded only when they were read from Spotify since the artist's previous
+    snapshot (``artists.followers_read_at`` later than that snapshot's), with the instant they
+    were read; otherwise followers and their instant stay NULL. A value not read again is not
+    copied forward: growth is measured between real reads (docs/trending.md)."""
     today = today or day
     follows = (
         select(
@@ -690,12 +695,20 @@ async def snapshot_artists(conn: AsyncConnection, *, day: date, today: date | No
         .group_by(shows.c.artist_id)
         .subquery()
     )
+    earlier = snapshots.alias("earlier_snapshot")
+    previous_read = (
+        select(func.max(earlier.c.followers_read_at))
+        .where(earlier.c.artist_id == artists.c.id, earlier.c.day < day)
+        .scalar_subquery()
+    )
     rows = (
         await conn.execute(
             select(
                 artists.c.id,
                 artists.c.popularity,
                 artists.c.followers,
+                artists.c.followers_read_at,
+                previous_read,
                 func.coalesce(follows.c.net, 0),
                 func.coalesce(counts.c.upcoming, 0),
                 func.coalesce(counts.c.total, 0),
@@ -709,12 +722,18 @@ async def snapshot_artists(conn: AsyncConnection, *, day: date, today: date | No
             "artist_id": artist_id,
             "day": day,
             "popularity": popularity,
-            "followers": followers,
+            "followers": followers if fresh else None,
+            "followers_read_at": read_at if fresh else None,
             "app_followers": max(int(net), 0),
             "upcoming_shows": int(upcoming),
             "total_shows": int(total),
         }
-        for artist_id, popularity, followers, net, upcoming, total in rows
+        for artist_id, popularity, followers, read_at, previous, net, upcoming, total in rows
+        for fresh in [
+            followers is not None
+            and read_at is not None
+            and (previous is None or read_at > previous)
+        ]
     ]
     if not snapshot_rows:
         return 0

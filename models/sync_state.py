@@ -35,6 +35,7 @@ __all__ = [
     "find_artists",
     "mark_artist_failed",
     "mark_artist_synced",
+    "mark_followers_read",
     "needs_sync_clause",
     "release_claims",
     "renew_claims",
@@ -457,3 +458,17 @@ async def mark_artist_failed(
         .values(sync_failures=failures, next_sync_at=retry_at, last_sync_error=error[:1000])
     )
     return retry_at
+
+
+async def mark_followers_read(
+    conn: AsyncConnection, artist_ids: Sequence[int], *, now: datetime
+) -> None:
+    """These artists' Spotify followers were read at ``now`` (changed or not): the next daily
+    snapshot records them with that instant (``snapshot_artists``)."""
+    ids = sorted(set(artist_ids))
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            update(artists)
+            .where(artists.c.id.in_(ids[start : start + 500]))
+            .values(followers_read_at=now)
+        )

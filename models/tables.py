@@ -109,6 +109,8 @@ class Artist(SQLModel, table=True):
     # until when. An expired claim is free for any run; no foreign key, it is a lease.
     claimed_by_run: int | None = None
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When ``followers`` was last read from Spotify (the snapshots record only real reads).
+    followers_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (
         CheckConstraint("popularity IS NULL OR (popularity BETWEEN 0 AND 100)", name="popularity"),
@@ -289,11 +291,15 @@ class ArtistSnapshot(SQLModel, table=True):
     artist_id: int = Field(foreign_key="artists.id", primary_key=True, ondelete="CASCADE")
     day: date = Field(primary_key=True)
     popularity: int | None = None
+    # Spotify followers only when they were read since the artist's previous snapshot, with the
+    # instant they were read (``followers_read_at``; else both NULL): growth is measured
+    # between real reads.
     followers: int | None = None
     app_followers: int = Field(default=0)
     upcoming_shows: int = Field(default=0)
     total_shows: int = Field(default=0)
     captured_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    followers_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TrendingHistory(SQLModel, table=True):

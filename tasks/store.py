@@ -32,7 +32,7 @@ from models.catalog import (
     store_setlists,
     store_shows,
 )
-from models.sync_state import mark_artist_failed, mark_artist_synced
+from models.sync_state import mark_artist_failed, mark_artist_synced, mark_followers_read
 from tasks.mapping import attraction_candidate, setlist_record, show_record
 
 __all__ = [
@@ -117,9 +117,19 @@ async def _store_events(
 async def import_artists(
     writer: Writer, candidates: Sequence[ArtistCandidate], *, create: bool, now: datetime
 ) -> ResolveResult:
-    """Resolve candidates onto artist rows (linking ids, merging duplicates, adding new ones)."""
+    """Resolve candidates onto artist rows (linking ids, merging duplicates, adding new ones).
+    The rows given Spotify followers are stamped read at ``now`` (``followers_read_at``)."""
     async with writer.transaction() as conn:
-        return await resolve_artists(conn, candidates, create=create, now=now)
+        resolved = await resolve_artists(conn, candidates, create=create, now=now)
+        read = sorted(
+            {
+                artist_id
+                for candidate, artist_id in zip(candidates, resolved.artist_ids, strict=True)
+                if artist_id and candidate.spotify_id and candidate.followers is not None
+            }
+        )
+        await mark_followers_read(conn, read, now=now)
+        return resolved
 
 
 async def link_found_ids(

@@ -44,7 +44,7 @@ from models.trending.formula import (
     GROWTH_SPAN_DAYS,
     Clock,
 )
-from models.trending.sql import epoch_day, fenced, float_
+from models.trending.sql import epoch_day, epoch_seconds, fenced, float_
 
 __all__ = [
     "ACTIVITY",
@@ -171,6 +171,8 @@ def activity_sums(
 def follower_growth(clock: Clock) -> Subquery:
     """Weekly Spotify follower growth per artist: its latest snapshot with followers (at most 7
     days old) against its latest one 7 to 14 days before that; no row when either is missing.
+    Snapshots carry followers only when they were read, with the instant of the read: the growth
+    is over the real interval between the two reads, scaled to 7 days.
 
     Per artist, a few probes of the snapshots' primary key (artist, day) within the last 21 days,
     so the cost follows the number of artists, not the length of the snapshot history."""
@@ -221,6 +223,16 @@ def follower_growth(clock: Clock) -> Subquery:
         .where(then_snap.c.artist_id == pair.c.id, then_snap.c.day == pair.c.earlier_day)
         .scalar_subquery()
     )
+    now_read = (
+        select(now_snap.c.followers_read_at)
+        .where(now_snap.c.artist_id == pair.c.id, now_snap.c.day == pair.c.day)
+        .scalar_subquery()
+    )
+    then_read = (
+        select(then_snap.c.followers_read_at)
+        .where(then_snap.c.artist_id == pair.c.id, then_snap.c.day == pair.c.earlier_day)
+        .scalar_subquery()
+    )
     followers = fenced(
         select(
             pair.c.id,
@@ -228,6 +240,8 @@ def follower_growth(clock: Clock) -> Subquery:
             pair.c.earlier_day,
             now_followers.label("now_followers"),
             then_followers.label("then_followers"),
+            now_read.label("now_read"),
+            then_read.label("then_read"),
         ).where(pair.c.earlier_day.is_not(None)),
         "growth_followers",
     )
@@ -236,7 +250,13 @@ def follower_growth(clock: Clock) -> Subquery:
         (f.then_followers > GROWTH_FOLLOWER_FLOOR, f.then_followers),
         else_=GROWTH_FOLLOWER_FLOOR,
     )
-    days = epoch_day(f.day) - epoch_day(f.earlier_day)
+    # The real interval between the two reads, in days (snapshots taken before reads carried
+    # their instant: the days between the snapshots).
+    read_days = (epoch_seconds(f.now_read) - epoch_seconds(f.then_read)) / float_(86400.0)
+    days = func.coalesce(
+        func.nullif(read_days, float_(0.0)),
+        cast(epoch_day(f.day) - epoch_day(f.earlier_day), Float),
+    )
     # In floating point: followers * days overflows a 32-bit integer past 153 million followers.
     growth = (f.now_followers - f.then_followers) * float_(7.0) / (cast(floor, Float) * days)
     return select(f.id, growth.label("growth")).subquery("growth")
