@@ -320,7 +320,7 @@ async def _reset_trending(engine: AsyncEngine) -> None:
         await conn.execute(text("VACUUM ANALYZE"))
 
 
-def _load() -> str:
+def _load_average() -> str:
     """The machine's 1/5/15-minute load averages: the runs share it with other work."""
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -337,7 +337,7 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
     def run(mode: TrendingMode, at: datetime) -> Callable[[], Awaitable[TrendingResult]]:
         return lambda: recalculate_trending(engine, mode=mode, now=at, settings=settings)
 
-    print(f"measure (load average {_load()})", flush=True)
+    print(f"measure (load average {_load_average()})", flush=True)
     await _timed("warm-up scan (not counted)", lambda: _scan(engine))
     groups, scan_s = await _timed(f"plain aggregate scan ({_SCAN})", lambda: _scan(engine))
     print(f"    {groups:,} artist groups")
@@ -376,7 +376,7 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
         f" ({full_s:.2f} s; target <= 0.1x);"
         f" full = {full_s / floor_s:.2f}x scan + bare insert ({scan_s:.2f} + {bare_s:.2f} s;"
         f" target <= 3x); scores equal: {'yes' if differ == 0 else f'NO ({differ:,} differ)'};"
-        f" first run {first_s:.2f} s; load average {_load()}",
+        f" first run {first_s:.2f} s; load average {_load_average()}",
         flush=True,
     )
 

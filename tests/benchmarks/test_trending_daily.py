@@ -1,0 +1,31 @@
+"""The trending benchmark runs end to end at a tiny size and prints its result line.
+
+Only the shape is asserted: the figures depend on the machine and are recorded in the README
+and docs/trending.md, not tested.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from benchmarks.trending_daily import run
+from tests.conftest import PG_SERVER_URL
+
+
+@pytest.mark.postgres
+async def test_a_tiny_run_compares_the_daily_run_with_a_full_one_and_drops_its_database(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await run(
+        server=PG_SERVER_URL, artists=100, shows=1000, events=10_000, keep=False, database=None
+    )
+
+    out = capsys.readouterr().out
+    assert "a day of activity: " in out
+    assert "scores equal: yes" in out
+    assert re.search(r"load average \d+\.\d\d / \d+\.\d\d / \d+\.\d\d", out)
+    name = re.search(r"database (mysetlist_bench_\w+):", out)
+    assert name is not None
+    assert "kept database" not in out
