@@ -239,6 +239,8 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
             today=sync.now.date(),
             now=sync.now,
             next_sync_at=next_sync,
+            listing_window=(start.date(), end.date()),
+            events_complete=fetched.complete,
         )
 
     await sync_in_batches(sync, chosen, sync_artist, label="artist sync")

@@ -335,11 +335,13 @@ async def sync_artists(
                 if tm_search.exact:
                     exact.add("ticketmaster_id")
         events = None
+        complete = False
         if artist.ticketmaster_id:
             fetched_events = await read_artist_events(
                 sync.upstream, artist.ticketmaster_id, start, end
             )
             events = fetched_events.events
+            complete = fetched_events.complete
             if "ticketmaster" not in sources:
                 sources.append("ticketmaster")
         lookup = await resolve_mbid(sync, artist)
@@ -378,6 +380,8 @@ async def sync_artists(
             next_sync_at=next_sync,
             exact_ids=frozenset(exact),
             conflicts=conflicts,
+            listing_window=(start.date(), end.date()),
+            events_complete=complete,
         )
         await _record_conflicts(sync, conflicts)
         return stored

@@ -167,6 +167,17 @@ class SetlistRecord:
     sets: tuple[SetRecord, ...] = ()
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What Ticketmaster lists of one artist's events in ``[first_day, last_day]``."""
+
+    artist_id: int
+    event_ids: frozenset[str]
+    first_day: date
+    last_day: date
+    complete: bool
+
+
 @dataclass
 class StoreCounts:
     """What a store changed, by kind (``shows_added``, ``shows_updated``, ...)."""
@@ -359,64 +370,205 @@ def _pick_show(options: Sequence[tuple[int, int | None]], venue_id: int | None) 
     return options[0][0] if len(options) == 1 else None
 
 
-async def _link_shows(
-    conn: AsyncConnection, rows: Sequence[dict[str, Any]], counts: StoreCounts
+#: Statuses a show Ticketmaster stops listing loses (cancelled stays cancelled).
+_DELISTABLE = (ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value, ShowStatus.POSTPONED.value)
+
+
+async def _reconcile(
+    conn: AsyncConnection, listings: Sequence[Listing], counts: StoreCounts
 ) -> None:
-    """Give each new Ticketmaster show's id to the show setlist.fm created first (same artist, same
-    date, same venue: ``_pick_show``), so the upsert that follows completes that row instead of
-    adding a second one. Set-based: two SELECTs and one ``executemany`` UPDATE."""
-    tm_ids = [row["ticketmaster_id"] for row in rows]
-    known: set[str] = set()
-    for start in range(0, len(tm_ids), 500):
-        chunk = tm_ids[start : start + 500]
-        found = await conn.execute(
-            select(shows.c.ticketmaster_id).where(shows.c.ticketmaster_id.in_(chunk))
-        )
-        known.update(found.scalars().all())
-    new = [row for row in rows if row["ticketmaster_id"] not in known]
-    if not new:
+    """Each complete listing against the artist's stored Ticketmaster shows: a show of that
+    artist dated strictly inside the listing's window (a day of margin at each end, for time
+    zones) that is upcoming, ongoing or postponed and whose event is no longer listed becomes
+    ``delisted`` (kept with its history; never completed; listed again, the upsert gives it back
+    the listed status). A partial listing (``complete=False``) reconciles nothing. Set-based:
+    one SELECT per 500 artists, one ``executemany`` UPDATE."""
+    complete = {listing.artist_id: listing for listing in listings if listing.complete}
+    if not complete:
         return
-    day_index: dict[tuple[int, date], list[tuple[int, int | None]]] = defaultdict(list)
-    pairs = sorted({(row["artist_id"], row["local_date"]) for row in new})
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start : start + 500]
-        found = await conn.execute(
-            select(shows.c.id, shows.c.artist_id, shows.c.local_date, shows.c.venue_id)
+    artist_ids = sorted(complete)
+    earliest = min(listing.first_day for listing in complete.values())
+    found: list[Any] = []
+    for start in range(0, len(artist_ids), 500):
+        result = await conn.execute(
+            select(shows.c.id, shows.c.artist_id, shows.c.ticketmaster_id, shows.c.local_date)
             .where(
-                tuple_(shows.c.artist_id, shows.c.local_date).in_(chunk),
-                shows.c.ticketmaster_id.is_(None),
+                shows.c.artist_id.in_(artist_ids[start : start + 500]),
+                shows.c.ticketmaster_id.is_not(None),
+                shows.c.status.in_(_DELISTABLE),
+                shows.c.local_date > earliest,
             )
             .order_by(shows.c.id)
         )
-        for show_id, artist_id, local_date, venue_id in found.all():
-            day_index[(artist_id, local_date)].append((show_id, venue_id))
-    claimed: set[int] = set()
-    links = []
-    for row in new:
-        options = [
-            (s, v)
-            for s, v in day_index.get((row["artist_id"], row["local_date"]), [])
-            if s not in claimed
-        ]
-        choice = _pick_show(options, row["venue_id"])
-        if choice is not None:
-            claimed.add(choice)
-            links.append({"show_id": choice, "tm_id": row["ticketmaster_id"]})
+        found.extend(result.all())
+    gone = [
+        {"show_id": show_id}
+        for show_id, artist_id, tm_id, local_date in found
+        if complete[artist_id].first_day < local_date < complete[artist_id].last_day
+        and tm_id not in complete[artist_id].event_ids
+    ]
+    if gone:
+        await conn.execute(
+            update(shows)
+            .where(shows.c.id == bindparam("show_id"))
+            .values(status=ShowStatus.DELISTED.value, updated_at=utcnow()),
+            gone,
+        )
+    counts.add("shows_delisted", len(gone))
+
+
+@dataclass
+class _Stored:
+    id: int
+    artist_id: int
+    local_date: date
+    venue_id: int | None
+    ticketmaster_id: str | None
+    status: str
+
+    @property
+    def free(self) -> bool:
+        """A show a new Ticketmaster event may take over: setlist.fm's (no event yet) or one
+        whose event Ticketmaster no longer lists."""
+        return self.ticketmaster_id is None or self.status == ShowStatus.DELISTED.value
+
+
+async def _stored_shows(
+    conn: AsyncConnection, tm_ids: Sequence[str], pairs: Sequence[tuple[int, date]]
+) -> dict[int, _Stored]:
+    """The shows of these events, and every show of these artists on these dates."""
+    columns = (
+        shows.c.id,
+        shows.c.artist_id,
+        shows.c.local_date,
+        shows.c.venue_id,
+        shows.c.ticketmaster_id,
+        shows.c.status,
+    )
+    stored: dict[int, _Stored] = {}
+    for start in range(0, max(len(tm_ids), len(pairs)), 500):
+        wheres = []
+        if tm_ids[start : start + 500]:
+            wheres.append(shows.c.ticketmaster_id.in_(tm_ids[start : start + 500]))
+        if pairs[start : start + 500]:
+            wheres.append(
+                tuple_(shows.c.artist_id, shows.c.local_date).in_(pairs[start : start + 500])
+            )
+        for where in wheres:
+            for found in (await conn.execute(select(*columns).where(where))).all():
+                stored[found[0]] = _Stored(*found)
+    return stored
+
+
+async def _place_shows(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], counts: StoreCounts
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Where each Ticketmaster show row goes, so that an artist never has two shows on one date
+    at one venue (the unique slot ``(artist_id, local_date, venue_id)``):
+
+    * an event we store updates its show (moved or rescheduled: the same row);
+    * a new event takes over the free show (``_Stored.free``) of that artist and date (the one
+      at its venue, else the only one that day): the show setlist.fm created first, or the one
+      of an event Ticketmaster dropped (an event re-listed under a new id);
+    * an event whose slot another listed event holds (an early and a late show) is folded into
+      that show, not stored apart (``events_folded``); an event of ours that moves into such a
+      slot leaves its old show ``delisted`` and without an event id.
+
+    Returns the rows to upsert and the show id of each folded event. Set-based: two SELECTs,
+    then one ``executemany`` UPDATE per kind of change."""
+    stored = await _stored_shows(
+        conn,
+        [row["ticketmaster_id"] for row in rows],
+        sorted({(row["artist_id"], row["local_date"]) for row in rows}),
+    )
+    own = {s.ticketmaster_id: s for s in stored.values() if s.ticketmaster_id}
+    by_day: dict[tuple[int, date], list[_Stored]] = defaultdict(list)
+    for show in sorted(stored.values(), key=lambda s: s.id):
+        by_day[(show.artist_id, show.local_date)].append(show)
+
+    def settled(row: dict[str, Any]) -> bool:
+        mine = own.get(row["ticketmaster_id"])
+        here = (row["local_date"], row["venue_id"])
+        return mine is not None and (mine.local_date, mine.venue_id) == here
+
+    claimed: set[int] = set()  # stored shows an event of this batch holds
+    slots: dict[tuple[int, date, int], int | None] = {}  # slot -> its show (None: a new row)
+    detach: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    keep: list[dict[str, Any]] = []
+    folded: dict[str, int] = {}
+    # Events already in their slot first: they hold it against newcomers.
+    for row in sorted(rows, key=lambda r: (not settled(r), r["ticketmaster_id"])):
+        tm_id, venue_id = row["ticketmaster_id"], row["venue_id"]
+        day = by_day.get((row["artist_id"], row["local_date"]), [])
+        slot = (row["artist_id"], row["local_date"], venue_id) if venue_id is not None else None
+        mine = own.get(tm_id)
+        occupant = next(
+            (s for s in day if venue_id is not None and s.venue_id == venue_id and s is not mine),
+            None,
+        )
+        held = slot is not None and slot in slots
+        if not held and occupant is not None:
+            held = occupant.id in claimed or not occupant.free
+        if held:  # another listed event holds the slot: fold into its show
+            if mine is not None:
+                detach.append({"show_id": mine.id})
+            holder = slots.get(slot) if slot in slots else occupant.id if occupant else None
+            if holder is not None:
+                folded[tm_id] = holder
+            counts.add("events_folded", 1)
+            continue
+        target: int | None = None
+        if mine is not None and occupant is None:
+            target = mine.id
+        else:
+            options = [(s.id, s.venue_id) for s in day if s.free and s.id not in claimed]
+            if occupant is not None:  # a free show in our very slot: ours
+                options = [(occupant.id, occupant.venue_id)]
+            target = _pick_show(options, venue_id)
+            if target is not None:
+                if mine is not None:
+                    detach.append({"show_id": mine.id})
+                links.append({"show_id": target, "tm_id": tm_id})
+        if target is not None:
+            claimed.add(target)
+        if slot is not None:
+            slots[slot] = target
+        keep.append(row)
+    now = utcnow()
+    if detach:
+        await conn.execute(
+            update(shows)
+            .where(shows.c.id == bindparam("show_id"))
+            .values(ticketmaster_id=None, status=ShowStatus.DELISTED.value, updated_at=now),
+            detach,
+        )
     if links:
         await conn.execute(
             update(shows)
-            .where(shows.c.id == bindparam("show_id"), shows.c.ticketmaster_id.is_(None))
-            .values(ticketmaster_id=bindparam("tm_id"), updated_at=utcnow()),
+            .where(shows.c.id == bindparam("show_id"))
+            .values(ticketmaster_id=bindparam("tm_id"), updated_at=now),
             links,
         )
         counts.add("shows_linked", len(links))
+    return keep, folded
 
 
 async def store_shows(
-    conn: AsyncConnection, records: Sequence[ShowRecord], *, counts: StoreCounts | None = None
+    conn: AsyncConnection,
+    records: Sequence[ShowRecord],
+    *,
+    counts: StoreCounts | None = None,
+    listings: Sequence[Listing] = (),
 ) -> dict[str, int]:
-    """Upsert Ticketmaster shows, their venues and supporting acts; returns tm id -> show id."""
+    """Upsert Ticketmaster shows, their venues and supporting acts; returns tm id -> show id.
+
+    ``listings``: the artists whose events these are, as complete as Ticketmaster gave them;
+    complete ones are reconciled first (``_reconcile``), then each event is placed
+    (``_place_shows``) and upserted."""
     counts = counts if counts is not None else StoreCounts()
+    # First what the listings no longer hold: a new event may then take over its show.
+    await _reconcile(conn, listings, counts)
     if not records:
         return {}
     latest = {r.ticketmaster_id: r for r in records}
@@ -440,14 +592,17 @@ async def store_shows(
             "currency": r.currency,
         }
         rows.append(row)
-    await _link_shows(conn, rows, counts)
-    result = await upsert(conn, shows, rows, conflict=["ticketmaster_id"], with_ids=True)
-    _record(counts, "shows", result)
-    show_ids = {tm_id: result.ids[(tm_id,)] for tm_id in latest}
+    rows, folded = await _place_shows(conn, rows, counts)
+    show_ids: dict[str, int] = {}
+    if rows:
+        result = await upsert(conn, shows, rows, conflict=["ticketmaster_id"], with_ids=True)
+        _record(counts, "shows", result)
+        show_ids = {row["ticketmaster_id"]: result.ids[(row["ticketmaster_id"],)] for row in rows}
 
     act_rows = [
         {"show_id": show_ids[r.ticketmaster_id], "artist_id": artist_id, "position": position}
         for r in latest.values()
+        if r.ticketmaster_id in show_ids
         for position, artist_id in enumerate(dict.fromkeys(r.support_artist_ids), start=1)
         if artist_id != r.artist_id
     ]
@@ -459,16 +614,19 @@ async def store_shows(
             )
         )
     ).all()
-    stale = [(s, a) for s, a in present if (s, a) not in wanted]
-    for show_id, artist_id in stale:
+    stale = [{"s": s, "a": a} for s, a in present if (s, a) not in wanted]
+    if stale:
         await conn.execute(
-            delete(acts).where(acts.c.show_id == show_id, acts.c.artist_id == artist_id)
+            delete(acts).where(
+                acts.c.show_id == bindparam("s"), acts.c.artist_id == bindparam("a")
+            ),
+            stale,
         )
     counts.add("support_acts_removed", len(stale))
     if act_rows:
         acts_result = await upsert(conn, acts, act_rows, conflict=["show_id", "artist_id"])
         _record(counts, "support_acts", acts_result)
-    return show_ids
+    return {**folded, **show_ids}
 
 
 async def _match_shows(
@@ -476,10 +634,13 @@ async def _match_shows(
     artist_id: int,
     records: Sequence[SetlistRecord],
     venue_ids: dict[tuple[str, str], int],
-) -> dict[str, int | None]:
-    """The existing show each setlist belongs to: the same setlist.fm id, else the show of the
-    same artist on the same date at the same venue (``_pick_show``)."""
+) -> tuple[dict[str, int | None], set[str]]:
+    """The existing show each setlist belongs to: the same setlist.fm id, else a show of the same
+    artist on the same date without a setlist yet (``_pick_show``), else the show already in its
+    slot (same artist, date and venue: a second setlist of one show joins it). Also returns the
+    setlists whose show is to take their setlist.fm id (it has none yet)."""
     found: dict[str, int | None] = {}
+    linkable: set[str] = set()
     by_sfm = dict(
         (
             await conn.execute(
@@ -492,18 +653,18 @@ async def _match_shows(
     dates = sorted({r.event_date for r in records})
     same_day = (
         await conn.execute(
-            select(shows.c.id, shows.c.local_date, shows.c.venue_id)
-            .where(
-                shows.c.artist_id == artist_id,
-                shows.c.local_date.in_(dates),
-                shows.c.setlistfm_id.is_(None),
-            )
+            select(shows.c.id, shows.c.local_date, shows.c.venue_id, shows.c.setlistfm_id)
+            .where(shows.c.artist_id == artist_id, shows.c.local_date.in_(dates))
             .order_by(shows.c.id)
         )
     ).all()
     day_index: dict[date, list[tuple[int, int | None]]] = defaultdict(list)
-    for show_id, local_date, venue_id in same_day:
-        day_index[local_date].append((show_id, venue_id))
+    slot_index: dict[tuple[date, int], int] = {}
+    for show_id, local_date, venue_id, sfm_id in same_day:
+        if sfm_id is None:
+            day_index[local_date].append((show_id, venue_id))
+        if venue_id is not None:
+            slot_index.setdefault((local_date, venue_id), show_id)
     claimed: set[int] = set()
     for r in records:
         if r.setlistfm_id in by_sfm:
@@ -514,8 +675,11 @@ async def _match_shows(
         choice = _pick_show(options, venue_id)
         if choice is not None:
             claimed.add(choice)
+            linkable.add(r.setlistfm_id)
+        elif venue_id is not None:
+            choice = slot_index.get((r.event_date, venue_id))
         found[r.setlistfm_id] = choice
-    return found
+    return found, linkable
 
 
 async def store_setlists(
@@ -548,30 +712,46 @@ async def store_setlists(
     venue_ids = await store_venues(
         conn, [r.venue for r in changed if r.venue is not None], counts=counts
     )
-    show_for = await _match_shows(conn, artist_id, changed, venue_ids)
+    show_for, linkable = await _match_shows(conn, artist_id, changed, venue_ids)
 
-    # Shows: link the matched ones, create the ones nobody listed.
-    for r in changed:
-        show_id = show_for[r.setlistfm_id]
-        if show_id is not None:
-            linked = await conn.execute(
-                update(shows)
-                .where(shows.c.id == show_id, shows.c.setlistfm_id.is_(None))
-                .values(setlistfm_id=r.setlistfm_id, updated_at=utcnow())
-            )
-            counts.add("shows_linked", linked.rowcount or 0)
-    new_shows: list[dict[str, Any]] = [
-        {
-            "setlistfm_id": r.setlistfm_id,
-            "artist_id": artist_id,
-            "venue_id": venue_ids.get(r.venue.key) if r.venue is not None else None,
-            "name": r.tour_name,
-            "local_date": r.event_date,
-            "status": (ShowStatus.COMPLETED if r.event_date < today else ShowStatus.UPCOMING).value,
-        }
+    # Shows: link the matched ones (one executemany), create the ones nobody listed.
+    links = [
+        {"show_id": show_for[r.setlistfm_id], "sfm_id": r.setlistfm_id}
         for r in changed
-        if show_for[r.setlistfm_id] is None
+        if r.setlistfm_id in linkable
     ]
+    if links:
+        await conn.execute(
+            update(shows)
+            .where(shows.c.id == bindparam("show_id"), shows.c.setlistfm_id.is_(None))
+            .values(setlistfm_id=bindparam("sfm_id"), updated_at=utcnow()),
+            links,
+        )
+        counts.add("shows_linked", len(links))
+    # One new show per slot: a second new setlist of the same artist, date and venue joins it.
+    new_shows: list[dict[str, Any]] = []
+    joins: dict[str, str] = {}
+    slot_owner: dict[tuple[date, int], str] = {}
+    for r in changed:
+        if show_for[r.setlistfm_id] is not None:
+            continue
+        venue_id = venue_ids.get(r.venue.key) if r.venue is not None else None
+        if venue_id is not None:
+            owner = slot_owner.setdefault((r.event_date, venue_id), r.setlistfm_id)
+            if owner != r.setlistfm_id:
+                joins[r.setlistfm_id] = owner
+                continue
+        past = r.event_date < today
+        new_shows.append(
+            {
+                "setlistfm_id": r.setlistfm_id,
+                "artist_id": artist_id,
+                "venue_id": venue_id,
+                "name": r.tour_name,
+                "local_date": r.event_date,
+                "status": (ShowStatus.COMPLETED if past else ShowStatus.UPCOMING).value,
+            }
+        )
     if new_shows:
         result = await upsert(
             conn, shows, new_shows, conflict=["setlistfm_id"], update=(), with_ids=True
@@ -580,6 +760,8 @@ async def store_setlists(
         for row in new_shows:
             sfm_id = str(row["setlistfm_id"])
             show_for[sfm_id] = result.ids[(sfm_id,)]
+    for sfm_id, owner in joins.items():
+        show_for[sfm_id] = show_for[owner]
 
     # Songs, keyed per artist on the normalised title.
     titles: dict[str, str] = {}

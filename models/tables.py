@@ -57,6 +57,9 @@ class ShowStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     POSTPONED = "postponed"
+    # Ticketmaster no longer lists the event (dropped, or moved under another id): never
+    # completed; listed again, it takes the listed status (models/catalog.py, revision 0009).
+    DELISTED = "delisted"
 
 
 class RunStatus(StrEnum):
@@ -175,7 +178,9 @@ class Show(SQLModel, table=True):
 
     __table_args__ = (
         _check_in("status", ShowStatus, "status"),
-        Index("ix_shows_artist_date", "artist_id", "local_date"),
+        # One show per artist, date and venue (revision 0009): duplicates are refused. A show
+        # without a venue has no slot (NULLs never collide).
+        Index("ix_shows_artist_date_venue", "artist_id", "local_date", "venue_id", unique=True),
         Index("ix_shows_venue", "venue_id"),
         Index("ix_shows_status_date", "status", "local_date"),
     )

@@ -26,6 +26,7 @@ from models.artists import (
     resolve_artists,
 )
 from models.catalog import (
+    Listing,
     StoreCounts,
     complete_past_shows,
     snapshot_artists,
@@ -90,11 +91,17 @@ class Writer:
 
 
 async def _store_events(
-    conn: AsyncConnection, events: Sequence[TmEvent], *, today: date, now: datetime
+    conn: AsyncConnection,
+    events: Sequence[TmEvent],
+    *,
+    today: date,
+    now: datetime,
+    listing: Listing | None = None,
 ) -> tuple[StoreCounts, ResolveResult]:
     """Link every attraction of the events (headliners and supporting acts) to the artists we
     know, by their ids, and store the shows whose headliner is known. Unknown attractions are
-    left to discovery, which alone adds artists (within its ``limit``)."""
+    left to discovery, which alone adds artists (within its ``limit``). ``listing``: the events
+    are one artist's listing (reconciled against its stored shows when complete)."""
     counts = StoreCounts()
     attractions = {a.id: a for event in events for a in event.attractions}
     ordered = list(attractions.values())
@@ -108,7 +115,7 @@ async def _store_events(
     }
     records = [r for e in events if (r := show_record(e, artist_ids=artist_ids, today=today))]
     counts.add("events_skipped", len(events) - len(records))
-    await store_shows(conn, records, counts=counts)
+    await store_shows(conn, records, counts=counts, listings=[listing] if listing else [])
     counts.add("artists_linked", resolved.linked)
     counts.add("artists_merged", resolved.merged)
     return counts, resolved
@@ -176,6 +183,8 @@ async def store_artist_sync(
     next_sync_at: datetime | None,
     exact_ids: frozenset[str] = frozenset(),
     conflicts: list[tuple[str, str]] | None = None,
+    listing_window: tuple[date, date] | None = None,
+    events_complete: bool = False,
 ) -> dict[str, int]:
     """Everything one artist's sync found, and its success mark, in ONE transaction: either the
     data and the fresh ``last_synced_at`` land together, or neither does.
@@ -185,7 +194,11 @@ async def store_artist_sync(
     conflict, appended to ``conflicts`` (the key of its error row, why) for the caller to
     record; what was read by that id (the setlists by a MusicBrainz id, the events by a
     Ticketmaster id) is not stored. The artist is still marked synced, so it is not searched
-    again before its pause."""
+    again before its pause.
+
+    ``events`` are the artist's Ticketmaster listing over ``listing_window`` (first and last
+    day); with ``events_complete`` (every page read), its stored shows no longer listed there
+    are delisted (``models.catalog.store_shows``)."""
     counts = StoreCounts()
     async with writer.transaction() as conn:
         if identity is not None:
@@ -202,7 +215,18 @@ async def store_artist_sync(
             if "ticketmaster_id" in linked.refused:
                 events = None
         if events is not None:
-            event_counts, _ = await _store_events(conn, events, today=today, now=now)
+            listing = None
+            if listing_window is not None:
+                listing = Listing(
+                    artist_id=artist_id,
+                    event_ids=frozenset(event.id for event in events),
+                    first_day=listing_window[0],
+                    last_day=listing_window[1],
+                    complete=events_complete,
+                )
+            event_counts, _ = await _store_events(
+                conn, events, today=today, now=now, listing=listing
+            )
             counts.merge(event_counts)
         if setlists is not None:
             records = [setlist_record(s) for s in setlists]

@@ -23,7 +23,13 @@ from prefect.utilities.hashing import hash_objects
 from clients.errors import EndpointUnavailable
 from clients.setlistfm import SfmArtist, SfmSetlist
 from clients.spotify import SpotifyArtist, SpotifyArtistRef
-from clients.ticketmaster import EventPage, TmAttraction, TmEvent
+from clients.ticketmaster import (
+    MAX_PAGE_SIZE,
+    EventPage,
+    TmAttraction,
+    TmEvent,
+    reachable_elements,
+)
 from settings import Settings
 from tasks.deps import Upstream
 
@@ -82,19 +88,35 @@ def cached(read_task: Task[Any, Any], settings: Settings, source: CachedSource) 
 @dataclass
 class EventsFetch:
     """Ticketmaster events of one query, each once (the records that failed validation stay
-    with the client: ``Upstream.take_malformed``)."""
+    with the client: ``Upstream.take_malformed``).
+
+    ``complete``: every event of the query was read. False when a page contradicted itself,
+    held a record that failed validation, ended at deep paging, left events out of reach (a
+    window too big to split), or when a window's paging stopped before its last page: only a
+    complete read may tell that an event is no longer listed."""
 
     events: list[TmEvent] = field(default_factory=list)
+    complete: bool = True
 
 
 async def _collect(pages: AsyncIterable[EventPage]) -> EventsFetch:
     fetched = EventsFetch()
     seen: set[str] = set()
+    previous: EventPage | None = None
     async for page in pages:
+        if previous is not None and not previous.is_last and page.page != previous.page + 1:
+            fetched.complete = False  # the previous window stopped short of its last page
+        if page.page == 0 and page.total_elements > reachable_elements(MAX_PAGE_SIZE):
+            fetched.complete = False  # more events than deep paging reaches: some out of reach
+        if not page.trusted or page.deep_paging_end or page.errors:
+            fetched.complete = False
+        previous = page
         for event in page.events:
             if event.id not in seen:
                 seen.add(event.id)
                 fetched.events.append(event)
+    if previous is not None and not previous.is_last:
+        fetched.complete = False
     return fetched
 
 
