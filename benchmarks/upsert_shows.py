@@ -100,12 +100,14 @@ def show_rows(
     rng = random.Random(2026)
     rows = []
     for n in range(count):
-        day = date(2026, 6, 1) + timedelta(days=rng.randrange(365))
+        # One show per artist, date and venue (a UNIQUE index): artist and day follow from n,
+        # so no two rows share a slot (1,000 artists x 365 days).
+        day = date(2026, 6, 1) + timedelta(days=(n // len(artist_ids)) % 365)
         low = Decimal(rng.randrange(1500, 15000)) / 100 if rng.random() < 0.8 else None
         rows.append(
             {
                 "ticketmaster_id": f"G5v{n:014d}",
-                "artist_id": artist_ids[rng.randrange(len(artist_ids))],
+                "artist_id": artist_ids[n % len(artist_ids)],
                 "venue_id": venue_ids[rng.randrange(len(venue_ids))] if n % 20 else None,
                 "name": f"Show {n}",
                 "local_date": day,

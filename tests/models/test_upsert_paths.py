@@ -29,7 +29,8 @@ def show_batches(artist_ids: list[int], venue_ids: list[int]) -> list[list[dict[
     rng = random.Random(7)
 
     def show(n: int) -> dict[str, Any]:
-        day = date(2026, 1, 1) + timedelta(days=rng.randrange(365))
+        # One show per artist, date and venue (a UNIQUE index): each show on its own day.
+        day = date(2026, 1, 1) + timedelta(days=n)
         price = Decimal(rng.randrange(500, 20000)) / 100
         return {
             "ticketmaster_id": f"tm{n:04d}",

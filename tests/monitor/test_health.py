@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -233,9 +233,11 @@ RUN_ROWS = [
     ),
 ]
 
+# Night two is the next day: one show per artist, date and venue.
+NIGHT_TWO = date(2026, 3, 2)
 SHOW_ROWS = [
     show(1, artist_id=1, venue_id=1, status="upcoming", name="Night one"),
-    show(2, artist_id=1, venue_id=1, status="upcoming", name="Night two"),
+    show(2, artist_id=1, venue_id=1, status="upcoming", name="Night two", local_date=NIGHT_TWO),
     show(3, artist_id=2, venue_id=2, status="ongoing"),
     show(4, artist_id=2, venue_id=None, status="completed"),
     show(5, artist_id=3, venue_id=1, status="completed"),
@@ -462,7 +464,7 @@ async def test_trending_lists_top_artists_and_shows_by_score_then_id(
                 "artistId": 1,
                 "artistName": "Artist 1",
                 "venueName": "Venue 1",
-                "localDate": "2026-03-01",
+                "localDate": "2026-03-02",
                 "status": "upcoming",
                 "trendingScore": 80.0,
             },
