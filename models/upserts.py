@@ -76,13 +76,17 @@ class UpsertResult:
     """Counts over the distinct conflict keys of a batch (a key repeated in the batch counts once).
 
     ``ids`` maps each conflict-key tuple, as the database returns it, to the row's primary key; it
-    covers every input row and is only filled when ``with_ids=True``.
+    covers every input row and is only filled when ``with_ids=True``. ``outcomes`` maps the key
+    of each row written to ``True`` (inserted) or ``False`` (updated); unchanged rows are absent.
+    It is only filled when ``with_outcomes=True`` (a caller that attributes the writes of one
+    batch to the owners of its rows).
     """
 
     inserted: int
     updated: int
     unchanged: int
     ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    outcomes: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -110,6 +114,7 @@ async def upsert(
     conflict: Sequence[str],
     update: Sequence[str] | None = None,
     with_ids: bool = False,
+    with_outcomes: bool = False,
     chunk_size: int | None = None,
     method: Method = "auto",
     now: datetime | None = None,
@@ -147,6 +152,7 @@ async def upsert(
 
     inserted = updated = unchanged = 0
     ids: dict[tuple[Any, ...], int] = {}
+    outcomes: dict[tuple[Any, ...], bool] | None = {} if with_outcomes else None
     for columns, group in _groups(tbl, keys, rows):
         plan = _Plan(
             table=tbl,
@@ -163,13 +169,15 @@ async def upsert(
                 method == "auto" and bulk_loader and len(chunk) >= BULK_MIN_ROWS
             )
             if bulk:
-                new, changed = await _bulk(conn, plan, chunk, ids)
+                new, changed = await _bulk(conn, plan, chunk, ids, outcomes)
             else:
-                new, changed = await _statement(conn, plan, chunk, ids)
+                new, changed = await _statement(conn, plan, chunk, ids, outcomes)
             inserted += new
             updated += changed - new
             unchanged += len(chunk) - changed
-    return UpsertResult(inserted=inserted, updated=updated, unchanged=unchanged, ids=ids)
+    return UpsertResult(
+        inserted=inserted, updated=updated, unchanged=unchanged, ids=ids, outcomes=outcomes or {}
+    )
 
 
 # --- validation and planning -------------------------------------------------------------------
@@ -348,6 +356,20 @@ def _build_upsert_statement(
 
 
 _INSERTED = literal_column("(xmax = 0)", Boolean).label("inserted")
+_ROWID: ColumnElement[int] = literal_column("rowid", Integer)
+
+
+def _outcome_rows(
+    found: Sequence[Any], mark: int, outcomes: dict[tuple[Any, ...], bool]
+) -> tuple[int, int]:
+    """Rows of (inserted flag or rowid, *key) of the rows written into ``outcomes``; returns
+    (inserted, inserted + updated). A rowid (SQLite) above ``mark`` is a row inserted."""
+    inserted = 0
+    for row in found:
+        flag = bool(row[0]) if isinstance(row[0], bool) else row[0] > mark
+        outcomes[tuple(row[1:])] = flag
+        inserted += flag
+    return inserted, len(found)
 
 
 async def _lock_and_mark(conn: AsyncConnection, tbl: Table) -> int:
@@ -377,13 +399,20 @@ async def _statement(
     plan: _Plan,
     rows: list[Mapping[str, Any]],
     ids: dict[tuple[Any, ...], int],
+    outcomes: dict[tuple[Any, ...], bool] | None = None,
 ) -> tuple[int, int]:
     """Returns (inserted, inserted + updated)."""
     dialect = conn.dialect
     stmt = _upsert_statement(plan, dialect)
     params = [{**row, **plan.constants} for row in rows]
+    key_cols = [plan.table.c[name] for name in plan.conflict]
     try:
-        if dialect.name == "postgresql":
+        if outcomes is not None:
+            flag = _INSERTED if dialect.name == "postgresql" else _ROWID
+            mark = await _lock_and_mark(conn, plan.table) if dialect.name == "sqlite" else 0
+            found = (await conn.execute(stmt.returning(flag, *key_cols), params)).all()
+            inserted, changed = _outcome_rows(found, mark, outcomes)
+        elif dialect.name == "postgresql":
             flags = (await conn.execute(stmt.returning(_INSERTED), params)).scalars().all()
             inserted, changed = sum(1 for flag in flags if flag), len(flags)
         else:
@@ -534,6 +563,7 @@ async def _bulk(
     plan: _Plan,
     rows: list[Mapping[str, Any]],
     ids: dict[tuple[Any, ...], int],
+    outcomes: dict[tuple[Any, ...], bool] | None = None,
 ) -> tuple[int, int]:
     """Returns (inserted, inserted + updated)."""
     dialect = conn.dialect
@@ -554,7 +584,12 @@ async def _bulk(
         .where(_new_or_changed(plan, staging, dialect))
     )
     stmt = _upsert_statement(plan, dialect, source, [*plan.columns, *plan.constants])
-    if dialect.name == "postgresql":
+    key_cols = [tbl.c[name] for name in plan.conflict]
+    if outcomes is not None:
+        flag = _INSERTED if dialect.name == "postgresql" else _ROWID
+        found = (await conn.execute(stmt.returning(flag, *key_cols))).all()
+        inserted, changed = _outcome_rows(found, mark, outcomes)
+    elif dialect.name == "postgresql":
         upserted = stmt.returning(_INSERTED).cte("upserted")
         counts = select(
             func.count().filter(upserted.c.inserted), func.count().filter(~upserted.c.inserted)
@@ -566,7 +601,6 @@ async def _bulk(
         inserted = await _inserted_since(conn, tbl, mark)
 
     if plan.pk is not None:
-        key_cols = [tbl.c[name] for name in plan.conflict]
         joined = tbl.join(
             staging,
             and_(*(tbl.c[n] == _staged(staging, plan, n, dialect) for n in plan.conflict)),

@@ -550,13 +550,13 @@ async def test_auto_takes_the_bulk_path_from_bulk_min_rows(
     taken: list[tuple[str, int]] = []
     statement, bulk = upserts_module._statement, upserts_module._bulk
 
-    async def spy_statement(conn: Any, plan: Any, rows: Any, ids: Any) -> tuple[int, int]:
+    async def spy_statement(conn: Any, plan: Any, rows: Any, *rest: Any) -> tuple[int, int]:
         taken.append(("statement", len(rows)))
-        return await statement(conn, plan, rows, ids)
+        return await statement(conn, plan, rows, *rest)
 
-    async def spy_bulk(conn: Any, plan: Any, rows: Any, ids: Any) -> tuple[int, int]:
+    async def spy_bulk(conn: Any, plan: Any, rows: Any, *rest: Any) -> tuple[int, int]:
         taken.append(("bulk", len(rows)))
-        return await bulk(conn, plan, rows, ids)
+        return await bulk(conn, plan, rows, *rest)
 
     monkeypatch.setattr(upserts_module, "BULK_MIN_ROWS", 3)
     monkeypatch.setattr(upserts_module, "_statement", spy_statement)
@@ -635,3 +635,29 @@ async def test_ids_of_a_key_the_database_stores_differently_come_back_as_python_
 
     assert result.ids == {(day,): id_ for day, id_ in stored}
     assert sorted(result.ids) == [(date(2026, 1, 1),), (date(2026, 1, 2),), (date(2026, 1, 3),)]
+
+
+@BOTH_PATHS
+async def test_outcomes_name_each_row_inserted_or_updated_and_leave_out_the_unchanged(
+    engine: AsyncEngine, method: Method
+) -> None:
+    async with engine.begin() as conn:
+        await upsert(conn, artists, [artist_row(1), artist_row(2)], conflict=["spotify_id"])
+
+    batch = [artist_row(1), artist_row(2, name="Renamed"), artist_row(3), artist_row(4)]
+    async with engine.begin() as conn:
+        result = await upsert(
+            conn, artists, batch, conflict=["spotify_id"], with_outcomes=True, method=method
+        )
+        nothing = await upsert(
+            conn, artists, batch, conflict=["spotify_id"], with_outcomes=True, method=method
+        )
+
+    assert (result.inserted, result.updated, result.unchanged) == (2, 1, 1)
+    assert result.outcomes == {("sp2",): False, ("sp3",): True, ("sp4",): True}
+    assert (nothing.inserted, nothing.updated, nothing.unchanged, nothing.outcomes) == (
+        0,
+        0,
+        4,
+        {},
+    )
