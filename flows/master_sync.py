@@ -16,7 +16,12 @@ Phases, in order (each a function below; Prefect task runs in brackets):
    [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each]. A name search's result is taken
    only when unambiguous, and ids found for an artist go to its row or nowhere
    (``docs/storage.md``, "Identity and homonyms").
-4. ``finish``: past shows completed; in ``daily``/``full``, today's artist snapshots.
+4. ``backfill_history`` (``daily``/``full``): older setlists of the artists whose published
+   history is not complete yet, page after page from each one's stored cursor, within
+   ``SETLIST_HISTORY_PAGES_PER_RUN`` pages (its own share of the setlist.fm quota), after the
+   fresh work; each page is stored with the cursor in one transaction, so a crash or a quota
+   stop resumes where it stopped, and a complete history is never read again.
+5. ``finish``: past shows completed; in ``daily``/``full``, today's artist snapshots.
 
 What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
 equal to the code):
@@ -47,7 +52,7 @@ setlist.fm:
 |---|---|
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
 | cached by Prefect | nothing (read incrementally from each artist's cursor) |
-| rate limits | 2/s, 1,440/day |
+| rate limits | 2/s, 1,440/day; history backfill: 360 pages a run |
 | stops | quota spent or key refused: ends it for the run, artists untouched |
 | name search | no MusicBrainz id: once per 7 days; its Ticketmaster id, else an unambiguous name |
 
@@ -65,6 +70,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from clients.errors import AuthError, QuotaExhausted
 from clients.setlistfm import SfmArtist
 from clients.ticketmaster import TmAttraction
 from flows._artist_sync import (
@@ -77,9 +83,15 @@ from flows._artist_sync import (
 from flows._runs import RunOutcome, job_flow
 from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
-from models.catalog import setlist_versions_of
+from models.catalog import setlist_versions, setlist_versions_of
 from models.ledger import JOB_MASTER_SYNC
-from models.sync_state import ArtistToSync, claim_artists_for_sync, claim_hourly_artists
+from models.sync_state import (
+    ArtistToSync,
+    HistoryMark,
+    claim_artists_for_sync,
+    claim_hourly_artists,
+    history_due,
+)
 from tasks.mapping import attraction_candidate, spotify_candidate
 from tasks.matching import (
     Known,
@@ -89,12 +101,19 @@ from tasks.matching import (
     pick_setlistfm_artist,
     pick_spotify_artist,
 )
-from tasks.store import finish_master_sync, import_artists, link_found_ids, store_artist_sync
+from tasks.store import (
+    finish_master_sync,
+    import_artists,
+    link_found_ids,
+    store_artist_sync,
+    store_history_page,
+)
 from tasks.upstream import (
     cached,
     find_setlistfm_artist,
     read_artist_events,
     read_artist_setlists,
+    read_history_page,
     read_spotify_artists_task,
     search_attractions,
     search_spotify_artist,
@@ -118,7 +137,9 @@ async def master_sync(
     async with open_sync_run(job=JOB_MASTER_SYNC, params=params, apis=APIS) as sync:
         chosen = await choose_artists(sync, params)
         spotify_read = await refresh_spotify(sync, chosen)
-        await sync_artists(sync, chosen, spotify_read=spotify_read)
+        stopped = await sync_artists(sync, chosen, spotify_read=spotify_read)
+        if params.mode in ("daily", "full"):
+            await backfill_history(sync, stopped=stopped)
         await finish(sync, params, chosen=len(chosen))
         return await sync.outcome()
 
@@ -313,9 +334,10 @@ async def find_ticketmaster_id(sync: SyncRun, artist: ArtistToSync) -> Pick[TmAt
 
 async def sync_artists(
     sync: SyncRun, chosen: list[ArtistToSync], *, spotify_read: set[int]
-) -> None:
+) -> dict[str, str]:
     """Every chosen artist's upcoming shows and new or edited setlists, each artist stored with
-    its success mark in one transaction."""
+    its success mark in one transaction (a first read from page 1 records how far it reached
+    in the artist's history cursor). Returns the APIs that stopped (api -> reason)."""
     settings = sync.settings
     start, end = day_window(sync.now, settings.sync_show_window_days)
     next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
@@ -353,6 +375,7 @@ async def sync_artists(
             found = attraction_candidate(found_attraction)
             identity = identity.combine(found) if identity is not None else found
         setlists = None
+        history = None
         if lookup.searched or lookup.mbid:
             sources.append("setlistfm")
         if lookup.mbid:
@@ -367,6 +390,8 @@ async def sync_artists(
             )
             sync.run.count("setlist_pages_read", fetched.requests_pages)
             setlists = fetched.setlists
+            if cursor is None:  # read from page 1: the history cursor starts after it
+                history = HistoryMark(lookup.mbid, fetched.requests_pages, fetched.complete)
         conflicts: list[tuple[str, str]] = []
         stored = await store_artist_sync(
             sync.writer,
@@ -382,11 +407,72 @@ async def sync_artists(
             conflicts=conflicts,
             listing_window=(start.date(), end.date()),
             events_complete=complete,
+            history=history,
         )
         await _record_conflicts(sync, conflicts)
         return stored
 
-    await sync_in_batches(sync, chosen, sync_artist, label="master sync")
+    return await sync_in_batches(sync, chosen, sync_artist, label="master sync")
+
+
+async def backfill_history(sync: SyncRun, *, stopped: dict[str, str]) -> None:
+    """Older setlists of the artists whose history is not complete, least recently advanced
+    first, within ``SETLIST_HISTORY_PAGES_PER_RUN`` pages. Each page is stored with the cursor in
+    one transaction. setlist.fm stopping (quota spent, key refused) ends the backfill for the run
+    with one error row; another failure costs that artist's backfill for this run only (an
+    error row, no failure mark: its own sync is not concerned)."""
+    run = sync.run
+    budget = sync.settings.setlist_history_pages_per_run
+    if budget <= 0 or "setlistfm" in stopped:
+        return
+    async with sync.writer.read() as conn:
+        due = await history_due(conn, limit=budget)
+    for entry in due:
+        if budget <= 0:
+            break
+        async with sync.writer.read() as conn:
+            known = await setlist_versions(conn, entry.artist_id)
+        number = entry.next_page
+        try:
+            while budget > 0:
+                page = await read_history_page(sync.upstream, entry.mbid, number)
+                budget -= 1
+                run.count("history_pages_read")
+                fresh = [s for s in page.setlists if known.get(s.id) != s.version_id]
+                counts = await store_history_page(
+                    sync.writer,
+                    artist_id=entry.artist_id,
+                    setlists=fresh,
+                    mark=HistoryMark(
+                        entry.mbid,
+                        number if page.trusted else number - 1,
+                        page.trusted and page.is_last,
+                    ),
+                    today=sync.now.date(),
+                    now=sync.now,
+                )
+                for key, value in counts.items():
+                    run.count(key, value)
+                if page.is_last:
+                    run.count("histories_completed", int(page.trusted))
+                    break
+                number += 1
+        except (QuotaExhausted, AuthError) as exc:
+            await run.error(
+                source=exc.api,
+                key="history",
+                entity="api",
+                error=f"{type(exc).__name__}: {exc}; the history backfill resumes next run",
+            )
+            break
+        except Exception as exc:
+            await run.error(
+                source="setlistfm",
+                key=f"history:{entry.artist_id}",
+                entity="artist",
+                error=run.redact(f"{type(exc).__name__}: {exc}"),
+            )
+    await sync.record_refused_records()
 
 
 async def finish(sync: SyncRun, params: MasterSyncParams, *, chosen: int) -> None:
@@ -403,5 +489,7 @@ async def finish(sync: SyncRun, params: MasterSyncParams, *, chosen: int) -> Non
         f"Master sync ({params.mode}): {counts['artists_synced']} of {chosen} artists synced, "
         f"{counts['artists_failed']} failed, {counts['artists_skipped']} left for the next run; "
         f"{counts['setlists_added']} setlists added, {counts['setlists_updated']} updated; "
+        f"{counts['history_pages_read']} history pages read, "
+        f"{counts['histories_completed']} histories completed; "
         f"{finished['shows_completed']} shows completed."
     )

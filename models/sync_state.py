@@ -23,16 +23,19 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, Table, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from models.tables import Artist, Show, ShowStatus, UserActivity
+from models.tables import Artist, Setlist, SetlistHistory, Show, ShowStatus, UserActivity
 
 __all__ = [
     "ArtistKey",
     "ArtistToSync",
+    "HistoryDue",
+    "HistoryMark",
     "claim_artist",
     "claim_artists_for_sync",
     "claim_hourly_artists",
     "claimable_clause",
     "find_artists",
+    "history_due",
     "mark_artist_failed",
     "mark_artist_synced",
     "mark_followers_read",
@@ -40,6 +43,7 @@ __all__ = [
     "release_claims",
     "renew_claims",
     "retry_delay",
+    "save_history_mark",
     "select_artists_for_sync",
     "select_hourly_artists",
 ]
@@ -47,6 +51,8 @@ __all__ = [
 artists: Table = Artist.__table__  # type: ignore[attr-defined]
 shows: Table = Show.__table__  # type: ignore[attr-defined]
 activity: Table = UserActivity.__table__  # type: ignore[attr-defined]
+history: Table = SetlistHistory.__table__  # type: ignore[attr-defined]
+setlists: Table = Setlist.__table__  # type: ignore[attr-defined]
 
 SOURCE_COLUMNS = {
     "spotify": "spotify_synced_at",
@@ -472,3 +478,73 @@ async def mark_followers_read(
             .where(artists.c.id.in_(ids[start : start + 500]))
             .values(followers_read_at=now)
         )
+
+
+@dataclass(frozen=True)
+class HistoryMark:
+    """How far a read of an artist's history went: ``pages`` pages from the newest, for
+    ``mbid``; ``complete`` when the last page was among them."""
+
+    mbid: str
+    pages: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class HistoryDue:
+    """An artist whose setlist history is not complete: the page the backfill reads next."""
+
+    artist_id: int
+    mbid: str
+    next_page: int
+
+
+async def save_history_mark(
+    conn: AsyncConnection, artist_id: int, mark: HistoryMark, *, now: datetime
+) -> None:
+    """Record how far the artist's history was read. The cursor never goes back for the same
+    MusicBrainz id (a first sync's short read after a longer backfill); a new id starts it over."""
+    row = (
+        await conn.execute(
+            select(history.c.mbid, history.c.pages_read, history.c.complete).where(
+                history.c.artist_id == artist_id
+            )
+        )
+    ).first()
+    pages, complete = max(mark.pages, 0), mark.complete
+    if row is not None and row.mbid == mark.mbid:
+        pages, complete = max(pages, row.pages_read), complete or row.complete
+    values = {"mbid": mark.mbid, "pages_read": pages, "complete": complete, "updated_at": now}
+    if row is None:
+        await conn.execute(history.insert().values(artist_id=artist_id, **values))
+    else:
+        await conn.execute(update(history).where(history.c.artist_id == artist_id).values(**values))
+
+
+async def history_due(conn: AsyncConnection, *, limit: int) -> list[HistoryDue]:
+    """Up to ``limit`` artists with a MusicBrainz id whose history is not complete (or was read
+    for another id): those a first sync read from page 1 (it left a cursor), and those with
+    setlists stored before cursors existed (from page 1). An artist with neither is left to its
+    first sync. The least recently advanced first (never first of all), then by id."""
+    h = history
+    same_id = and_(h.c.artist_id.is_not(None), h.c.mbid == artists.c.mbid)
+    has_setlists = (
+        select(setlists.c.id).where(setlists.c.artist_id == artists.c.id).limit(1).exists()
+    )
+    rows = await conn.execute(
+        select(artists.c.id, artists.c.mbid, case((same_id, h.c.pages_read), else_=0))
+        .select_from(artists.outerjoin(h, h.c.artist_id == artists.c.id))
+        .where(
+            artists.c.mbid.is_not(None),
+            or_(
+                and_(
+                    h.c.artist_id.is_not(None),
+                    or_(h.c.complete.is_(False), h.c.mbid != artists.c.mbid),
+                ),
+                and_(h.c.artist_id.is_(None), has_setlists),
+            ),
+        )
+        .order_by(case((h.c.updated_at.is_(None), 0), else_=1), h.c.updated_at, artists.c.id)
+        .limit(limit)
+    )
+    return [HistoryDue(artist_id, mbid, int(pages) + 1) for artist_id, mbid, pages in rows.all()]

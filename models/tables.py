@@ -21,6 +21,7 @@ __all__ = [
     "RunStatus",
     "Setlist",
     "SetlistEntry",
+    "SetlistHistory",
     "Show",
     "ShowStatus",
     "ShowSupportAct",
@@ -257,6 +258,21 @@ class SetlistEntry(SQLModel, table=True):
         CheckConstraint("encore >= 0", name="encore"),
         CheckConstraint("position >= 1", name="position"),
     )
+
+
+class SetlistHistory(SQLModel, table=True):
+    """How far the history backfill has read an artist's setlist.fm history (newest first):
+    ``pages_read`` pages of 20 for ``mbid``, ``complete`` once the last page was read."""
+
+    __tablename__ = "setlist_history"
+
+    artist_id: int = Field(foreign_key="artists.id", primary_key=True, ondelete="CASCADE")
+    mbid: str = Field(max_length=36)
+    pages_read: int = Field(default=0)
+    complete: bool = Field(default=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (CheckConstraint("pages_read >= 0", name="pages_read"),)
 
 
 class UserActivity(SQLModel, table=True):

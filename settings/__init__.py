@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     sync_show_window_days: int = Field(default=365, gt=0, le=730)
     setlist_first_sync_max_pages: int = Field(default=3, ge=1, le=50)
     setlist_cursor_overlap_minutes: float = Field(default=10.0, ge=0)
+    # The history backfill's share of setlist.fm's daily quota (1,440 on a standard key): pages
+    # of older setlists a daily or full master sync may read after its fresh work (0: none).
+    setlist_history_pages_per_run: int = Field(default=360, ge=0, le=50_000)
     setlist_research_after_days: float = Field(default=7.0, gt=0)
     # An artist without a Spotify id is searched by name at most this often (a miss is stamped).
     spotify_research_after_days: float = Field(default=7.0, gt=0)

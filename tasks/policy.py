@@ -94,7 +94,8 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
             cached="nothing (read incrementally from each artist's cursor)",
             limits=(
                 f"{_number(settings.setlistfm_requests_per_second)}/s, "
-                f"{_number(settings.setlistfm_requests_per_day)}/day"
+                f"{_number(settings.setlistfm_requests_per_day)}/day; history backfill: "
+                f"{_number(settings.setlist_history_pages_per_run)} pages a run"
             ),
             stops=stop,
             searches=(

@@ -33,7 +33,13 @@ from models.catalog import (
     store_setlists,
     store_shows,
 )
-from models.sync_state import mark_artist_failed, mark_artist_synced, mark_followers_read
+from models.sync_state import (
+    HistoryMark,
+    mark_artist_failed,
+    mark_artist_synced,
+    mark_followers_read,
+    save_history_mark,
+)
 from tasks.mapping import attraction_candidate, setlist_record, show_record
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "record_artist_failure",
     "store_artist_sync",
     "store_events",
+    "store_history_page",
 ]
 
 
@@ -185,6 +192,7 @@ async def store_artist_sync(
     conflicts: list[tuple[str, str]] | None = None,
     listing_window: tuple[date, date] | None = None,
     events_complete: bool = False,
+    history: HistoryMark | None = None,
 ) -> dict[str, int]:
     """Everything one artist's sync found, and its success mark, in ONE transaction: either the
     data and the fresh ``last_synced_at`` land together, or neither does.
@@ -198,7 +206,8 @@ async def store_artist_sync(
 
     ``events`` are the artist's Ticketmaster listing over ``listing_window`` (first and last
     day); with ``events_complete`` (every page read), its stored shows no longer listed there
-    are delisted (``models.catalog.store_shows``)."""
+    are delisted (``models.catalog.store_shows``). ``history``: how far a read from page 1 went
+    in the artist's setlist history (the backfill's cursor starts after it)."""
     counts = StoreCounts()
     async with writer.transaction() as conn:
         if identity is not None:
@@ -231,9 +240,30 @@ async def store_artist_sync(
         if setlists is not None:
             records = [setlist_record(s) for s in setlists]
             await store_setlists(conn, artist_id, records, today=today, counts=counts)
+            if history is not None:
+                await save_history_mark(conn, artist_id, history, now=now)
         await mark_artist_synced(
             conn, artist_id, sources=sources, now=now, next_sync_at=next_sync_at
         )
+    return dict(counts.values)
+
+
+async def store_history_page(
+    writer: Writer,
+    *,
+    artist_id: int,
+    setlists: Sequence[SfmSetlist],
+    mark: HistoryMark,
+    today: date,
+    now: datetime,
+) -> dict[str, int]:
+    """One page of an artist's older setlists and the history cursor past it, in one
+    transaction: a crash resumes at the first page not stored."""
+    counts = StoreCounts()
+    async with writer.transaction() as conn:
+        records = [setlist_record(s) for s in setlists]
+        await store_setlists(conn, artist_id, records, today=today, counts=counts)
+        await save_history_mark(conn, artist_id, mark, now=now)
     return dict(counts.values)
 
 

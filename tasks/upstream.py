@@ -21,7 +21,7 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE, CachePolicy
 from prefect.utilities.hashing import hash_objects
 
 from clients.errors import EndpointUnavailable
-from clients.setlistfm import SfmArtist, SfmSetlist
+from clients.setlistfm import SetlistPage, SfmArtist, SfmSetlist
 from clients.spotify import SpotifyArtist, SpotifyArtistRef
 from clients.ticketmaster import (
     MAX_PAGE_SIZE,
@@ -42,6 +42,7 @@ __all__ = [
     "find_setlistfm_artist",
     "read_artist_events",
     "read_artist_setlists",
+    "read_history_page",
     "read_playlists",
     "read_spotify_artists",
     "read_spotify_artists_task",
@@ -157,9 +158,12 @@ async def find_setlistfm_artist(
 
 @dataclass
 class ArtistSetlists:
+    """``complete``: a read from page 1 (no cursor) reached the history's last page."""
+
     mbid: str | None
     setlists: list[SfmSetlist] = field(default_factory=list)
     requests_pages: int = 0
+    complete: bool = False
 
 
 async def read_artist_setlists(
@@ -186,11 +190,17 @@ async def read_artist_setlists(
         fresh = [s for s in page.setlists if known_versions.get(s.id) != s.version_id]
         fetched.setlists.extend(fresh)
         if page.is_last:
+            fetched.complete = updated_since is None and page.trusted
             break
         if updated_since is None and (not fresh or page_number >= max_pages):
             break
         page_number += 1
     return fetched
+
+
+async def read_history_page(upstream: Upstream, mbid: str, page: int) -> SetlistPage:
+    """One page of an artist's setlists, newest first (the history backfill's read)."""
+    return await upstream.require_setlistfm().artist_setlists(mbid, page=page)
 
 
 # --- coarse, cached tasks -----------------------------------------------------------------------

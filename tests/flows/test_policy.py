@@ -48,13 +48,14 @@ def test_the_policy_follows_the_settings() -> None:
         ticketmaster_requests_per_day=1000,
         setlistfm_requests_per_second=1,
         ticketmaster_research_after_days=1,
+        setlist_history_pages_per_run=120,
     )
     policies = source_policies(settings)
     assert policies["ticketmaster"].request_retries.startswith("2× on 429, 5xx, network")
     assert policies["ticketmaster"].cached == "`sweep-markets`: not cached (TTL 0)"
     assert policies["spotify"].cached == "`read-spotify-artists`, `read-playlists`: 90 min"
     assert policies["ticketmaster"].limits == "5/s, 1,000/day"
-    assert policies["setlistfm"].limits == "1/s, 1,440/day"
+    assert policies["setlistfm"].limits == "1/s, 1,440/day; history backfill: 120 pages a run"
     assert policies["ticketmaster"].searches == (
         "no Ticketmaster id: once per 1 day; its Spotify link, else an unambiguous name"
     )
