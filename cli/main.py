@@ -981,6 +981,59 @@ def similar(
     console.print(table)
 
 
+@app.command()
+def forecast(
+    artist_id: Annotated[int, typer.Argument(help="Our artist id.", min=1)],
+    as_json: JsonOption = False,
+) -> None:
+    """An artist's expected trending score on each of the next 7 days (the daily run's latest
+    forecast: scheduled shows, activity decay, follower growth)."""
+    from models.db import make_engine
+    from models.trending.forecast import read_forecast
+
+    settings = _settings()
+    url = _open_database(settings, at_head=True)
+
+    async def read() -> Any:
+        engine = make_engine(url)
+        try:
+            return await read_forecast(engine, artist_id)
+        finally:
+            await engine.dispose()
+
+    found = _run(read())
+    if found is None:
+        _fail(f"no artist with id {artist_id}")
+    if as_json:
+        payload = {
+            "artist_id": found.artist_id,
+            "name": found.name,
+            "score": found.score,
+            "made_on": found.made_on.isoformat() if found.made_on else None,
+            "days": [
+                {"day": d.day.isoformat(), "horizon": d.horizon, "score": d.score}
+                for d in found.days
+            ],
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    if not found.days:
+        console.print(f"No forecast for {found.name} yet (the daily trending run makes it).")
+        return
+    now = "none" if found.score is None else f"{found.score:.2f}"
+    console.print(
+        f"Trending forecast of {found.name} (#{found.artist_id}), made {found.made_on}; "
+        f"score now {now}",
+        soft_wrap=True,
+    )
+    table = Table()
+    for name in ("Day", "In", "Expected score"):
+        table.add_column(name, justify="right")
+    for d in found.days:
+        table.add_row(d.day.isoformat(), f"{d.horizon} d", f"{d.score:.2f}")
+    console.print(table)
+
+
 @check_app.command("env")
 def check_env(as_json: JsonOption = False) -> None:
     """Which settings are present, and one authenticated call per API."""

@@ -2,7 +2,8 @@
 
 Modes: ``hourly`` and ``daily`` score every artist and show as of now from the stored, decayed
 activity sums plus the events since the previous run (no rescan of all the activity), and write
-only the rows that change; ``daily`` also keeps the day's top scores in the history. ``full``
+only the rows that change; ``daily`` also keeps the day's top scores in the history and
+forecasts each artist's score on the next 7 days (``models/trending/forecast.py``). ``full``
 recomputes every sum from the raw events (repairs, checks) and gives the same scores. Deployed
 hourly at :30 and daily at 07:00. ``daily`` and ``full`` then compute geographic trending and
 similar artists (``models/insights.py``). ``dry_run`` computes and ranks, then rolls back.
@@ -83,7 +84,8 @@ def _report(run: RunTracker, result: TrendingResult) -> None:
         f"Trending ({result.mode}) as of {result.now.isoformat()}: {source}.",
         f"Rewritten: {result.artists_scored} artists and {result.shows_scored} shows "
         f"({result.artists_added} artists and {result.shows_added} shows scored for the first "
-        f"time); {result.history_rows} history rows.",
+        f"time); {result.history_rows} history rows; {result.forecast_rows} forecast rows "
+        "(each artist's next 7 days).",
     ]
     if result.dry_run:
         lines.append("Dry run: computed and ranked, then rolled back; nothing was written.")

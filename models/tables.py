@@ -17,6 +17,7 @@ from models.types import Money, UTCDateTime, utcnow
 __all__ = [
     "ActivityKind",
     "Artist",
+    "ArtistForecast",
     "ArtistSnapshot",
     "RunStatus",
     "Setlist",
@@ -335,6 +336,25 @@ class TrendingHistory(SQLModel, table=True):
     score: float
 
     __table_args__ = (CheckConstraint("entity_type IN ('artist', 'show')", name="entity"),)
+
+
+class ArtistForecast(SQLModel, table=True):
+    """An artist's expected trending score on ``day``, forecast by the daily run of ``made_on``
+    (``horizon`` = days ahead, 1 to 7); forecasts made on the last 8 days are kept (see
+    models/trending/forecast.py)."""
+
+    __tablename__ = "artist_forecasts"
+
+    artist_id: int = Field(foreign_key="artists.id", primary_key=True, ondelete="CASCADE")
+    made_on: date = Field(primary_key=True)
+    horizon: int = Field(primary_key=True)
+    day: date
+    score: float
+
+    __table_args__ = (
+        CheckConstraint("horizon BETWEEN 1 AND 7", name="horizon"),
+        Index("ix_artist_forecasts_made_on", "made_on"),
+    )
 
 
 class TrendingWatermark(SQLModel, table=True):

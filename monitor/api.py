@@ -45,6 +45,7 @@ from models.db import make_engine
 from models.geo_trending import city_exists, market_exists, normalize_city_id, read_trending
 from models.markets import MARKET_NAMES
 from models.similarity import similar_artists
+from models.trending.forecast import read_forecast
 from models.types import utcnow
 from monitor.activity import ActivityBatch, ActivityRejected, store_activity
 from monitor.health import MAX_HOURS, MIN_HOURS, HealthReport, compute_health
@@ -770,6 +771,46 @@ async def get_similar_artists(
         name=found.name,
         day=found.day,
         similar=[SimilarArtistEntry(**asdict(entry)) for entry in found.similar],
+    )
+
+
+class ForecastDayEntry(BaseModel):
+    day: date
+    horizon: int = Field(description="Days after the forecast's day, 1 to 7.")
+    score: float = Field(description="The expected trending score, 0-100.")
+
+
+class ArtistForecastOut(BaseModel):
+    """An artist's latest trending forecast (made by the daily run; see docs/trending.md)."""
+
+    artist_id: int
+    name: str
+    score: float | None = Field(description="The current trending score; null before any run.")
+    made_on: date | None = Field(description="The day the forecast was made; null: none yet.")
+    days: list[ForecastDayEntry]
+
+
+@router.get(
+    "/api/artists/{artist_id}/forecast",
+    response_model=ArtistForecastOut,
+    responses={**error_responses(422), **_not_found_response("No such route, or no such artist.")},
+    tags=["trending"],
+)
+async def get_artist_forecast(
+    state: State,
+    artist_id: Annotated[int, Path(ge=1, le=_MAX_ID, description="Our artist id.")],
+) -> ArtistForecastOut | JSONResponse:
+    """An artist's expected trending score on each of the next 7 days, from its scheduled
+    shows, its activity's decay and its follower growth (the daily run's latest forecast)."""
+    found = await read_forecast(state.engine, artist_id)
+    if found is None:
+        return error_response(404, f"no artist with id {artist_id}")
+    return ArtistForecastOut(
+        artist_id=found.artist_id,
+        name=found.name,
+        score=found.score,
+        made_on=found.made_on,
+        days=[ForecastDayEntry(**asdict(day)) for day in found.days],
     )
 
 

@@ -2,7 +2,8 @@
 
 ``hourly`` and ``daily`` are incremental: the stored activity sums are aged to ``now`` and the
 events since the previous run are added, so no run rescans all the activity. ``daily`` also
-replaces the day's ``trending_history`` rows. ``full`` recomputes every sum from the raw events
+replaces the day's ``trending_history`` rows and the artists' forecast for the next 7 days
+(``forecast``). ``full`` recomputes every sum from the raw events
 (for repairs and for checking); so does the first run, and a run after one that left no event
 watermark. All three give the same scores.
 """
@@ -16,6 +17,7 @@ from typing import Literal, get_args
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from models.trending.forecast import write_forecast
 from models.trending.formula import Clock
 from models.trending.queries import (
     EventWindow,
@@ -57,18 +59,21 @@ class TrendingResult:
     artists_scored: int
     shows_scored: int
     history_rows: int
+    forecast_rows: int
     top_artists: tuple[RankedEntity, ...]
     top_shows: tuple[RankedEntity, ...]
 
     def counts(self) -> dict[str, int]:
         """``*_added``: scored for the first time; ``*_scored``: rows rewritten (new score or
-        new inputs); ``history_rows``: rows of the day's history written."""
+        new inputs); ``history_rows``: rows of the day's history written; ``forecast_rows``: rows
+        of the day's forecast written (artists x 7 days)."""
         return {
             "artists_added": self.artists_added,
             "shows_added": self.shows_added,
             "artists_scored": self.artists_scored,
             "shows_scored": self.shows_scored,
             "history_rows": self.history_rows,
+            "forecast_rows": self.forecast_rows,
         }
 
 
@@ -141,6 +146,7 @@ async def recalculate_trending(
                 # Most rows just changed: fresh statistics for the next statements and runs.
                 await conn.execute(text("ANALYZE trending_artists, trending_shows"))
             history_rows = await write_history(conn, clock) if mode != "hourly" else 0
+            forecast_rows = await write_forecast(conn, clock) if mode != "hourly" else 0
             await write_watermark(conn, clock, mode=mode, event_id=window.last_id)
             top_artists = await _top(conn, "artist", top)
             top_shows = await _top(conn, "show", top)
@@ -162,6 +168,7 @@ async def recalculate_trending(
         artists_scored=scored["artist"],
         shows_scored=scored["show"],
         history_rows=history_rows,
+        forecast_rows=forecast_rows,
         top_artists=top_artists,
         top_shows=top_shows,
     )

@@ -1137,6 +1137,7 @@ async def test_openapi_comes_from_the_models_and_documents_the_error_shape(
     schema = response.json()
     assert sorted(schema["paths"]) == [
         "/api/activity",
+        "/api/artists/{artist_id}/forecast",
         "/api/artists/{artist_id}/similar",
         "/api/sync/artist",
         "/api/sync/monitor",
@@ -1183,7 +1184,7 @@ def test_every_route_but_the_public_ones_declares_the_bearer_scheme() -> None:
     schema = create_app(_settings(), engine=None).openapi()
     operations = [(path, op) for path, ops in schema["paths"].items() for op in ops.values()]
 
-    assert len(operations) == 9
+    assert len(operations) == 10
     for path, operation in operations:
         assert ("security" in operation) is (path not in PUBLIC_PATHS | SESSION_PATHS), path
 

@@ -28,6 +28,7 @@ DAILY_COUNTS = {
     "artists_scored": 7,
     "shows_scored": 4,
     "history_rows": 10,
+    "forecast_rows": 49,  # 7 artists x 7 days
     # The insights after a daily run: the scenario's venues have no market or city, its
     # artists no shared show, venue, cover or genre (tests/insights covers them).
     "geo_market_artists": 0,
@@ -134,6 +135,7 @@ async def test_hourly_then_full_flows_agree_and_record_one_row_each(
         "artists_scored": 3,
         "shows_scored": 3,
         "history_rows": 0,
+        "forecast_rows": 0,
     }
     assert (full["artists_scored"], full["shows_scored"], full["history_rows"]) == (4, 2, 10)
     assert (await scores(flow_db, ARTIST_TRENDS), await scores(flow_db, SHOW_TRENDS)) == (

@@ -67,6 +67,7 @@ async def test_a_run_without_new_events_ages_the_stored_sums_and_rewrites_only_m
         "artists_scored": 3,  # 1, 2, 5; artist 7 has activity, but its score stays 18
         "shows_scored": 3,  # 1 and 4 decay, 3 comes closer
         "history_rows": 0,
+        "forecast_rows": 0,
     }
     assert (result.full, result.since) == (False, NOW)
     assert await scores(engine, ARTIST_TRENDS) == {

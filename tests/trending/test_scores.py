@@ -74,6 +74,7 @@ async def test_daily_scores_match_the_hand_computed_values(engine: AsyncEngine) 
         "artists_scored": 7,
         "shows_scored": 4,
         "history_rows": 10,
+        "forecast_rows": 49,  # 7 artists x 7 days
     }
     assert result.full is True  # the first run recomputes from every event
     assert result.since is None
