@@ -197,11 +197,13 @@ signals AS (
     LEFT JOIN genre_counts gca ON gca.artist_id = c.a
     LEFT JOIN genre_counts gcb ON gcb.artist_id = c.b
 ),
+weighed AS (
+    SELECT s.*, {evidence} AS evidence FROM signals s
+),
 shortlist AS (
     SELECT * FROM (
-        SELECT s.*, {evidence} AS evidence,
-               row_number() OVER (PARTITION BY s.a ORDER BY {evidence} DESC, s.b) AS place
-        FROM signals s
+        SELECT w.*, row_number() OVER (PARTITION BY w.a ORDER BY w.evidence DESC, w.b) AS place
+        FROM weighed w
     ) ranked WHERE place <= {SHORTLIST}
 ),
 artist_markets AS (
