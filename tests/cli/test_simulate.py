@@ -119,8 +119,8 @@ EXPECTED: dict[str, Any] = {
     "quota": {
         "days_over_quota": 0,
         "over_cap_answers": 0,
-        "requests_per_synced_artist": 13.9118,
-        "worst_day": {"setlistfm": "57 / 1440", "spotify": "3 / -", "ticketmaster": "194 / 5000"},
+        "requests_per_synced_artist": 14.0294,
+        "worst_day": {"setlistfm": "61 / 1440", "spotify": "3 / -", "ticketmaster": "194 / 5000"},
     },
     "run": {
         "artists": 60,
@@ -133,13 +133,13 @@ EXPECTED: dict[str, Any] = {
         "virtual_end": "2026-03-04T00:00:00+00:00",
     },
     "setlists": {
-        "artists_with_full_history": 0.9118,
+        "artists_with_full_history": 1.0,
         "current_version": 1.0,
-        "history_depth": 0.9033,
+        "history_depth": 1.0,
         "linked_to_right_show": 1.0,
         "published_of_synced": 755,
         "published_this_period": 1,
-        "stored": 682,
+        "stored": 755,
         "stored_within_24h": 1.0,
         "stored_within_72h": None,
         "structure_equal": 1.0,
@@ -153,7 +153,7 @@ EXPECTED: dict[str, Any] = {
         "synced_artists": 34,
         "true_upcoming": 117,
     },
-    "trending": {"differing": 0, "equal": True, "scores": 834},
+    "trending": {"differing": 0, "equal": True, "scores": 907},
 }
 
 
