@@ -21,7 +21,13 @@ Phases, in order (each a function below; Prefect task runs in brackets):
    ``SETLIST_HISTORY_PAGES_PER_RUN`` pages (its own share of the setlist.fm quota), after the
    fresh work; each page is stored with the cursor in one transaction, so a crash or a quota
    stop resumes where it stopped, and a complete history is never read again.
-5. ``finish``: past shows completed; in ``daily``/``full``, today's artist snapshots.
+5. ``confirm_past_shows``: each Ticketmaster show whose date has passed, still upcoming and
+   without a setlist, is looked up by its event id (at most ``PAST_SHOW_CHECKS_PER_RUN``,
+   oldest first): stored as Ticketmaster has it now (completed, cancelled, postponed, or moved
+   to its new date and venue), or ``delisted`` when Ticketmaster no longer has it — never
+   completed on the strength of an old listing (a phantom completion).
+6. ``finish``: past shows completed — those with a setlist, and setlist.fm's own; in
+   ``daily``/``full``, today's artist snapshots.
 
 What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
 equal to the code):
@@ -72,7 +78,7 @@ from typing import Any
 
 from clients.errors import AuthError, QuotaExhausted
 from clients.setlistfm import SfmArtist
-from clients.ticketmaster import TmAttraction
+from clients.ticketmaster import TmAttraction, TmEvent
 from flows._artist_sync import (
     ArtistOutcome,
     SyncRun,
@@ -105,7 +111,9 @@ from tasks.store import (
     finish_master_sync,
     import_artists,
     link_found_ids,
+    shows_to_confirm,
     store_artist_sync,
+    store_confirmations,
     store_history_page,
 )
 from tasks.upstream import (
@@ -140,6 +148,7 @@ async def master_sync(
         stopped = await sync_artists(sync, chosen, spotify_read=spotify_read)
         if params.mode in ("daily", "full"):
             await backfill_history(sync, stopped=stopped)
+        await confirm_past_shows(sync, stopped=stopped)
         await finish(sync, params, chosen=len(chosen))
         return await sync.outcome()
 
@@ -473,6 +482,48 @@ async def backfill_history(sync: SyncRun, *, stopped: dict[str, str]) -> None:
                 error=run.redact(f"{type(exc).__name__}: {exc}"),
             )
     await sync.record_refused_records()
+
+
+async def confirm_past_shows(sync: SyncRun, *, stopped: dict[str, str]) -> None:
+    """Ask Ticketmaster about the shows whose date has passed while they were still upcoming
+    (and that have no setlist to prove they were played), before any is completed: an event it
+    still has is stored as it is now, one it no longer has (404) is delisted. A lookup that
+    fails leaves its show as it is, for the next run; a quota or credentials stop ends the
+    lookups for this run."""
+    run = sync.run
+    if "ticketmaster" in stopped or sync.upstream.ticketmaster is None:
+        return
+    pending = await shows_to_confirm(
+        sync.writer, today=sync.now.date(), limit=sync.settings.past_show_checks_per_run
+    )
+    if not pending:
+        return
+    client = sync.upstream.require_ticketmaster()
+    found: list[TmEvent] = []
+    gone: list[int] = []
+    for index, (show_id, event_id) in enumerate(pending):
+        try:
+            event = await client.get_event(event_id)
+        except (QuotaExhausted, AuthError) as exc:
+            stopped.setdefault(exc.api, run.redact(str(exc)))
+            run.count("past_shows_unchecked", len(pending) - index)
+            break
+        except Exception as exc:  # this show waits for the next run; the others go on
+            run.count("past_shows_unchecked")
+            reason = run.redact(f"{type(exc).__name__}: {exc}")
+            logger.warning("past show %s (event %s) not checked: %s", show_id, event_id, reason)
+            continue
+        if event is None:
+            gone.append(show_id)
+        else:
+            found.append(event)
+    run.count("past_shows_checked", len(found) + len(gone))
+    await sync.record_refused_records()
+    if found or gone:
+        stored = await store_confirmations(
+            sync.writer, found, gone, today=sync.now.date(), now=sync.now
+        )
+        run.count("past_shows_delisted", stored.get("past_shows_delisted", 0))
 
 
 async def finish(sync: SyncRun, params: MasterSyncParams, *, chosen: int) -> None:

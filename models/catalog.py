@@ -21,8 +21,10 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -53,6 +55,8 @@ __all__ = [
     "StoreCounts",
     "VenueRecord",
     "complete_past_shows",
+    "delist_shows",
+    "past_shows_to_confirm",
     "setlist_versions",
     "snapshot_artists",
     "store_setlists",
@@ -831,17 +835,68 @@ async def store_setlists(
     return len(changed)
 
 
-async def complete_past_shows(conn: AsyncConnection, *, today: date) -> int:
-    """Shows still upcoming or ongoing whose date has passed become completed.
+def _past_and_open(today: date) -> Any:
+    return and_(
+        shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+        shows.c.local_date < today,
+    )
 
-    Cancelled and postponed shows keep their status."""
+
+def _confirmed_by_setlist() -> Any:
+    return exists().where(setlists.c.show_id == shows.c.id)
+
+
+async def complete_past_shows(conn: AsyncConnection, *, today: date) -> int:
+    """Shows still upcoming or ongoing whose date has passed become completed — those that need
+    no word from Ticketmaster: a show with a setlist (it was played), or one Ticketmaster never
+    listed (setlist.fm created it from its setlist).
+
+    A Ticketmaster show without a setlist waits for Ticketmaster to confirm it
+    (``past_shows_to_confirm``, then ``flows/master_sync.confirm_past_shows``): its event may
+    have been dropped, cancelled or moved since it was last read, and completing it then would
+    be a phantom completion. Cancelled, postponed and delisted shows keep their status."""
     result = await conn.execute(
         update(shows)
         .where(
-            shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
-            shows.c.local_date < today,
+            _past_and_open(today),
+            or_(shows.c.ticketmaster_id.is_(None), _confirmed_by_setlist()),
         )
         .values(status=ShowStatus.COMPLETED.value, updated_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+async def past_shows_to_confirm(
+    conn: AsyncConnection, *, today: date, limit: int
+) -> list[tuple[int, str]]:
+    """(show id, Ticketmaster event id) of at most ``limit`` shows whose date has passed, still
+    upcoming or ongoing, known to Ticketmaster and without a setlist: the ones Ticketmaster must
+    confirm before they are completed. Oldest date first."""
+    result = await conn.execute(
+        select(shows.c.id, shows.c.ticketmaster_id)
+        .where(
+            _past_and_open(today),
+            shows.c.ticketmaster_id.is_not(None),
+            ~_confirmed_by_setlist(),
+        )
+        .order_by(shows.c.local_date, shows.c.id)
+        .limit(limit)
+    )
+    return [(int(show_id), str(event_id)) for show_id, event_id in result.all()]
+
+
+async def delist_shows(conn: AsyncConnection, show_ids: Sequence[int]) -> int:
+    """These shows' events are gone from Ticketmaster (a lookup by id found nothing): they
+    become ``delisted``, never completed. Only shows still upcoming or ongoing change."""
+    if not show_ids:
+        return 0
+    result = await conn.execute(
+        update(shows)
+        .where(
+            shows.c.id.in_(list(show_ids)),
+            shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+        )
+        .values(status=ShowStatus.DELISTED.value, updated_at=utcnow())
     )
     return int(result.rowcount or 0)
 

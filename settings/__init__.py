@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     # An artist without a Ticketmaster id (found through Spotify) is searched on Ticketmaster by
     # name at most this often (a miss is stamped).
     ticketmaster_research_after_days: float = Field(default=7.0, gt=0)
+    # Ticketmaster lookups a master sync may make to confirm shows whose date has passed before
+    # they become completed (a dropped event is delisted instead: no phantom completions).
+    past_show_checks_per_run: int = Field(default=250, ge=0, le=5_000)
     sync_retry_base_minutes: float = Field(default=30.0, gt=0)
     sync_concurrency: int = Field(default=8, gt=0, le=64)
     # Artists per Prefect task run (`sync-artist-batch`): Prefect observes batches, not requests.

@@ -29,6 +29,8 @@ from models.catalog import (
     Listing,
     StoreCounts,
     complete_past_shows,
+    delist_shows,
+    past_shows_to_confirm,
     snapshot_artists,
     store_setlists,
     store_shows,
@@ -48,7 +50,9 @@ __all__ = [
     "import_artists",
     "link_found_ids",
     "record_artist_failure",
+    "shows_to_confirm",
     "store_artist_sync",
+    "store_confirmations",
     "store_events",
     "store_history_page",
 ]
@@ -277,6 +281,34 @@ async def record_artist_failure(
         return await mark_artist_failed(
             conn, artist_id, error=error, now=now, base_minutes=base_minutes
         )
+
+
+async def shows_to_confirm(writer: Writer, *, today: date, limit: int) -> list[tuple[int, str]]:
+    """(show id, Ticketmaster event id) of the past shows Ticketmaster must confirm before they
+    are completed (``models.catalog.past_shows_to_confirm``)."""
+    if limit <= 0:
+        return []
+    async with writer.read() as conn:
+        return await past_shows_to_confirm(conn, today=today, limit=limit)
+
+
+async def store_confirmations(
+    writer: Writer,
+    events: Sequence[TmEvent],
+    gone: Sequence[int],
+    *,
+    today: date,
+    now: datetime,
+) -> dict[str, int]:
+    """What Ticketmaster said of past shows, in one transaction: the events it still has are
+    stored as any event is (completed once their date has passed, cancelled, postponed, or moved
+    to their new date and venue); the shows whose event it no longer has are delisted."""
+    async with writer.transaction() as conn:
+        counts, _ = await _store_events(conn, events, today=today, now=now)
+        delisted = await delist_shows(conn, gone)
+    stored = dict(counts.values)
+    stored["past_shows_delisted"] = delisted
+    return stored
 
 
 async def finish_master_sync(writer: Writer, *, today: date, snapshot: bool) -> dict[str, int]:

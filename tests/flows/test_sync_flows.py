@@ -219,16 +219,40 @@ async def test_cancelled_and_postponed_shows_keep_their_status_and_past_shows_co
             seen.add(event.status)
     assert seen == {"canceled", "postponed"}
 
-    # A show that was upcoming and whose date has passed becomes completed; cancelled stays.
-    yesterday = utcnow().date() - timedelta(days=1)
+    # A show that was upcoming and whose date has passed becomes completed once Ticketmaster
+    # confirms it; one whose event Ticketmaster no longer has is delisted, never completed (the
+    # phantom completion); setlist.fm's own show needs no confirmation; cancelled stays.
+    today = utcnow().date()
+    yesterday = today - timedelta(days=1)
+    async with world.engine.connect() as conn:
+        known = set((await conn.execute(select(ARTISTS.c.ticketmaster_id))).scalars())
+    played = next(
+        e
+        for e in sandbox.catalog.events
+        if e.local_date < today
+        and e.status == "onsale"
+        and e.headliner.ticketmaster_id in known
+        and sandbox.catalog.event_at(e.id, sandbox.now()) is not None
+    )
     async with world.engine.begin() as conn:
-        artist_id = (await conn.execute(select(ARTISTS.c.id).limit(1))).scalar_one()
-        for key, status in (("past-upcoming", "upcoming"), ("past-cancelled", "cancelled")):
+        artist_id = (
+            await conn.execute(
+                select(ARTISTS.c.id).where(
+                    ARTISTS.c.ticketmaster_id == played.headliner.ticketmaster_id
+                )
+            )
+        ).scalar_one()
+        for key, status, day in (
+            ("past-dropped", "upcoming", yesterday),
+            ("past-cancelled", "cancelled", yesterday),
+            (played.id, "upcoming", played.local_date),
+            (None, "upcoming", yesterday),
+        ):
             await conn.execute(
                 insert(SHOWS).values(
                     ticketmaster_id=key,
                     artist_id=artist_id,
-                    local_date=yesterday,
+                    local_date=day,
                     status=status,
                     created_at=utcnow(),
                     updated_at=utcnow(),
@@ -236,17 +260,23 @@ async def test_cancelled_and_postponed_shows_keep_their_status_and_past_shows_co
             )
     result = await master_sync(mode="hourly", limit=1)
     async with world.engine.connect() as conn:
-        after = dict(
-            (
-                await conn.execute(
-                    select(SHOWS.c.ticketmaster_id, SHOWS.c.status).where(
-                        SHOWS.c.ticketmaster_id.in_(["past-upcoming", "past-cancelled"])
-                    )
+        after = (
+            await conn.execute(
+                select(SHOWS.c.ticketmaster_id, SHOWS.c.status).where(
+                    SHOWS.c.artist_id == artist_id,
+                    SHOWS.c.local_date < today,
                 )
-            ).all()
-        )
-    assert after == {"past-upcoming": "completed", "past-cancelled": "cancelled"}
+            )
+        ).all()
+    assert sorted(after, key=lambda row: str(row[0])) == [
+        (None, "completed"),
+        ("past-cancelled", "cancelled"),
+        ("past-dropped", "delisted"),
+        (played.id, "completed"),
+    ]
     assert result["shows_completed"] == 1
+    assert result["past_shows_checked"] == 2
+    assert result["past_shows_delisted"] == 1
 
 
 async def test_ten_percent_upstream_faults_give_the_same_database_as_none(
