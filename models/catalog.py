@@ -279,8 +279,16 @@ async def _link_venues(
             .order_by(venues.c.id)
         )
     ).all()
+    by_place: dict[tuple[str, str, str] | None, list[Any]] = defaultdict(list)
+    for c in candidates:  # only a candidate of the same place can match (venues_match)
+        by_place[_place(c.name, c.city, c.country_code)].append(c)
     matches: dict[str, list[int]] = {
-        r.key[1]: [c.id for c in candidates if venues_match(c, r)] for r in unknown
+        r.key[1]: [
+            c.id
+            for c in by_place.get(_place(r.name, r.city, r.country_code), ())
+            if venues_match(c, r)
+        ]
+        for r in unknown
     }
     claims: dict[int, int] = defaultdict(int)
     for found in matches.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -19,6 +20,7 @@ def _fold(text: str) -> str:
     return stripped.casefold().replace("&", " and ").replace("+", " and ")
 
 
+@functools.lru_cache(maxsize=65536)  # venue matching and setlist syncs ask for the same names
 def normalize_name(name: str) -> str:
     """The matching form of an artist or venue name.
 
@@ -31,6 +33,7 @@ def normalize_name(name: str) -> str:
     return without_article or folded
 
 
+@functools.lru_cache(maxsize=65536)  # a setlist sync normalises the same titles many times over
 def normalize_title(title: str) -> str:
     """The matching form of a song title: case, accents and punctuation do not matter, nor does a
     ``(feat. X)`` suffix; articles do (``"The Summer Hands"`` is not ``"Summer Hands"``)."""
