@@ -371,27 +371,14 @@ async def insights_lines(url: str, *, top: int = 5) -> list[str]:
                     .limit(1)
                 )
             ).first()
-            if busiest is not None:
-                scope, scope_id = "market", busiest.scope_id
-                title = f"market {scope_id} ({MARKET_NAMES.get(int(scope_id), 'a market')})"
-            else:
-                # Venues carry no market yet (tasks/mapping.py): the busiest city instead.
-                city = (
-                    await conn.execute(
-                        select(g.scope_id, func.count().label("artists"))
-                        .where(g.scope == "city", g.entity_type == "artist")
-                        .group_by(g.scope_id)
-                        .order_by(func.count().desc(), g.scope_id)
-                        .limit(1)
-                    )
-                ).first()
-                if city is None:
-                    return ["No market or city has trending artists yet."]
-                scope, scope_id, title = "city", city.scope_id, f"city {city.scope_id}"
+            if busiest is None:
+                return ["No market has trending artists yet (no venue with a market)."]
+            market = busiest.scope_id
             day, ranked = await read_trending(
-                conn, scope=scope, scope_id=scope_id, kind="artist", limit=top
+                conn, scope="market", scope_id=market, kind="artist", limit=top
             )
-        lines = [f"Top artists of {title} on {day}:"]
+        name = MARKET_NAMES.get(int(market), "a market")
+        lines = [f"Top artists of market {market} ({name}) on {day}:"]
         lines += [f"  {r.rank}. {r.name} (#{r.id}) — {r.score:.2f}" for r in ranked]
         similar = await similar_artists(engine, ranked[0].id, limit=top)
         if similar is None or not similar.similar:

@@ -75,9 +75,7 @@ def tm_venue_record(venue: TmVenue) -> VenueRecord:
         longitude=venue.longitude,
         timezone=venue.timezone,
         url=venue.url,
-        # Not yet: market_id=venue.market_ids[0] if venue.market_ids else None. With it,
-        # tests/flows/test_dry_run_lease.py's activity intake during a SQLite dry run failed
-        # (3 of 3 runs, 2 of 2 without); the cause is not found yet.
+        market_id=venue.market_ids[0] if venue.market_ids else None,
     )
 
 

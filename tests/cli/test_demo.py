@@ -154,7 +154,7 @@ def test_demo_runs_end_to_end_on_the_sandbox_and_restores_the_environment(
         "5. Calculating trending scores (daily)",
         "Sync health, last 24 h",
         "Geographic trending and similar artists",
-        "Top artists of city ",
+        "Top artists of market 35 (New York/Tri-State Area) on ",
         "Artists similar to ",
         "demo finished in",
     ):

@@ -106,7 +106,7 @@ def test_bad_city_ids_are_refused(bad: str) -> None:
         normalize_city_id(bad)
 
 
-def test_a_ticketmaster_venue_market_is_not_stored_yet() -> None:
+def test_a_ticketmaster_venue_keeps_its_first_market() -> None:
     from clients.ticketmaster import TmVenue
     from tasks.mapping import tm_venue_record
 
@@ -115,5 +115,5 @@ def test_a_ticketmaster_venue_market_is_not_stored_yet() -> None:
     )
     bare = TmVenue.model_validate({"id": "KovZ2", "name": "Hall"})
 
-    assert "market_id" not in tm_venue_record(venue).values()  # not yet: see tasks/mapping.py
+    assert tm_venue_record(venue).values()["market_id"] == 27
     assert "market_id" not in tm_venue_record(bare).values()
