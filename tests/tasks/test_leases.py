@@ -288,12 +288,19 @@ async def test_the_daily_quota_is_shared_never_exceeded_and_survives_a_new_limit
             return sent
 
     sent = await asyncio.gather(*(until_spent(lim) for lim in (first, second, first, second)))
+    # A slot can pass late (skipped, never sent) when the virtual clock moves on while another
+    # coroutine waits on the database, which a loaded machine makes likelier: every slot of the
+    # day is leased once, and sent or skipped.
+    late = first.stats["ticketmaster"]["skipped"] + second.stats["ticketmaster"]["skipped"]
+    assert sum(sent) + late == 7
     await first.aclose()
     await second.aclose()
 
-    assert sum(sent) == 7
-    assert await quota_used(engine, "ticketmaster", DAY) == 7
+    # The quota of a slot not sent returns to the day; a new limiter spends exactly that.
+    assert await quota_used(engine, "ticketmaster", DAY) == sum(sent)
     restarted = limiter_on(engine, clock, settings)
+    assert await until_spent(restarted) == late
+    assert await quota_used(engine, "ticketmaster", DAY) == 7
     with pytest.raises(DailyQuotaSpent, match=r"daily quota of 7 requests for 2026-03-01 \(UTC\)"):
         await restarted.acquire("ticketmaster")
     await restarted.aclose()
