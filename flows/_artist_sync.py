@@ -2,11 +2,13 @@
 
 ``open_sync_run`` is the one opening of a sync run: parameters already validated, credentials
 checked, the ledger row opened, the rate limiter and the clients set up, the run's writer ready.
-``sync_in_batches`` runs one coroutine per artist under a concurrency bound, inside a few coarse
-Prefect task runs (``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each): Prefect observes a
-batch, never a request. A failing artist is recorded (error row, retry time, old
-``last_synced_at`` kept) and the others go on; an API that stops (quota spent, key refused)
-ends that API's work for the run and leaves the remaining artists as they were.
+``sync_in_batches`` runs one coroutine per artist (its reads) under a concurrency bound, inside a
+few coarse Prefect task runs (``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each): Prefect
+observes a batch, never a request. A batch's artists are then stored together, set-based, in one
+transaction (``tasks.store.store_artist_syncs``); if that fails, each alone. A failing artist is
+recorded (error row, retry time, old ``last_synced_at`` kept) and the others go on; an API that
+stops (quota spent, key refused) ends that API's work for the run and leaves the remaining
+artists as they were.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from models.types import utcnow
 from settings import Settings, get_settings
 from tasks.deps import Upstream, check_credentials, open_upstream
 from tasks.leases import open_rate_limiter
-from tasks.store import Writer, record_artist_failure
+from tasks.store import (
+    ArtistSync,
+    NotBatchable,
+    Writer,
+    record_artist_failure,
+    store_artist_syncs,
+)
 
 __all__ = [
     "ArtistOutcome",
@@ -132,7 +140,7 @@ async def record_malformed(run: RunTracker, malformed: Sequence[MalformedRecord]
 
 
 ArtistOutcome = dict[str, int]
-ArtistJob = Callable[[ArtistToSync], Awaitable[ArtistOutcome]]
+ArtistJob = Callable[[ArtistToSync], Awaitable[ArtistSync]]
 
 
 class _Batches:
@@ -165,15 +173,43 @@ class _Batches:
                 artifact_id=self.progress_id, progress=progress
             )
 
+    async def failed(self, artist: ArtistToSync, exc: Exception) -> None:
+        """A failed artist: an error row, a retry time, its old ``last_synced_at`` kept."""
+        sync, run = self.sync, self.sync.run
+        message = run.redact(f"{type(exc).__name__}: {exc}")
+        await run.error(source="sync", key=f"artist:{artist.id}", entity="artist", error=message)
+        await record_artist_failure(
+            sync.writer,
+            artist_id=artist.id,
+            error=message,
+            now=sync.now,
+            base_minutes=sync.settings.sync_retry_base_minutes,
+        )
+        run.count("artists_failed")
 
-async def _sync_one(batches: _Batches, artist: ArtistToSync, job: ArtistJob) -> None:
-    sync, run = batches.sync, batches.sync.run
+    async def synced(self, artist: ArtistToSync, data: ArtistSync, counts: ArtistOutcome) -> None:
+        """A stored artist: its counts, its row of the changes table, and an error row for each
+        id found for it that another row holds (``docs/storage.md``, "Identity and
+        homonyms")."""
+        run = self.sync.run
+        for key, why in data.conflicts:
+            await run.error(source="identity", key=key, entity="artist", error=why)
+        for key, value in counts.items():
+            run.count(key, value)
+        run.count("artists_synced")
+        if any(value for key, value in counts.items() if key.endswith(("_added", "_updated"))):
+            run.changes.append({"artist": artist.name, **counts})
+
+
+async def _read_one(batches: _Batches, artist: ArtistToSync, job: ArtistJob) -> ArtistSync | None:
+    """One artist's reads (``job``); ``None`` when it failed or its API stopped (recorded)."""
+    run = batches.sync.run
     async with batches.semaphore:
         if batches.stopped:
             run.count("artists_skipped")  # an API stopped for this run: left as it was
-            return
+            return None
         try:
-            counts = await job(artist)
+            return await job(artist)
         except (QuotaExhausted, AuthError) as exc:
             # The API stopped, not the artist: no failure mark, no back-off; the next run
             # takes the artist again. Recorded once per API.
@@ -186,32 +222,53 @@ async def _sync_one(batches: _Batches, artist: ArtistToSync, job: ArtistJob) -> 
                     entity="api",
                     error=f"{type(exc).__name__}: {exc}; remaining artists left for the next run",
                 )
-            return
+            return None
         except Exception as exc:
-            message = run.redact(f"{type(exc).__name__}: {exc}")
-            await run.error(
-                source="sync", key=f"artist:{artist.id}", entity="artist", error=message
+            await batches.failed(artist, exc)
+            return None
+
+
+async def _store_batch(batches: _Batches, read: Sequence[tuple[ArtistToSync, ArtistSync]]) -> None:
+    """Store what a batch read: every artist in one set-based transaction; when that fails (one
+    artist's data refused by the database, the artists touching one another), each artist alone
+    in its own, so only the artist whose data fails is failed (and retried later)."""
+    if not read:
+        return
+    sync = batches.sync
+    today = sync.now.date()
+    try:
+        per_artist, shared = await store_artist_syncs(
+            sync.writer, [data for _, data in read], today=today, now=sync.now
+        )
+    except Exception as exc:
+        if not isinstance(exc, NotBatchable):
+            logger.warning(
+                "a batch of %d artists was not stored together (%s): each is stored alone",
+                len(read),
+                type(exc).__name__,
             )
-            await record_artist_failure(
-                sync.writer,
-                artist_id=artist.id,
-                error=message,
-                now=sync.now,
-                base_minutes=sync.settings.sync_retry_base_minutes,
-            )
-            run.count("artists_failed")
-            return
-    for key, value in counts.items():
-        run.count(key, value)
-    run.count("artists_synced")
-    if any(value for key, value in counts.items() if key.endswith(("_added", "_updated"))):
-        run.changes.append({"artist": artist.name, **counts})
+        for artist, data in read:
+            try:
+                counts = await data.store(sync.writer, today=today, now=sync.now)
+            except Exception as error:
+                await batches.failed(artist, error)
+                continue
+            await batches.synced(artist, data, counts)
+        return
+    for key, value in shared.items():
+        sync.run.count(key, value)
+    for (artist, data), counts in zip(read, per_artist, strict=True):
+        await batches.synced(artist, data, counts)
 
 
 @task(name="sync-artist-batch", cache_policy=NO_CACHE)
 async def _sync_batch(batches: _Batches, artists: Sequence[ArtistToSync], job: ArtistJob) -> int:
-    """Sync a batch of artists, each in its own transaction with its success mark."""
-    await asyncio.gather(*(_sync_one(batches, artist, job) for artist in artists))
+    """Read a batch of artists (``SYNC_CONCURRENCY`` at once), then store them together with
+    their success marks (``_store_batch``)."""
+    found = await asyncio.gather(*(_read_one(batches, artist, job) for artist in artists))
+    await _store_batch(
+        batches, [(artist, data) for artist, data in zip(artists, found, strict=True) if data]
+    )
     await batches.sync.record_refused_records()
     batches.done += len(artists)
     await batches.report_progress()
@@ -221,8 +278,9 @@ async def _sync_batch(batches: _Batches, artists: Sequence[ArtistToSync], job: A
 async def sync_in_batches(
     sync: SyncRun, artists: Sequence[ArtistToSync], job: ArtistJob, *, label: str
 ) -> dict[str, str]:
-    """Run ``job`` for every artist, ``SYNC_CONCURRENCY`` at once, in ``SYNC_BATCH_SIZE`` task
-    runs. Returns the APIs that stopped the run's work (api -> reason)."""
+    """Run ``job`` (an artist's reads) for every artist, ``SYNC_CONCURRENCY`` at once, in
+    ``SYNC_BATCH_SIZE`` task runs, each storing its artists together. Returns the APIs that
+    stopped the run's work (api -> reason)."""
     batches = _Batches(sync, len(artists), label)
     await batches.start_progress()
     size = sync.settings.sync_batch_size

@@ -13,7 +13,8 @@ Phases, in order (each a function below; Prefect task runs in brackets):
    popularity); the events of known headliners stored.
 2. ``sync_artist_shows`` (``sync``, ``full``): the artists most in need (never synced, due after
    a failure, then the stalest), each one's upcoming Ticketmaster shows stored with its success
-   mark in one transaction [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each].
+   mark, the batch's artists in one transaction (each alone if that fails)
+   [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each].
 
 What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
 equal to the code):
@@ -49,7 +50,6 @@ from datetime import timedelta
 
 from clients.ticketmaster import TmEvent
 from flows._artist_sync import (
-    ArtistOutcome,
     SyncRun,
     day_window,
     open_sync_run,
@@ -62,7 +62,7 @@ from models.ledger import JOB_AUTONOMOUS_SYNC
 from models.sync_state import ArtistToSync, claim_artists_for_sync
 from settings import Settings, get_settings
 from tasks.mapping import attraction_candidate, spotify_candidate
-from tasks.store import import_artists, store_artist_sync, store_events
+from tasks.store import ArtistSync, import_artists, store_events
 from tasks.upstream import (
     cached,
     read_artist_events,
@@ -209,7 +209,7 @@ async def playlist_candidates(sync: SyncRun) -> dict[tuple[str, str], ArtistCand
 
 async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     """The upcoming Ticketmaster shows of the artists most in need (never synced, due after a
-    failure, then the stalest), each artist in one transaction with its success mark."""
+    failure, then the stalest), stored with their success marks a batch at a time."""
     settings = sync.settings
     async with sync.writer.transaction() as conn:  # claimed for this run, committed first
         chosen = await claim_artists_for_sync(
@@ -226,18 +226,15 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     start, end = day_window(sync.now, settings.sync_show_window_days)
     next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
 
-    async def sync_artist(artist: ArtistToSync) -> ArtistOutcome:
+    async def sync_artist(artist: ArtistToSync) -> ArtistSync:
         attraction_id = artist.ticketmaster_id or ""  # selected with require=("ticketmaster_id",)
         fetched = await read_artist_events(sync.upstream, attraction_id, start, end)
-        return await store_artist_sync(
-            sync.writer,
+        return ArtistSync(
             artist_id=artist.id,
             identity=None,
             events=fetched.events,
             setlists=None,
             sources=["ticketmaster"],
-            today=sync.now.date(),
-            now=sync.now,
             next_sync_at=next_sync,
             listing_window=(start.date(), end.date()),
             events_complete=fetched.complete,

@@ -12,8 +12,9 @@ Phases, in order (each a function below; Prefect task runs in brackets):
    [``read-spotify-artists``, cached], a name search for the others; ids linked, metadata stored.
 3. ``sync_artists``: per artist, its Ticketmaster id when it has none (attraction search), its
    upcoming Ticketmaster shows, its MusicBrainz id (setlist.fm search by Ticketmaster id, then
-   exact name) and its new or edited setlists, stored with its success mark in one transaction
-   [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each]. A name search's result is taken
+   exact name) and its new or edited setlists, stored with its success mark, the batch's artists
+   in one transaction (each alone if that fails) [``sync-artist-batch``, ``SYNC_BATCH_SIZE``
+   artists each]. A name search's result is taken
    only when unambiguous, and ids found for an artist go to its row or nowhere
    (``docs/storage.md``, "Identity and homonyms").
 4. ``backfill_history`` (``daily``/``full``): older setlists of the artists whose published
@@ -80,7 +81,6 @@ from clients.errors import AuthError, QuotaExhausted
 from clients.setlistfm import SfmArtist
 from clients.ticketmaster import TmAttraction, TmEvent
 from flows._artist_sync import (
-    ArtistOutcome,
     SyncRun,
     day_window,
     open_sync_run,
@@ -108,11 +108,11 @@ from tasks.matching import (
     pick_spotify_artist,
 )
 from tasks.store import (
+    ArtistSync,
     finish_master_sync,
     import_artists,
     link_found_ids,
     shows_to_confirm,
-    store_artist_sync,
     store_confirmations,
     store_history_page,
 )
@@ -344,9 +344,9 @@ async def find_ticketmaster_id(sync: SyncRun, artist: ArtistToSync) -> Pick[TmAt
 async def sync_artists(
     sync: SyncRun, chosen: list[ArtistToSync], *, spotify_read: set[int]
 ) -> dict[str, str]:
-    """Every chosen artist's upcoming shows and new or edited setlists, each artist stored with
-    its success mark in one transaction (a first read from page 1 records how far it reached
-    in the artist's history cursor). Returns the APIs that stopped (api -> reason)."""
+    """Every chosen artist's upcoming shows and new or edited setlists, stored with its success
+    mark a batch of artists at a time (``sync_in_batches``; a first read from page 1 records
+    how far it reached in the artist's history cursor). Returns the APIs that stopped."""
     settings = sync.settings
     start, end = day_window(sync.now, settings.sync_show_window_days)
     next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
@@ -354,7 +354,7 @@ async def sync_artists(
     async with sync.writer.read() as conn:  # the stored versions, read once for the run
         known_versions = await setlist_versions_of(conn, [a.id for a in chosen])
 
-    async def sync_artist(artist: ArtistToSync) -> ArtistOutcome:
+    async def sync_artist(artist: ArtistToSync) -> ArtistSync:
         sources = ["spotify"] if artist.id in spotify_read else []
         exact: set[str] = set()
         found_attraction = None
@@ -401,25 +401,18 @@ async def sync_artists(
             setlists = fetched.setlists
             if cursor is None:  # read from page 1: the history cursor starts after it
                 history = HistoryMark(lookup.mbid, fetched.requests_pages, fetched.complete)
-        conflicts: list[tuple[str, str]] = []
-        stored = await store_artist_sync(
-            sync.writer,
+        return ArtistSync(  # stored with its batch; its id conflicts recorded then
             artist_id=artist.id,
             identity=identity,
             events=events,
             setlists=setlists,
             sources=sources,
-            today=sync.now.date(),
-            now=sync.now,
             next_sync_at=next_sync,
             exact_ids=frozenset(exact),
-            conflicts=conflicts,
             listing_window=(start.date(), end.date()),
             events_complete=complete,
             history=history,
         )
-        await _record_conflicts(sync, conflicts)
-        return stored
 
     return await sync_in_batches(sync, chosen, sync_artist, label="master sync")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +24,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     or_,
     select,
     tuple_,
@@ -45,7 +45,7 @@ from models.tables import (
     Venue,
 )
 from models.types import utcnow
-from models.upserts import upsert
+from models.upserts import insert_rows, upsert
 
 __all__ = [
     "SetRecord",
@@ -60,6 +60,7 @@ __all__ = [
     "setlist_versions",
     "snapshot_artists",
     "store_setlists",
+    "store_setlists_of",
     "store_shows",
     "store_venues",
 ]
@@ -184,17 +185,40 @@ class Listing:
 
 @dataclass
 class StoreCounts:
-    """What a store changed, by kind (``shows_added``, ``shows_updated``, ...)."""
+    """What a store changed, by kind (``shows_added``, ``shows_updated``, ...).
+
+    A store of many artists at once also attributes what it can to the artist it was stored for
+    (``by_artist``: a show to the artist whose events listed it, a setlist, its songs, entries and
+    show to the setlist's artist); ``values`` is always the whole. Venues, support acts and
+    artist links are shared, counted in ``values`` only."""
 
     values: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_artist: dict[int, StoreCounts] = field(default_factory=dict)
 
-    def add(self, key: str, n: int) -> None:
+    def add(self, key: str, n: int, *, artist: int | None = None) -> None:
         if n:
             self.values[key] += n
+            if artist is not None:
+                self.of(artist).add(key, n)
+
+    def of(self, artist: int) -> StoreCounts:
+        """The counts attributed to ``artist``."""
+        return self.by_artist.setdefault(artist, StoreCounts())
 
     def merge(self, other: StoreCounts) -> None:
         for key, n in other.values.items():
             self.add(key, n)
+        for artist, counts in other.by_artist.items():
+            for key, n in counts.values.items():
+                self.of(artist).add(key, n)
+
+    def unattributed(self) -> dict[str, int]:
+        """``values`` less what ``by_artist`` holds: the shared writes."""
+        left = dict(self.values)
+        for counts in self.by_artist.values():
+            for key, n in counts.values.items():
+                left[key] -= n
+        return {key: n for key, n in left.items() if n}
 
 
 def _record(counts: StoreCounts, kind: str, result: Any) -> None:
@@ -572,12 +596,14 @@ async def store_shows(
     *,
     counts: StoreCounts | None = None,
     listings: Sequence[Listing] = (),
+    owners: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Upsert Ticketmaster shows, their venues and supporting acts; returns tm id -> show id.
 
     ``listings``: the artists whose events these are, as complete as Ticketmaster gave them;
     complete ones are reconciled first (``_reconcile``), then each event is placed
-    (``_place_shows``) and upserted."""
+    (``_place_shows``) and upserted. ``owners`` (tm id -> artist id): each show added or updated
+    is also counted for its owner (the artist whose sync listed it) in ``counts.by_artist``."""
     counts = counts if counts is not None else StoreCounts()
     # First what the listings no longer hold: a new event may then take over its show.
     await _reconcile(conn, listings, counts)
@@ -607,8 +633,21 @@ async def store_shows(
     rows, folded = await _place_shows(conn, rows, counts)
     show_ids: dict[str, int] = {}
     if rows:
-        result = await upsert(conn, shows, rows, conflict=["ticketmaster_id"], with_ids=True)
-        _record(counts, "shows", result)
+        rows.sort(key=itemgetter("ticketmaster_id"))  # one lock order for concurrent writers
+        result = await upsert(
+            conn,
+            shows,
+            rows,
+            conflict=["ticketmaster_id"],
+            with_ids=True,
+            with_outcomes=owners is not None,
+        )
+        if owners is None:
+            _record(counts, "shows", result)
+        else:
+            for (tm_id,), inserted in result.outcomes.items():
+                kind = "shows_added" if inserted else "shows_updated"
+                counts.add(kind, 1, artist=owners.get(tm_id))
         show_ids = {row["ticketmaster_id"]: result.ids[(row["ticketmaster_id"],)] for row in rows}
 
     act_rows = [
@@ -641,55 +680,82 @@ async def store_shows(
     return {**folded, **show_ids}
 
 
+_IN_CHUNK = 2000  # values per IN list: far below either database's bound-parameter limit
+
+
+async def _rows_in(
+    conn: AsyncConnection, query: Callable[[list[Any]], Any], values: Sequence[Any]
+) -> list[Any]:
+    """The rows of ``query(chunk)`` for every chunk of ``values`` (one statement per 2,000)."""
+    found: list[Any] = []
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _IN_CHUNK):
+        found.extend((await conn.execute(query(ordered[start : start + _IN_CHUNK]))).all())
+    return found
+
+
 async def _match_shows(
     conn: AsyncConnection,
-    artist_id: int,
-    records: Sequence[SetlistRecord],
+    records: Sequence[tuple[int, SetlistRecord]],
     venue_ids: dict[tuple[str, str], int],
 ) -> tuple[dict[str, int | None], set[str]]:
-    """The existing show each setlist belongs to: the same setlist.fm id, else a show of the same
-    artist on the same date without a setlist yet (``_pick_show``), else the show already in its
-    slot (same artist, date and venue: a second setlist of one show joins it). Also returns the
-    setlists whose show is to take their setlist.fm id (it has none yet)."""
+    """The existing show each (artist, setlist) belongs to: the same setlist.fm id, else a show
+    of the same artist on the same date without a setlist yet (``_pick_show``), else the show
+    already in its slot (same artist, date and venue: a second setlist of one show joins it).
+    Also returns the setlists whose show is to take their setlist.fm id (it has none yet). Two
+    lookups for any number of artists."""
     found: dict[str, int | None] = {}
     linkable: set[str] = set()
     by_sfm = dict(
-        (
-            await conn.execute(
-                select(shows.c.setlistfm_id, shows.c.id).where(
-                    shows.c.setlistfm_id.in_([r.setlistfm_id for r in records])
-                )
-            )
-        ).all()
-    )
-    dates = sorted({r.event_date for r in records})
-    same_day = (
-        await conn.execute(
-            select(shows.c.id, shows.c.local_date, shows.c.venue_id, shows.c.setlistfm_id)
-            .where(shows.c.artist_id == artist_id, shows.c.local_date.in_(dates))
-            .order_by(shows.c.id)
+        await _rows_in(
+            conn,
+            lambda chunk: select(shows.c.setlistfm_id, shows.c.id).where(
+                shows.c.setlistfm_id.in_(chunk)
+            ),
+            [r.setlistfm_id for _, r in records],
         )
-    ).all()
-    day_index: dict[date, list[tuple[int, int | None]]] = defaultdict(list)
-    slot_index: dict[tuple[date, int], int] = {}
-    for show_id, local_date, venue_id, sfm_id in same_day:
+    )
+    wanted = {(artist_id, r.event_date) for artist_id, r in records}
+    same_day = await _rows_in(
+        conn,
+        lambda chunk: (
+            select(
+                shows.c.id,
+                shows.c.artist_id,
+                shows.c.local_date,
+                shows.c.venue_id,
+                shows.c.setlistfm_id,
+            )
+            .where(
+                shows.c.artist_id.in_(chunk),
+                shows.c.local_date.in_(sorted({day for _, day in wanted})),
+            )
+            .order_by(shows.c.id)
+        ),
+        [artist_id for artist_id, _ in wanted],
+    )
+    day_index: dict[tuple[int, date], list[tuple[int, int | None]]] = defaultdict(list)
+    slot_index: dict[tuple[int, date, int], int] = {}
+    for show_id, artist_id, local_date, venue_id, sfm_id in sorted(same_day):
         if sfm_id is None:
-            day_index[local_date].append((show_id, venue_id))
+            day_index[(artist_id, local_date)].append((show_id, venue_id))
         if venue_id is not None:
-            slot_index.setdefault((local_date, venue_id), show_id)
+            slot_index.setdefault((artist_id, local_date, venue_id), show_id)
     claimed: set[int] = set()
-    for r in records:
+    for artist_id, r in records:
         if r.setlistfm_id in by_sfm:
             found[r.setlistfm_id] = by_sfm[r.setlistfm_id]
             continue
         venue_id = venue_ids.get(r.venue.key) if r.venue is not None else None
-        options = [(s, v) for s, v in day_index.get(r.event_date, []) if s not in claimed]
+        options = [
+            (s, v) for s, v in day_index.get((artist_id, r.event_date), []) if s not in claimed
+        ]
         choice = _pick_show(options, venue_id)
         if choice is not None:
             claimed.add(choice)
             linkable.add(r.setlistfm_id)
         elif venue_id is not None:
-            choice = slot_index.get((r.event_date, venue_id))
+            choice = slot_index.get((artist_id, r.event_date, venue_id))
         found[r.setlistfm_id] = choice
     return found, linkable
 
@@ -704,32 +770,70 @@ async def store_setlists(
 ) -> int:
     """Store an artist's setlists with their set structure. A setlist whose ``versionId`` is
     already stored is skipped untouched. Returns how many setlists were new or changed."""
+    return await store_setlists_of(conn, {artist_id: records}, today=today, counts=counts)
+
+
+_ENTRY_COLUMNS = (
+    "setlist_id",
+    "position",
+    "set_index",
+    "set_name",
+    "encore",
+    "song_id",
+    "tape",
+    "cover_artist_name",
+    "cover_mbid",
+    "with_artist_name",
+    "info",
+)
+
+
+async def store_setlists_of(
+    conn: AsyncConnection,
+    by_artist: Mapping[int, Sequence[SetlistRecord]],
+    *,
+    today: date,
+    counts: StoreCounts | None = None,
+) -> int:
+    """``store_setlists`` for many artists at once, in a fixed number of statements: one per
+    table written (venues, shows, songs, setlists, entries) and a few lookups, whatever the
+    number of artists and setlists. What changed is also counted per artist
+    (``counts.by_artist``). A setlist listed for two artists is the first one's."""
     counts = counts if counts is not None else StoreCounts()
-    latest = {r.setlistfm_id: r for r in records}
+    owner: dict[str, int] = {}
+    latest: dict[str, SetlistRecord] = {}
+    for artist_id, records in by_artist.items():
+        for r in records:
+            if owner.setdefault(r.setlistfm_id, artist_id) == artist_id:
+                latest[r.setlistfm_id] = r
     if not latest:
         return 0
     stored = dict(
-        (
-            await conn.execute(
-                select(setlists.c.setlistfm_id, setlists.c.version_id).where(
-                    setlists.c.setlistfm_id.in_(list(latest))
-                )
-            )
-        ).all()
+        await _rows_in(
+            conn,
+            lambda chunk: select(setlists.c.setlistfm_id, setlists.c.version_id).where(
+                setlists.c.setlistfm_id.in_(chunk)
+            ),
+            list(latest),
+        )
     )
-    changed = [r for r in latest.values() if stored.get(r.setlistfm_id) != r.version_id]
-    counts.add("setlists_unchanged", len(latest) - len(changed))
+    changed: list[tuple[int, SetlistRecord]] = []
+    for sfm_id, r in latest.items():
+        if stored.get(sfm_id) == r.version_id:
+            counts.add("setlists_unchanged", 1, artist=owner[sfm_id])
+        else:
+            changed.append((owner[sfm_id], r))
     if not changed:
         return 0
     venue_ids = await store_venues(
-        conn, [r.venue for r in changed if r.venue is not None], counts=counts
+        conn, [r.venue for _, r in changed if r.venue is not None], counts=counts
     )
-    show_for, linkable = await _match_shows(conn, artist_id, changed, venue_ids)
+    show_for, linkable = await _match_shows(conn, changed, venue_ids)
 
     # Shows: link the matched ones (one executemany), create the ones nobody listed.
     links = [
         {"show_id": show_for[r.setlistfm_id], "sfm_id": r.setlistfm_id}
-        for r in changed
+        for _, r in changed
         if r.setlistfm_id in linkable
     ]
     if links:
@@ -739,19 +843,20 @@ async def store_setlists(
             .values(setlistfm_id=bindparam("sfm_id"), updated_at=utcnow()),
             links,
         )
-        counts.add("shows_linked", len(links))
+        for link in links:
+            counts.add("shows_linked", 1, artist=owner[str(link["sfm_id"])])
     # One new show per slot: a second new setlist of the same artist, date and venue joins it.
     new_shows: list[dict[str, Any]] = []
     joins: dict[str, str] = {}
-    slot_owner: dict[tuple[date, int], str] = {}
-    for r in changed:
+    slot_first: dict[tuple[int, date, int], str] = {}
+    for artist_id, r in changed:
         if show_for[r.setlistfm_id] is not None:
             continue
         venue_id = venue_ids.get(r.venue.key) if r.venue is not None else None
         if venue_id is not None:
-            owner = slot_owner.setdefault((r.event_date, venue_id), r.setlistfm_id)
-            if owner != r.setlistfm_id:
-                joins[r.setlistfm_id] = owner
+            first = slot_first.setdefault((artist_id, r.event_date, venue_id), r.setlistfm_id)
+            if first != r.setlistfm_id:
+                joins[r.setlistfm_id] = first
                 continue
         past = r.event_date < today
         new_shows.append(
@@ -766,26 +871,33 @@ async def store_setlists(
         )
     if new_shows:
         result = await upsert(
-            conn, shows, new_shows, conflict=["setlistfm_id"], update=(), with_ids=True
+            conn,
+            shows,
+            new_shows,
+            conflict=["setlistfm_id"],
+            update=(),
+            with_ids=True,
+            with_outcomes=True,
         )
-        counts.add("shows_added", result.inserted)
+        for (sfm_id,), inserted in result.outcomes.items():
+            counts.add("shows_added", int(inserted), artist=owner[sfm_id])
         for row in new_shows:
             sfm_id = str(row["setlistfm_id"])
             show_for[sfm_id] = result.ids[(sfm_id,)]
-    for sfm_id, owner in joins.items():
-        show_for[sfm_id] = show_for[owner]
+    for sfm_id, first in joins.items():
+        show_for[sfm_id] = show_for[first]
 
     # Songs, keyed per artist on the normalised title.
-    titles: dict[str, str] = {}
-    for r in changed:
+    titles: dict[tuple[int, str], str] = {}
+    for artist_id, r in changed:
         for set_record in r.sets:
             for song in set_record.songs:
-                titles.setdefault(normalize_title(song.title), song.title)
-    song_ids: dict[str, int] = {}
+                titles.setdefault((artist_id, normalize_title(song.title)), song.title)
+    song_ids: dict[tuple[int, str], int] = {}
     if titles:
         song_rows = [
             {"artist_id": artist_id, "title": title, "normalized_title": normalized}
-            for normalized, title in titles.items()
+            for (artist_id, normalized), title in titles.items()
         ]
         result = await upsert(
             conn,
@@ -794,9 +906,11 @@ async def store_setlists(
             conflict=["artist_id", "normalized_title"],
             update=(),
             with_ids=True,
+            with_outcomes=True,
         )
-        counts.add("songs_added", result.inserted)
-        song_ids = {normalized: result.ids[(artist_id, normalized)] for normalized in titles}
+        for (artist_id, _), inserted in result.outcomes.items():
+            counts.add("songs_added", int(inserted), artist=artist_id)
+        song_ids = {key: result.ids[key] for key in titles}
 
     setlist_rows = [
         {
@@ -810,36 +924,48 @@ async def store_setlists(
             "url": r.url,
             "last_updated_at": r.last_updated,
         }
-        for r in changed
+        for artist_id, r in changed
     ]
-    result = await upsert(conn, setlists, setlist_rows, conflict=["setlistfm_id"], with_ids=True)
-    _record(counts, "setlists", result)
-    setlist_ids = [result.ids[(r.setlistfm_id,)] for r in changed]
-    await conn.execute(delete(entries).where(entries.c.setlist_id.in_(setlist_ids)))
-    entry_rows: list[dict[str, Any]] = []
-    for r, setlist_id in zip(changed, setlist_ids, strict=True):
+    result = await upsert(
+        conn,
+        setlists,
+        setlist_rows,
+        conflict=["setlistfm_id"],
+        with_ids=True,
+        with_outcomes=True,
+    )
+    for (sfm_id,), inserted in result.outcomes.items():
+        counts.add("setlists_added" if inserted else "setlists_updated", 1, artist=owner[sfm_id])
+    setlist_ids = [result.ids[(r.setlistfm_id,)] for _, r in changed]
+    rewritten = [
+        result.ids[key] for key, inserted in result.outcomes.items() if not inserted
+    ]  # a new setlist has no entries yet
+    for start in range(0, len(rewritten), _IN_CHUNK):
+        chunk = rewritten[start : start + _IN_CHUNK]
+        await conn.execute(delete(entries).where(entries.c.setlist_id.in_(chunk)))
+    entry_rows: list[tuple[Any, ...]] = []
+    for (artist_id, r), setlist_id in zip(changed, setlist_ids, strict=True):
         position = 0
         for set_index, set_record in enumerate(r.sets, start=1):
             for song in set_record.songs:
                 position += 1
                 entry_rows.append(
-                    {
-                        "setlist_id": setlist_id,
-                        "position": position,
-                        "set_index": set_index,
-                        "set_name": set_record.name,
-                        "encore": set_record.encore,
-                        "song_id": song_ids[normalize_title(song.title)],
-                        "tape": song.tape,
-                        "cover_artist_name": song.cover_name,
-                        "cover_mbid": song.cover_mbid,
-                        "with_artist_name": song.with_name,
-                        "info": song.info,
-                    }
+                    (
+                        setlist_id,
+                        position,
+                        set_index,
+                        set_record.name,
+                        set_record.encore,
+                        song_ids[(artist_id, normalize_title(song.title))],
+                        song.tape,
+                        song.cover_name,
+                        song.cover_mbid,
+                        song.with_name,
+                        song.info,
+                    )
                 )
-    if entry_rows:
-        await conn.execute(insert(entries), entry_rows)
-    counts.add("setlist_entries_written", len(entry_rows))
+        counts.add("setlist_entries_written", position, artist=artist_id)
+    await insert_rows(conn, entries, _ENTRY_COLUMNS, entry_rows)
     return len(changed)
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "history_due",
     "mark_artist_failed",
     "mark_artist_synced",
+    "mark_artists_synced",
     "mark_followers_read",
     "needs_sync_clause",
     "release_claims",
@@ -448,6 +449,27 @@ async def mark_artist_synced(
         last_synced_at=now, next_sync_at=next_sync_at, sync_failures=0, last_sync_error=None
     )
     await conn.execute(update(artists).where(artists.c.id == artist_id).values(**values))
+
+
+async def mark_artists_synced(
+    conn: AsyncConnection,
+    synced: Sequence[tuple[int, Iterable[str], datetime | None]],
+    *,
+    now: datetime,
+) -> None:
+    """``mark_artist_synced`` for many artists (id, sources, next sync time): one statement per
+    set of sources and next sync time."""
+    groups: dict[tuple[frozenset[str], datetime | None], list[int]] = {}
+    for artist_id, sources, next_sync_at in synced:
+        groups.setdefault((frozenset(sources), next_sync_at), []).append(artist_id)
+    for (sources, next_sync_at), ids in groups.items():
+        values: dict[str, Any] = {SOURCE_COLUMNS[source]: now for source in sorted(sources)}
+        values.update(
+            last_synced_at=now, next_sync_at=next_sync_at, sync_failures=0, last_sync_error=None
+        )
+        for start in range(0, len(ids), 2000):
+            chunk = sorted(ids)[start : start + 2000]
+            await conn.execute(update(artists).where(artists.c.id.in_(chunk)).values(**values))
 
 
 async def mark_artist_failed(

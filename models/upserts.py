@@ -58,7 +58,7 @@ from sqlmodel import SQLModel
 
 from models.types import utcnow
 
-__all__ = ["BULK_MIN_ROWS", "Method", "UpsertResult", "upsert"]
+__all__ = ["BULK_MIN_ROWS", "Method", "UpsertResult", "insert_rows", "upsert"]
 
 #: From this many rows (per chunk) ``method="auto"`` takes the bulk path.
 BULK_MIN_ROWS = 200
@@ -618,3 +618,29 @@ async def _bulk(
             ids.update({tuple(row[1:]): row[0] for row in found})
     await conn.run_sync(staging.drop)
     return inserted, changed
+
+
+async def insert_rows(
+    conn: AsyncConnection, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    """Plain INSERT of ``records`` (tuples in ``columns`` order) with the driver's bulk API
+    (asyncpg ``COPY``, sqlite3 ``executemany``): for rows that are new by construction, whose
+    values need no conversion (integers, text, booleans). Other drivers: SQLAlchemy's
+    executemany. Runs inside the caller's transaction."""
+    if not records:
+        return
+    dialect = conn.dialect
+    if dialect.driver not in _BULK_DRIVERS:
+        await conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in records])
+        return
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if dialect.name == "postgresql":
+        await driver.copy_records_to_table(table.name, columns=list(columns), records=records)
+        return
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    cursor = await driver.executemany(sql, records)
+    await cursor.close()

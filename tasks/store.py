@@ -9,7 +9,7 @@ rolls each one back at its end, so the run reports what it would have changed an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -33,18 +33,22 @@ from models.catalog import (
     past_shows_to_confirm,
     snapshot_artists,
     store_setlists,
+    store_setlists_of,
     store_shows,
 )
 from models.sync_state import (
     HistoryMark,
     mark_artist_failed,
     mark_artist_synced,
+    mark_artists_synced,
     mark_followers_read,
     save_history_mark,
 )
 from tasks.mapping import attraction_candidate, setlist_record, show_record
 
 __all__ = [
+    "ArtistSync",
+    "NotBatchable",
     "Writer",
     "finish_master_sync",
     "import_artists",
@@ -52,6 +56,7 @@ __all__ = [
     "record_artist_failure",
     "shows_to_confirm",
     "store_artist_sync",
+    "store_artist_syncs",
     "store_confirmations",
     "store_events",
     "store_history_page",
@@ -108,11 +113,15 @@ async def _store_events(
     today: date,
     now: datetime,
     listing: Listing | None = None,
+    owners: Mapping[str, int] | None = None,
+    listings: Sequence[Listing] = (),
 ) -> tuple[StoreCounts, ResolveResult]:
     """Link every attraction of the events (headliners and supporting acts) to the artists we
     know, by their ids, and store the shows whose headliner is known. Unknown attractions are
-    left to discovery, which alone adds artists (within its ``limit``). ``listing``: the events
-    are one artist's listing (reconciled against its stored shows when complete)."""
+    left to discovery, which alone adds artists (within its ``limit``). ``listing``
+    (``listings``, for several artists): the events are that artist's listing (reconciled against
+    its stored shows when complete). ``owners`` (event id -> artist id): the artist each event is
+    stored for, whose counts (``by_artist``) its show and its skip go to."""
     counts = StoreCounts()
     attractions = {a.id: a for event in events for a in event.attractions}
     ordered = list(attractions.values())
@@ -124,9 +133,15 @@ async def _store_events(
     artist_ids = {
         a.id: artist_id for a, artist_id in zip(ordered, resolved.artist_ids, strict=True)
     }
-    records = [r for e in events if (r := show_record(e, artist_ids=artist_ids, today=today))]
-    counts.add("events_skipped", len(events) - len(records))
-    await store_shows(conn, records, counts=counts, listings=[listing] if listing else [])
+    records = []
+    for event in events:
+        record = show_record(event, artist_ids=artist_ids, today=today)
+        if record is not None:
+            records.append(record)
+        else:
+            counts.add("events_skipped", 1, artist=owners.get(event.id) if owners else None)
+    every = [*listings, *([listing] if listing else [])]
+    await store_shows(conn, records, counts=counts, listings=every, owners=owners)
     counts.add("artists_linked", resolved.linked)
     counts.add("artists_merged", resolved.merged)
     return counts, resolved
@@ -269,6 +284,154 @@ async def store_history_page(
         await store_setlists(conn, artist_id, records, today=today, counts=counts)
         await save_history_mark(conn, artist_id, mark, now=now)
     return dict(counts.values)
+
+
+@dataclass(frozen=True)
+class ArtistSync:
+    """What one artist's sync read, to be stored with its success mark (``store_artist_sync``
+    alone, ``store_artist_syncs`` with others). ``None`` events or setlists: not read."""
+
+    artist_id: int
+    identity: ArtistCandidate | None
+    events: Sequence[TmEvent] | None
+    setlists: Sequence[SfmSetlist] | None
+    sources: Sequence[str]
+    next_sync_at: datetime | None
+    exact_ids: frozenset[str] = frozenset()
+    #: The window ``events`` list the artist's shows over, and whether every page was read.
+    listing_window: tuple[date, date] | None = None
+    events_complete: bool = False
+    #: How far a read from page 1 went in the artist's setlist history (the backfill's cursor).
+    history: HistoryMark | None = None
+    #: Filled by the store that succeeded: ids another row holds (error key, why).
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+
+    def listing(self) -> Listing | None:
+        """The artist's listing (``store_artist_sync``), when its events were read."""
+        if self.events is None or self.listing_window is None:
+            return None
+        return Listing(
+            artist_id=self.artist_id,
+            event_ids=frozenset(event.id for event in self.events),
+            first_day=self.listing_window[0],
+            last_day=self.listing_window[1],
+            complete=self.events_complete,
+        )
+
+    async def store(self, writer: Writer, *, today: date, now: datetime) -> dict[str, int]:
+        """This artist alone, in its own transaction."""
+        self.conflicts.clear()
+        return await store_artist_sync(
+            writer,
+            artist_id=self.artist_id,
+            identity=self.identity,
+            events=self.events,
+            setlists=self.setlists,
+            sources=self.sources,
+            today=today,
+            now=now,
+            next_sync_at=self.next_sync_at,
+            exact_ids=self.exact_ids,
+            conflicts=self.conflicts,
+            listing_window=self.listing_window,
+            events_complete=self.events_complete,
+            history=self.history,
+        )
+
+
+class NotBatchable(Exception):
+    """The artists of a batch touch one another (ids shared, one row merged into another): the
+    caller stores each one alone, in order, instead."""
+
+
+def _shares_ids(identities: Sequence[ArtistCandidate]) -> bool:
+    seen: set[tuple[str, str]] = set()
+    for candidate in identities:
+        keys = set(candidate.ids.items())
+        if keys & seen:
+            return True
+        seen |= keys
+    return False
+
+
+async def store_artist_syncs(
+    writer: Writer, syncs: Sequence[ArtistSync], *, today: date, now: datetime
+) -> tuple[list[dict[str, int]], dict[str, int]]:
+    """Many artists' syncs and their success marks in ONE transaction, set-based: one statement
+    per table written for the whole batch (the artists' ids linked, their shows, venues, songs,
+    setlists and entries, their marks), whatever the number of artists. Either every artist's
+    data and fresh ``last_synced_at`` land, or none does: when this raises, the caller stores
+    each artist alone (``ArtistSync.store``), so one artist's bad data fails that artist only.
+
+    Returns each artist's counts (what is attributed to it) and the shared rest (venues,
+    support acts, artist links), which add up to what was written. Raises ``NotBatchable``
+    before writing when the artists touch one another."""
+    identities = [s.identity for s in syncs if s.identity is not None]
+    if _shares_ids(identities) or len({s.artist_id for s in syncs}) != len(syncs):
+        raise NotBatchable("artists of the batch share ids")
+    counts = StoreCounts()
+    artist_ids = [s.artist_id for s in syncs]
+    events_of = {s.artist_id: s.events for s in syncs}
+    setlists_of = {s.artist_id: s.setlists for s in syncs}
+    conflicts: dict[int, list[tuple[str, str]]] = {}
+    async with writer.transaction() as conn:
+        for sync in syncs:  # ids found for an artist go to its row only (``store_artist_sync``)
+            if sync.identity is None:
+                continue
+            artist_id = sync.artist_id
+            linked = await link_artist_ids(
+                conn, artist_id, sync.identity, now=now, exact=sync.exact_ids
+            )
+            if linked.merged:
+                raise NotBatchable("an artist of the batch took over another row")
+            counts.add("artists_linked", linked.linked, artist=artist_id)
+            counts.add("identity_conflicts", len(linked.refused), artist=artist_id)
+            conflicts[artist_id] = [
+                (f"artist:{artist_id}:{name}", why) for name, why in linked.refused.items()
+            ]
+            if "mbid" in linked.refused:
+                setlists_of[artist_id] = None
+            if "ticketmaster_id" in linked.refused:
+                events_of[artist_id] = None
+        owners: dict[str, int] = {}
+        events: list[TmEvent] = []
+        for artist_id in artist_ids:
+            for event in events_of[artist_id] or ():
+                if owners.setdefault(event.id, artist_id) == artist_id:
+                    events.append(event)
+        if any(events_of[artist_id] is not None for artist_id in artist_ids):
+            listings = [
+                listing
+                for sync in syncs
+                if events_of[sync.artist_id] is not None and (listing := sync.listing())
+            ]
+            event_counts, _ = await _store_events(
+                conn, events, today=today, now=now, owners=owners, listings=listings
+            )
+            counts.merge(event_counts)
+            if event_counts.values.get("artists_merged"):
+                raise NotBatchable("an attraction merged two artists")
+        by_artist = {
+            artist_id: [setlist_record(s) for s in found]
+            for artist_id in artist_ids
+            if (found := setlists_of[artist_id]) is not None
+        }
+        if by_artist:
+            await store_setlists_of(conn, by_artist, today=today, counts=counts)
+        await mark_artists_synced(
+            conn,
+            [
+                (artist_id, sync.sources, sync.next_sync_at)
+                for sync, artist_id in zip(syncs, artist_ids, strict=True)
+            ],
+            now=now,
+        )
+        for sync, artist_id in zip(syncs, artist_ids, strict=True):
+            if sync.history is not None:
+                await save_history_mark(conn, artist_id, sync.history, now=now)
+    for sync in syncs:
+        sync.conflicts[:] = conflicts.get(sync.artist_id, [])
+    return [dict(counts.of(a).values) for a in artist_ids], counts.unattributed()
 
 
 async def record_artist_failure(

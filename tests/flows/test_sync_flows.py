@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import tasks.store
 from flows.autonomous_sync import autonomous_sync
 from flows.master_sync import master_sync
 from models.tables import (
@@ -25,6 +27,7 @@ from models.tables import (
 from models.types import utcnow
 from sandbox.core import Sandbox
 from tasks.deps import MissingCredentials
+from tasks.mapping import setlist_record
 from tests.flows.conftest import SyncWorld, dump, failing_when, ledger, reset_database
 
 pytestmark = pytest.mark.prefect
@@ -453,3 +456,50 @@ async def test_spotify_development_mode_degrades_without_failing(
             await conn.execute(select(func.count()).where(ARTISTS.c.popularity.is_not(None)))
         ).scalar_one()
     assert popularity == 0
+
+
+async def test_an_artist_whose_data_the_database_refuses_fails_alone_in_its_batch(
+    world: SyncWorld, use_sandbox: StartSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is stored in one transaction; when one artist's data is refused (here a negative
+    encore, against a CHECK), the batch is stored artist by artist: that artist fails (error
+    row, retry time, never marked fresh), every other one is stored and marked fresh."""
+    use_sandbox()
+    await autonomous_sync(mode="discovery", limit=500)
+    poisoned: list[str] = []
+
+    def poisoning(setlist: Any) -> Any:
+        record = setlist_record(setlist)
+        if not poisoned:
+            poisoned.append(setlist.artist.mbid)
+        if setlist.artist.mbid != poisoned[0] or not record.sets:
+            return record
+        return dataclasses.replace(
+            record, sets=(dataclasses.replace(record.sets[0], encore=-1), *record.sets[1:])
+        )
+
+    monkeypatch.setattr(tasks.store, "setlist_record", poisoning)
+    run = await master_sync(mode="full", limit=500)
+
+    async with world.engine.connect() as conn:
+        victim = (await conn.execute(select(ARTISTS).where(ARTISTS.c.mbid == poisoned[0]))).one()
+        errors = (
+            (await conn.execute(select(ERRORS.c.key).where(ERRORS.c.source == "sync")))
+            .scalars()
+            .all()
+        )
+        fresh = (
+            await conn.execute(select(func.count()).where(ARTISTS.c.last_synced_at.is_not(None)))
+        ).scalar_one()
+        stored_for = set(
+            (await conn.execute(select(SETLISTS.c.artist_id).distinct())).scalars().all()
+        )
+    assert run["artists_failed"] == 1
+    assert errors == [f"artist:{victim.id}"]
+    assert (victim.last_synced_at, victim.setlistfm_synced_at) == (None, None)
+    assert victim.sync_failures == 1
+    assert victim.next_sync_at is not None
+    assert fresh == run["artists_synced"] == run["artists_selected"] - 1
+    assert victim.id not in stored_for
+    assert len(stored_for) > 1
+    assert run["setlists_added"] == await count(world.engine, SETLISTS)
