@@ -11,10 +11,11 @@ measured step the database is emptied and ``autonomous-sync --mode discovery --l
 the same N artists again, so every step starts from the same state. Steps:
 
 - ``direct reads``: for every artist, the reads the flow makes (its Ticketmaster events, its
-  setlist.fm search, its first setlist pages) plus one Spotify batch, called directly, at the
-  flow's concurrency, with no limiter;
-- ``direct reads + store``: the same, each artist stored as the flow stores it
-  (``store_artist_sync``), still without Prefect;
+  setlist.fm search, its first setlist pages) plus one Spotify batch and the Spotify name
+  searches of the artists without a Spotify id, called directly, at the flow's concurrency and
+  in its batches, with no limiter;
+- ``direct reads + store``: the same, each batch stored as the flow stores it
+  (``store_artist_syncs``: ``SYNC_BATCH_SIZE`` artists per transaction), still without Prefect;
 - ``flow (<limiter>)``: ``master_sync(mode="full")`` with ``RATE_LIMITER=<limiter>``.
 
 It prints milliseconds per artist, the flow's overhead over both direct steps, and the flow's
@@ -98,7 +99,11 @@ async def _fresh_world(engine: AsyncEngine, artists: int) -> None:
 
 
 async def _direct(engine: AsyncEngine, *, store: bool) -> int:
-    """The flow's reads (and, with ``store``, its writes) for every artist, without Prefect."""
+    """The flow's reads (and, with ``store``, its writes) for every artist, without Prefect:
+    the same requests as ``master_sync`` makes on a fresh world (a Spotify batch, a name search
+    for each artist without a Spotify id, each artist's events, its setlist.fm search and first
+    setlist pages), at the flow's concurrency, with no limiter; stored as the flow stores them
+    (``store_artist_syncs``, ``SYNC_BATCH_SIZE`` artists per transaction)."""
     from clients.ratelimit import NoLimiter
     from flows._artist_sync import day_window
     from models.catalog import setlist_versions_of
@@ -107,12 +112,13 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
     from models.types import utcnow
     from settings import get_settings
     from tasks.deps import open_upstream
-    from tasks.store import Writer, store_artist_sync
+    from tasks.store import ArtistSync, Writer, store_artist_syncs
     from tasks.upstream import (
         find_setlistfm_artist,
         read_artist_events,
         read_artist_setlists,
         read_spotify_artists,
+        search_spotify_artist,
     )
 
     settings = get_settings()
@@ -126,10 +132,14 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
         known_versions = await setlist_versions_of(conn, [a.id for a in chosen])
     semaphore = asyncio.Semaphore(settings.sync_concurrency)
     apis = ("spotify", "ticketmaster", "setlistfm")
+    next_sync = now + timedelta(hours=settings.sync_stale_after_hours)
     async with open_upstream(settings, apis=apis, limiter=NoLimiter()) as upstream:
         await read_spotify_artists(upstream, sorted(a.spotify_id for a in chosen if a.spotify_id))
+        for artist in chosen:
+            if not artist.spotify_id:
+                await search_spotify_artist(upstream, artist.name)
 
-        async def one(artist: ArtistToSync) -> None:
+        async def one(artist: ArtistToSync) -> ArtistSync:
             async with semaphore:
                 events = None
                 if artist.ticketmaster_id:
@@ -137,29 +147,38 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
                     events = fetched.events
                 found = await find_setlistfm_artist(upstream, artist.ticketmaster_id, artist.name)
                 wanted = normalize_name(artist.name)
-                match = next((a for a in found if normalize_name(a.name) == wanted), None)
+                tmid = artist.ticketmaster_id
+                by_tmid = next((a for a in found if tmid and str(a.tmid or "") == tmid), None)
+                match = by_tmid or next(
+                    (a for a in found if normalize_name(a.name) == wanted), None
+                )
                 setlists = None
                 if match is not None and match.mbid:
-                    known = known_versions[artist.id] if store else {}
                     setlists = (
                         await read_artist_setlists(
-                            upstream, match.mbid, None, settings.setlist_first_sync_max_pages, known
+                            upstream,
+                            match.mbid,
+                            None,
+                            settings.setlist_first_sync_max_pages,
+                            known_versions[artist.id],
                         )
                     ).setlists
-                if store:
-                    await store_artist_sync(
-                        writer,
-                        artist_id=artist.id,
-                        identity=None,
-                        events=events,
-                        setlists=setlists,
-                        sources=["ticketmaster", "setlistfm"],
-                        today=now.date(),
-                        now=now,
-                        next_sync_at=now + timedelta(hours=settings.sync_stale_after_hours),
-                    )
+                return ArtistSync(
+                    artist_id=artist.id,
+                    identity=None,
+                    events=events,
+                    setlists=setlists,
+                    sources=["ticketmaster", "setlistfm"],
+                    next_sync_at=next_sync,
+                )
 
-        await asyncio.gather(*(one(artist) for artist in chosen))
+        async def batch(artists: list[ArtistToSync]) -> None:
+            read = await asyncio.gather(*(one(artist) for artist in artists))
+            if store:
+                await store_artist_syncs(writer, read, today=now.date(), now=now)
+
+        size = settings.sync_batch_size
+        await asyncio.gather(*(batch(chosen[i : i + size]) for i in range(0, len(chosen), size)))
     return len(chosen)
 
 
