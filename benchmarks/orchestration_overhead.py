@@ -16,7 +16,9 @@ the same N artists again, so every step starts from the same state. Steps:
   in its batches, with no limiter;
 - ``direct reads + store``: the same, each batch stored as the flow stores it
   (``store_artist_syncs``: ``SYNC_BATCH_SIZE`` artists per transaction), still without Prefect;
-- ``flow (<limiter>)``: ``master_sync(mode="full")`` with ``RATE_LIMITER=<limiter>``.
+- ``flow (<limiter>)``: ``master_sync(mode="full")`` with ``RATE_LIMITER=<limiter>``, without
+  the history backfill (``SETLIST_HISTORY_PAGES_PER_RUN=0``): its older pages are reads the
+  direct steps do not make, so they would be counted as orchestration.
 
 It prints milliseconds per artist, the flow's overhead over both direct steps, and the flow's
 Prefect API calls per artist (requests + events, counted by ``tasks.prefect_traffic``). Goal:
@@ -56,6 +58,7 @@ LIFTED_CAPS = {
     "CACHE_TTL_SPOTIFY_MINUTES": "0",
     "CACHE_TTL_TICKETMASTER_MINUTES": "0",
     "RATE_LIMITER": "local",  # discovery, which prepares each step, is not measured
+    "SETLIST_HISTORY_PAGES_PER_RUN": "0",  # reads the direct steps do not make
 }
 
 
