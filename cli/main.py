@@ -56,6 +56,7 @@ from settings import Settings, apply_prefect_defaults, get_settings
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun, State
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["DISTRIBUTION", "RunOutcome", "app", "run_flow_locally"]
 
@@ -141,6 +142,20 @@ def _usage_error(message: str) -> NoReturn:
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(_sqlite_workers_joined(coro))
+
+
+def _read_database(url: str, reader: Callable[[AsyncEngine], Coroutine[Any, Any, T]]) -> T:
+    """``reader``'s result on an engine for ``url``, disposed of afterwards."""
+    from models.db import make_engine
+
+    async def read() -> T:
+        engine = make_engine(url)
+        try:
+            return await reader(engine)
+        finally:
+            await engine.dispose()
+
+    return _run(read())
 
 
 async def _sqlite_workers_joined(coro: Coroutine[Any, Any, T]) -> T:
@@ -858,7 +873,6 @@ def trending(
     as_json: JsonOption = False,
 ) -> None:
     """The top trending artists or shows: global, of a market, or of a city."""
-    from models.db import make_engine
     from models.geo_trending import normalize_city_id, read_trending
     from models.markets import MARKET_NAMES
 
@@ -881,17 +895,11 @@ def trending(
     settings = _settings()
     url = _open_database(settings, at_head=True)
 
-    async def read() -> Any:
-        engine = make_engine(url)
-        try:
-            async with engine.connect() as conn:
-                return await read_trending(
-                    conn, scope=scope, scope_id=scope_id, kind=kind, limit=limit
-                )
-        finally:
-            await engine.dispose()
+    async def read(engine: AsyncEngine) -> Any:
+        async with engine.connect() as conn:
+            return await read_trending(conn, scope=scope, scope_id=scope_id, kind=kind, limit=limit)
 
-    day, ranked = _run(read())
+    day, ranked = _read_database(url, read)
     if as_json:
         payload = {
             "scope": scope,
@@ -929,20 +937,12 @@ def similar(
     as_json: JsonOption = False,
 ) -> None:
     """An artist's most similar artists (co-billing, venues, covers, genres, markets)."""
-    from models.db import make_engine
     from models.similarity import similar_artists
 
     settings = _settings()
     url = _open_database(settings, at_head=True)
 
-    async def read() -> Any:
-        engine = make_engine(url)
-        try:
-            return await similar_artists(engine, artist_id, limit=limit)
-        finally:
-            await engine.dispose()
-
-    found = _run(read())
+    found = _read_database(url, lambda engine: similar_artists(engine, artist_id, limit=limit))
     if found is None:
         _fail(f"no artist with id {artist_id}")
     if as_json:
@@ -988,20 +988,12 @@ def forecast(
 ) -> None:
     """An artist's expected trending score on each of the next 7 days (the daily run's latest
     forecast: scheduled shows, activity decay, follower growth)."""
-    from models.db import make_engine
     from models.trending.forecast import read_forecast
 
     settings = _settings()
     url = _open_database(settings, at_head=True)
 
-    async def read() -> Any:
-        engine = make_engine(url)
-        try:
-            return await read_forecast(engine, artist_id)
-        finally:
-            await engine.dispose()
-
-    found = _run(read())
+    found = _read_database(url, lambda engine: read_forecast(engine, artist_id))
     if found is None:
         _fail(f"no artist with id {artist_id}")
     if as_json:
