@@ -2,7 +2,7 @@
 calls made directly, in one run.
 
 ``python -m benchmarks.orchestration_overhead [--artists 200] [--limiters local,lease]
-[--database-url URL] [--rounds 1]``
+[--database-url URL] [--rounds 3] [--warmup 1]``
 
 Caps lifted, no latency, no faults, no caching: only our own costs count. The sandbox runs in
 process (``httpx.ASGITransport``), the flows against a Prefect server on a throwaway PostgreSQL
@@ -10,19 +10,23 @@ database (as production runs it), our data on a fresh SQLite file by default. Be
 measured step the database is emptied and ``autonomous-sync --mode discovery --limit N`` imports
 the same N artists again, so every step starts from the same state. Steps:
 
-- ``direct reads``: for every artist, the reads the flow makes (its Ticketmaster events, its
-  setlist.fm search, its first setlist pages) plus one Spotify batch and the Spotify name
-  searches of the artists without a Spotify id, called directly, at the flow's concurrency and
-  in its batches, with no limiter;
+- ``direct reads``: for every artist, the reads the flow makes (its Ticketmaster events; its
+  setlist.fm search when it has no MusicBrainz id, as the flow; its first setlist pages) plus
+  one Spotify batch and the Spotify name searches of the artists without a Spotify id, called
+  directly, at the flow's concurrency and in its batches, with no limiter;
 - ``direct reads + store``: the same, each batch stored as the flow stores it
   (``store_artist_syncs``: ``SYNC_BATCH_SIZE`` artists per transaction), still without Prefect;
 - ``flow (<limiter>)``: ``master_sync(mode="full")`` with ``RATE_LIMITER=<limiter>``, without
   the history backfill (``SETLIST_HISTORY_PAGES_PER_RUN=0``): its older pages are reads the
   direct steps do not make, so they would be counted as orchestration.
 
-It prints milliseconds per artist, the flow's overhead over both direct steps, and the flow's
-Prefect API calls per artist (requests + events, counted by ``tasks.prefect_traffic``). Goal:
-<= 10 ms per artist over the direct calls and <= 0.5 Prefect API calls per artist.
+A warm-up round (not measured), then ``--rounds`` rounds of every step, each round in another
+order. It prints the median milliseconds per artist (wall, and CPU of this process), each flow's
+overhead over both direct steps (the median of its differences with the steps of the same round),
+the flow's Prefect API calls per artist (requests + events, counted by
+``tasks.prefect_traffic``), and PASS or FAIL per limiter against the goal: <= 10 ms per artist
+over the direct reads and <= 0.5 Prefect API calls per artist. The exit status is the number of
+limiters that fail.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from statistics import median
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -62,16 +67,25 @@ LIFTED_CAPS = {
 }
 
 
+READS = "direct reads"
+STORED = "direct reads + store"
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
     seconds: float
     artists: int
     prefect_calls: int | None = None
+    cpu_seconds: float = 0.0
 
     @property
     def ms_per_artist(self) -> float:
         return 1000.0 * self.seconds / max(1, self.artists)
+
+    @property
+    def cpu_ms_per_artist(self) -> float:
+        return 1000.0 * self.cpu_seconds / max(1, self.artists)
 
 
 @contextmanager
@@ -136,10 +150,14 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
     semaphore = asyncio.Semaphore(settings.sync_concurrency)
     apis = ("spotify", "ticketmaster", "setlistfm")
     next_sync = now + timedelta(hours=settings.sync_stale_after_hours)
+    research_before = now - timedelta(days=settings.setlist_research_after_days)
     async with open_upstream(settings, apis=apis, limiter=NoLimiter()) as upstream:
         await read_spotify_artists(upstream, sorted(a.spotify_id for a in chosen if a.spotify_id))
+        spotify_before = now - timedelta(days=settings.spotify_research_after_days)
         for artist in chosen:
-            if not artist.spotify_id:
+            if not artist.spotify_id and (
+                artist.spotify_synced_at is None or artist.spotify_synced_at <= spotify_before
+            ):
                 await search_spotify_artist(upstream, artist.name)
 
         async def one(artist: ArtistToSync) -> ArtistSync:
@@ -148,19 +166,27 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
                 if artist.ticketmaster_id:
                     fetched = await read_artist_events(upstream, artist.ticketmaster_id, start, end)
                     events = fetched.events
-                found = await find_setlistfm_artist(upstream, artist.ticketmaster_id, artist.name)
-                wanted = normalize_name(artist.name)
-                tmid = artist.ticketmaster_id
-                by_tmid = next((a for a in found if tmid and str(a.tmid or "") == tmid), None)
-                match = by_tmid or next(
-                    (a for a in found if normalize_name(a.name) == wanted), None
-                )
+                mbid = artist.mbid
+                if mbid is None and (
+                    artist.setlistfm_synced_at is None
+                    or artist.setlistfm_synced_at <= research_before
+                ):  # as the flow: a stored id is used, a recent search not made again
+                    found = await find_setlistfm_artist(
+                        upstream, artist.ticketmaster_id, artist.name
+                    )
+                    wanted = normalize_name(artist.name)
+                    tmid = artist.ticketmaster_id
+                    by_tmid = next((a for a in found if tmid and str(a.tmid or "") == tmid), None)
+                    match = by_tmid or next(
+                        (a for a in found if normalize_name(a.name) == wanted), None
+                    )
+                    mbid = match.mbid if match is not None else None
                 setlists = None
-                if match is not None and match.mbid:
+                if mbid:
                     setlists = (
                         await read_artist_setlists(
                             upstream,
-                            match.mbid,
+                            mbid,
                             None,
                             settings.setlist_first_sync_max_pages,
                             known_versions[artist.id],
@@ -185,64 +211,102 @@ async def _direct(engine: AsyncEngine, *, store: bool) -> int:
     return len(chosen)
 
 
-async def _measure(args: argparse.Namespace, engine: AsyncEngine) -> list[Step]:
+async def _step(args: argparse.Namespace, engine: AsyncEngine, name: str) -> Step:
+    """One measured step on a fresh world: wall and CPU time (this process, every thread)."""
     from flows.master_sync import master_sync
     from settings import get_settings
 
-    steps: list[Step] = []
-    for _ in range(args.rounds):
-        for name, store in (("direct reads", False), ("direct reads + store", True)):
+    limiter = name[len("flow (") : -1] if name.startswith("flow (") else "local"
+    with _environment({"RATE_LIMITER": limiter}):
+        get_settings.cache_clear()
+        try:
             await _fresh_world(engine, args.artists)
-            started = time.perf_counter()
-            done = await _direct(engine, store=store)
-            steps.append(Step(name, time.perf_counter() - started, done))
-        for limiter in args.limiters:
-            with _environment({"RATE_LIMITER": limiter}):
-                get_settings.cache_clear()
-                await _fresh_world(engine, args.artists)
-                started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
+            if name.startswith("flow ("):
                 counts = await master_sync(mode="full", limit=args.artists)
-                seconds = time.perf_counter() - started
-                steps.append(
-                    Step(
-                        f"flow ({limiter})",
-                        seconds,
-                        counts["artists_synced"],
-                        counts["prefect_api_calls"],
-                    )
-                )
+                done, calls = counts["artists_synced"], counts["prefect_api_calls"]
+            else:
+                done = await _direct(engine, store=name == STORED)
+                calls = None
+            return Step(name, time.perf_counter() - started, done, calls, time.process_time() - cpu)
+        finally:
             get_settings.cache_clear()
-    return steps
 
 
-def _report(steps: list[Step]) -> int:
-    best: dict[str, Step] = {}
-    for step in steps:
-        if step.name not in best or step.seconds < best[step.name].seconds:
-            best[step.name] = step
-    reads = best["direct reads"].ms_per_artist
-    stored = best["direct reads + store"].ms_per_artist
-    header = ("step", "ms/artist", "- reads", "- reads+store", "Prefect calls/artist")
-    print(f"{header[0]:<24}{header[1]:>11}{header[2]:>10}{header[3]:>15}{header[4]:>22}")
-    failed = 0
-    for name, step in best.items():
-        calls = "" if step.prefect_calls is None else f"{step.prefect_calls / step.artists:.2f}"
+async def _measure(args: argparse.Namespace, engine: AsyncEngine) -> list[list[Step]]:
+    """``--warmup`` unmeasured rounds, then ``--rounds`` rounds of every step; each round runs
+    the steps in another order (rotated), so a slow spell of the machine does not always fall
+    on the same step."""
+    names = [READS, STORED, *(f"flow ({limiter})" for limiter in args.limiters)]
+    for _ in range(args.warmup):
+        for name in names:
+            await _step(args, engine, name)
+    rounds: list[list[Step]] = []
+    for index in range(args.rounds):
+        order = names[index % len(names) :] + names[: index % len(names)]
+        steps = {name: await _step(args, engine, name) for name in order}
+        rounds.append([steps[name] for name in names])
         print(
-            f"{name:<24}{step.ms_per_artist:>11.1f}{step.ms_per_artist - reads:>10.1f}"
-            f"{step.ms_per_artist - stored:>15.1f}{calls:>22}"
+            f"round {index + 1}: "
+            + ", ".join(f"{step.name} {step.ms_per_artist:.1f}" for step in rounds[-1])
+            + f" ms/artist; load average {_load()}",
+            file=sys.stderr,
         )
-        if step.prefect_calls is not None:
-            over = step.ms_per_artist - reads
-            ok = over <= GOAL_MS_PER_ARTIST
-            ok_calls = step.prefect_calls / step.artists <= GOAL_PREFECT_CALLS_PER_ARTIST
-            failed += not (ok and ok_calls)
-            print(
-                f"  {name}: {over:.1f} ms/artist over the direct reads "
-                f"({'met' if ok else 'not met'}: goal <= {GOAL_MS_PER_ARTIST:g}); "
-                f"{over - (stored - reads):.1f} ms/artist over reads + store; "
-                f"{step.prefect_calls / step.artists:.2f} Prefect API calls per artist "
-                f"({'met' if ok_calls else 'not met'}: goal <= {GOAL_PREFECT_CALLS_PER_ARTIST:g})"
-            )
+    return rounds
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _report(rounds: list[list[Step]]) -> int:
+    """Medians over the rounds; a flow's overhead is the median of its differences with the
+    direct reads *of the same round* (paired: both saw the same machine)."""
+    names = [step.name for step in rounds[0]]
+    by_name = {name: [r[i] for r in rounds] for i, name in enumerate(names)}
+    reads = by_name[READS]
+    stored = by_name[STORED]
+    print(
+        f"{len(rounds)} round(s), {reads[0].artists} artists; medians; "
+        f"load average at the end {_load()}"
+    )
+    header = ("step", "ms/artist", "CPU ms/artist", "- reads", "- reads+store", "Prefect/artist")
+    print(
+        f"{header[0]:<24}{header[1]:>10}{header[2]:>15}{header[3]:>10}{header[4]:>15}"
+        f"{header[5]:>16}"
+    )
+    failed = 0
+    verdicts: list[str] = []
+    for name in names:
+        steps = by_name[name]
+        over_reads = [s.ms_per_artist - r.ms_per_artist for s, r in zip(steps, reads, strict=True)]
+        over_stored = [
+            s.ms_per_artist - r.ms_per_artist for s, r in zip(steps, stored, strict=True)
+        ]
+        calls = [s.prefect_calls / max(1, s.artists) for s in steps if s.prefect_calls is not None]
+        print(
+            f"{name:<24}{median(s.ms_per_artist for s in steps):>10.1f}"
+            f"{median(s.cpu_ms_per_artist for s in steps):>15.1f}"
+            f"{median(over_reads):>10.1f}{median(over_stored):>15.1f}"
+            f"{f'{median(calls):.2f}' if calls else '':>16}"
+        )
+        if not calls:
+            continue
+        over = median(over_reads)
+        ok = over <= GOAL_MS_PER_ARTIST and median(calls) <= GOAL_PREFECT_CALLS_PER_ARTIST
+        failed += not ok
+        each = ", ".join(f"{v:+.1f}" for v in over_reads)
+        spread = f" (rounds: {each})" if len(steps) > 1 else ""
+        verdicts.append(
+            f"{'PASS' if ok else 'FAIL'} {name}: {over:+.1f} ms/artist over the direct reads"
+            f"{spread}, goal <= {GOAL_MS_PER_ARTIST:g}; {median(over_stored):+.1f} over reads + "
+            f"store; {median(calls):.2f} Prefect API calls per artist, goal <= "
+            f"{GOAL_PREFECT_CALLS_PER_ARTIST:g}"
+        )
+    print("\n".join(verdicts))
     return failed
 
 
@@ -266,21 +330,22 @@ async def _main(args: argparse.Namespace) -> int:
         await create_all(engine)
         try:
             with use_http_factory(lambda: httpx.AsyncClient(transport=httpx.ASGITransport(app))):
-                steps = await _measure(args, engine)
+                rounds = await _measure(args, engine)
         finally:
             await engine.dispose()
-    return _report(steps)
+    return _report(rounds)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artists", type=int, default=200)
     parser.add_argument("--limiters", default="local,lease")
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="unmeasured rounds first")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args(argv)
-    if args.artists < 1 or args.rounds < 1:
-        parser.error("--artists and --rounds must be at least 1")
+    if args.artists < 1 or args.rounds < 1 or args.warmup < 0:
+        parser.error("--artists and --rounds must be at least 1, --warmup at least 0")
     args.limiters = [name.strip() for name in args.limiters.split(",") if name.strip()]
     from prefect.settings import PREFECT_LOGGING_LEVEL, temporary_settings
 
