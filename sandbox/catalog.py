@@ -5,6 +5,12 @@ same three inputs give the same catalogue, byte for byte. Construction is eager 
 listing endpoints need (artists, venues, Ticketmaster events, playlists) and lazy, cached, per
 artist for the bulky part (song repertoires, setlist.fm performances and their contents).
 
+Structure: every artist has a genre and belongs to a **scene**, a co-touring group of
+``SCENE_MIN``-``SCENE_MAX`` artists inside its genre (``Artist.scene``, ``Catalog.scenes``).
+Supporting acts come mostly from the headliner's scene, covers and guests mostly from the
+artist's scene or genre, so who plays with whom follows the scenes (what similar artists are
+scored against: ``benchmarks/similarity_precision.py``).
+
 Time: the catalogue itself is immutable. Whatever depends on time takes ``now`` (a UTC instant):
 a setlist is visible once published, its version is the number of edits made by ``now``, and an
 artist's followers and popularity drift day by day from ``today``.
@@ -42,6 +48,7 @@ __all__ = [
     "PlaylistOwner",
     "SetContent",
     "SongEntry",
+    "SupportDraw",
     "Track",
     "Venue",
     "base62",
@@ -64,6 +71,14 @@ _LATE_SLOT_BASE: Final = 3072  # events played that were not playable on day 0
 _LISTINGS_KEPT: Final = 8
 _SHOW_TIME: Final = time(20, 0)  # when a show without a Ticketmaster event starts (venue time)
 _SETS_CACHE_SIZE: Final = 100_000
+#: Scenes: co-touring groups of SCENE_MIN..SCENE_MAX artists inside a genre (``Artist.scene``).
+SCENE_MIN: Final = 8
+SCENE_MAX: Final = 20
+#: The share of supporting acts drawn from the headliner's scene (the rest: any supporter).
+SUPPORT_SCENE_SHARE: Final = 0.8
+#: Cover songs (and guests): from the artist's scene, else its genre, else anyone.
+COVER_SCENE_SHARE: Final = 0.6
+COVER_GENRE_SHARE: Final = 0.25
 _STATUS_WEIGHTS: Final = (
     ("onsale", 85),
     ("offsale", 5),
@@ -202,6 +217,81 @@ def _weighted(rng: random.Random, table: Iterable[tuple[str, int]]) -> str:
     return rng.choices([k for k, _ in items], weights=[w for _, w in items])[0]
 
 
+def _scene_sizes(rng: random.Random, count: int) -> list[int]:
+    """Split ``count`` artists into scenes of SCENE_MIN..SCENE_MAX (one smaller scene if the
+    genre has fewer than SCENE_MIN artists)."""
+    sizes: list[int] = []
+    remaining = count
+    while remaining > SCENE_MAX:
+        size = rng.randint(SCENE_MIN, min(SCENE_MAX, remaining - SCENE_MIN))
+        sizes.append(size)
+        remaining -= size
+    if remaining:
+        sizes.append(remaining)
+    return sizes
+
+
+def _assign_scenes(seed: int, artists: list[Artist]) -> tuple[Artist, ...]:
+    """Give every artist its scene: each genre's artists, shuffled by their own random stream
+    (the artists' draws are untouched), cut into scenes of SCENE_MIN..SCENE_MAX; scenes are
+    numbered genre by genre in ``GENRES`` order."""
+    rng = _rng(seed, "scenes")
+    scene_of: dict[int, int] = {}
+    number = 0
+    for genre in GENRES:
+        members = [a.index for a in artists if a.genre is genre]
+        rng.shuffle(members)
+        start = 0
+        for size in _scene_sizes(rng, len(members)):
+            for index in members[start : start + size]:
+                scene_of[index] = number
+            start += size
+            number += 1
+    return tuple(replace(a, scene=scene_of[a.index]) for a in artists)
+
+
+class SupportDraw:
+    """Supporting acts: mostly (SUPPORT_SCENE_SHARE) from the headliner's scene, else from
+    anywhere; always among ``supporters`` (the less popular two thirds on Ticketmaster).
+
+    The acts drawn from anywhere are the uniform draws the catalogue always made, from the
+    event's own stream (so every other draw of that stream, and so every event's date, venue and
+    status, is what it was before scenes); which slots go to the scene, and who, comes from
+    ``scene_rng``.
+    """
+
+    def __init__(self, supporters: list[Artist]) -> None:
+        self.supporters = supporters
+        self.by_scene: dict[int, list[Artist]] = {}
+        for artist in supporters:
+            self.by_scene.setdefault(artist.scene, []).append(artist)
+
+    def draw(
+        self, rng: random.Random, scene_rng: random.Random, headliner: Artist, wanted: int
+    ) -> tuple[Artist, ...]:
+        uniform: list[Artist] = []
+        while len(uniform) < wanted:
+            candidate = rng.choice(self.supporters)
+            if candidate.index != headliner.index and candidate not in uniform:
+                uniform.append(candidate)
+        chosen: list[Artist] = []
+        for drawn in uniform:
+            in_scene = scene_rng.random() < SUPPORT_SCENE_SHARE
+            if not in_scene and drawn not in chosen:
+                chosen.append(drawn)
+                continue
+            pool = [
+                a
+                for a in self.by_scene.get(headliner.scene, ())
+                if a.index != headliner.index and a not in chosen
+            ]
+            if not pool:  # a scene without (other) supporters: anyone not on the bill yet
+                pool = [a for a in self.supporters if a.index != headliner.index]
+                pool = [a for a in pool if a not in chosen] or pool
+            chosen.append(scene_rng.choice(pool))
+        return tuple(chosen)
+
+
 # --------------------------------------------------------------------------------- the entities
 
 
@@ -229,6 +319,7 @@ class Artist:
     link_musicbrainz: bool  # Ticketmaster externalLinks.musicbrainz present
     image_key: str
     activity: int  # how many past shows setlist.fm knows (before the Ticketmaster window)
+    scene: int  # its co-touring group (``Catalog.scenes``), inside its genre
 
     @property
     def on_spotify(self) -> bool:
@@ -419,6 +510,20 @@ class Catalog:
         # The world after day 0: homonym twins renamed (they are in no day-0 event), events
         # announced later, every event's timeline (sandbox/timeline.py).
         self.artists, self.homonyms = timeline.make_homonyms(self, self.artists, self.events)
+        # Scenes (co-touring groups inside a genre), and the setlist.fm artists a cover or a
+        # guest is drawn from.
+        scenes: dict[int, list[Artist]] = {}
+        for artist in self.artists:
+            scenes.setdefault(artist.scene, []).append(artist)
+        self.scenes: tuple[tuple[Artist, ...], ...] = tuple(
+            tuple(scenes[number]) for number in sorted(scenes)
+        )
+        self._sfm_by_scene: dict[int, list[Artist]] = {}
+        self._sfm_by_genre: dict[str, list[Artist]] = {}
+        for artist in self.artists:
+            if artist.on_setlistfm:
+                self._sfm_by_scene.setdefault(artist.scene, []).append(artist)
+                self._sfm_by_genre.setdefault(artist.genre.name, []).append(artist)
         self.world = timeline.build_world(self, self.artists, self.events, self.homonyms)
         self.playlists: tuple[Playlist, ...] = self._make_playlists()
 
@@ -710,16 +815,17 @@ class Catalog:
                     link_musicbrainz=on_sfm and links < 0.88,
                     image_key=f"{stable_hash(self.seed, 'image', index):032x}",
                     activity=activity if on_sfm else 0,
+                    scene=-1,  # set below, once every genre is known
                 )
             )
-        return tuple(artists)
+        return _assign_scenes(self.seed, artists)
 
     def _make_events(self) -> tuple[Event, ...]:
         rng = _rng(self.seed, "events")
         ids = _Affine62(stable_hash(self.seed, "tm-event-ids"), 10)
         on_tm = [a for a in self.artists if a.on_ticketmaster]
         by_popularity = sorted(on_tm, key=lambda a: a.base_popularity)
-        supporters = by_popularity[: max(1, len(by_popularity) * 2 // 3)]
+        draw = SupportDraw(by_popularity[: max(1, len(by_popularity) * 2 // 3)])
         events: list[Event] = []
         for artist in on_tm:
             roll = rng.random()
@@ -742,19 +848,15 @@ class Catalog:
                 local_date = self.today + timedelta(days=offset)
                 date_tba = offset > 60 and rng.random() < 0.03
                 time_tba = date_tba or rng.random() < 0.04
-                support: list[Artist] = []
                 support_roll = rng.random()
                 wanted = 2 if support_roll < 0.10 else 1 if support_roll < 0.40 else 0
-                while len(support) < wanted:
-                    candidate = rng.choice(supporters)
-                    if candidate.index != artist.index and candidate not in support:
-                        support.append(candidate)
+                number = len(events)
+                support = draw.draw(rng, _rng(self.seed, "support", number), artist, wanted)
                 price: tuple[Decimal, Decimal] | None = None
                 if rng.random() < 0.7:
                     low = Decimal(rng.randint(25, 95)) + Decimal(rng.choice(("0", "0.5", "0.95")))
                     factor = Decimal(str(round(rng.uniform(1.5, 4.0), 1)))
                     price = (low, (low * factor).quantize(Decimal("0.01")))
-                number = len(events)
                 name = artist.ticketmaster_name
                 if tour is not None:
                     name = f"{name}: {tour}" if number % 2 else f"{name} - {tour}"
@@ -772,7 +874,7 @@ class Catalog:
                         id="vvG1" + ids.code(number),
                         name=name,
                         headliner=artist,
-                        support=tuple(support),
+                        support=support,
                         venue=venue,
                         local_date=local_date,
                         local_time=local_time,
@@ -956,6 +1058,22 @@ class Catalog:
             if other.index != artist.index and other.on_setlistfm:
                 return other
 
+    def _related_artist(self, rng: random.Random, artist: Artist) -> Artist:
+        """A setlist.fm artist other than ``artist``: from its scene (COVER_SCENE_SHARE), else
+        from its genre (COVER_GENRE_SHARE), else anyone."""
+        roll = rng.random()
+        pool: list[Artist] = []
+        if roll < COVER_SCENE_SHARE:
+            pool = self._sfm_by_scene.get(artist.scene, [])
+        elif roll < COVER_SCENE_SHARE + COVER_GENRE_SHARE:
+            pool = self._sfm_by_genre.get(artist.genre.name, [])
+        if len(pool) > 1 or (pool and pool[0].index != artist.index):
+            while True:
+                other = pool[rng.randrange(len(pool))]
+                if other.index != artist.index:
+                    return other
+        return self._other_artist(rng, artist)
+
     def _draw_sets(self, artist: Artist, rng: random.Random) -> list[SetContent]:
         songs = self.songs(artist)
         count = min(len(songs), rng.randint(10, 22))
@@ -970,10 +1088,10 @@ class Catalog:
         entries: list[SongEntry] = []
         for position, song_index in enumerate(picked):
             info = rng.choice(_SONG_INFOS) if rng.random() < 0.08 else None
-            with_artist = self._other_artist(rng, artist) if rng.random() < 0.03 else None
+            with_artist = self._related_artist(rng, artist) if rng.random() < 0.03 else None
             entries.append(SongEntry(name=songs[song_index], info=info, with_artist=with_artist))
             if position == count // 2 and rng.random() < 0.3:
-                covered = self._other_artist(rng, artist)
+                covered = self._related_artist(rng, artist)
                 cover_songs = self.songs(covered)
                 entries.append(
                     SongEntry(

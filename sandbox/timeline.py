@@ -28,6 +28,7 @@ from sandbox.catalog import (
     PLAYABLE_STATUSES,
     Artist,
     Event,
+    SupportDraw,
     Venue,
     _Affine62,
     _rng,
@@ -238,7 +239,7 @@ class _Builder:
             self.venues_by_market.setdefault(venue.market.id, []).append(venue)
         on_tm = [a for a in artists if a.on_ticketmaster]
         by_popularity = sorted(on_tm, key=lambda a: a.base_popularity)
-        self.supporters = by_popularity[: max(1, len(by_popularity) * 2 // 3)]
+        self.support = SupportDraw(by_popularity[: max(1, len(by_popularity) * 2 // 3)])
         self.new_events: list[tuple[datetime, Event]] = []
 
     def _instant(self, rng: random.Random, low: datetime, high: datetime) -> datetime:
@@ -259,14 +260,9 @@ class _Builder:
         time_tba = rng.random() < 0.04
         local_time = None if time_tba else rng.choice(_SHOW_TIMES)
         if support is None:
-            chosen: list[Artist] = []
             roll = rng.random()
             wanted = 2 if roll < 0.10 else 1 if roll < 0.40 else 0
-            while len(chosen) < wanted:
-                candidate = rng.choice(self.supporters)
-                if candidate.index != headliner.index and candidate not in chosen:
-                    chosen.append(candidate)
-            support = tuple(chosen)
+            support = self.support.draw(rng, _rng(self.seed, "support", number), headliner, wanted)
         price: tuple[Decimal, Decimal] | None = None
         if rng.random() < 0.7:
             low = Decimal(rng.randint(25, 95)) + Decimal(rng.choice(("0", "0.5", "0.95")))

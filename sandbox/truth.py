@@ -159,6 +159,16 @@ class Truth:
                 return found
         return None
 
+    def scene(self, artist: ArtistRef) -> tuple[Artist, ...]:
+        """The artist's scene: its co-touring group inside its genre, the artist included
+        (supporting acts come mostly from the headliner's scene, covers from its scene or
+        genre; ``sandbox/catalog.py``)."""
+        return self.catalog.scenes[self.catalog.artists[_index(artist)].scene]
+
+    def scenes(self) -> tuple[tuple[Artist, ...], ...]:
+        """Every scene, numbered as ``Artist.scene``; each inside one genre."""
+        return self.catalog.scenes
+
     def homonyms(self) -> tuple[Homonym, ...]:
         """The deliberate homonym pairs (``kind``, ``original``, ``twin``)."""
         return self.catalog.homonyms

@@ -119,8 +119,8 @@ EXPECTED: dict[str, Any] = {
     "quota": {
         "days_over_quota": 0,
         "over_cap_answers": 0,
-        "requests_per_synced_artist": 14.0294,
-        "worst_day": {"setlistfm": "61 / 1440", "spotify": "3 / -", "ticketmaster": "194 / 5000"},
+        "requests_per_synced_artist": 13.9706,
+        "worst_day": {"setlistfm": "59 / 1440", "spotify": "4 / -", "ticketmaster": "194 / 5000"},
     },
     "run": {
         "artists": 60,
@@ -137,9 +137,9 @@ EXPECTED: dict[str, Any] = {
         "current_version": 1.0,
         "history_depth": 1.0,
         "linked_to_right_show": 1.0,
-        "published_of_synced": 755,
+        "published_of_synced": 709,
         "published_this_period": 1,
-        "stored": 755,
+        "stored": 709,
         "stored_within_24h": 1.0,
         "stored_within_72h": None,
         "structure_equal": 1.0,
@@ -149,11 +149,11 @@ EXPECTED: dict[str, Any] = {
         "phantom_completions": 0,
         "precision": 1.0,
         "recall": 1.0,
-        "stored_upcoming": 116,
+        "stored_upcoming": 113,
         "synced_artists": 34,
-        "true_upcoming": 117,
+        "true_upcoming": 114,
     },
-    "trending": {"differing": 0, "equal": True, "scores": 907},
+    "trending": {"differing": 0, "equal": True, "scores": 858},
 }
 
 

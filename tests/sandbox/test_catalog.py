@@ -9,7 +9,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from sandbox.catalog import PLAYABLE_STATUSES, TM_FUTURE_DAYS, TM_PAST_DAYS, Catalog
+from sandbox.catalog import (
+    PLAYABLE_STATUSES,
+    SCENE_MAX,
+    SCENE_MIN,
+    TM_FUTURE_DAYS,
+    TM_PAST_DAYS,
+    Catalog,
+)
+from sandbox.names import GENRES
 from tests.sandbox.conftest import ARTISTS, SEED, TODAY
 
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
@@ -149,10 +157,10 @@ def test_setlists_cover_past_years_and_the_ticketmaster_events_that_happened(
     now = catalog.origin
     performances = [p for a in catalog.artists for p in catalog.performances(a)]
     published = [p for p in performances if p.published(now)]
-    assert len(performances) == 3220  # with the shows announced after day 0
+    assert len(performances) == 3224  # with the shows announced after day 0
     assert len(published) == 2850
     assert min(p.event_date for p in published) >= date(2022, 3, 2)
-    assert len({p.setlist_id for p in performances}) == 3220
+    assert len({p.setlist_id for p in performances}) == 3224
     from_events = [p for p in published if p.event_id is not None]
     assert len(from_events) == 25
     for performance in from_events:
@@ -228,3 +236,59 @@ def test_a_track_has_the_same_id_in_a_playlist_and_in_top_tracks(catalog: Catalo
     artist = track.artists[0]
     assert track in catalog.top_tracks(artist)
     assert track.title in catalog.songs(artist)
+
+
+# ------------------------------------------------------------------------------------ scenes
+
+
+def test_scenes_are_co_touring_groups_of_8_to_20_artists_inside_a_genre() -> None:
+    world = Catalog(seed=SEED, artists=500, today=TODAY)
+    assert len(world.scenes) == 37
+    assert sorted(a.index for scene in world.scenes for a in scene) == list(range(500))
+    for number, scene in enumerate(world.scenes):
+        assert SCENE_MIN <= len(scene) <= SCENE_MAX
+        assert len({a.genre.name for a in scene}) == 1
+        assert all(a.scene == number for a in scene)
+    # Scenes are numbered genre by genre, in GENRES order.
+    firsts = [GENRES.index(scene[0].genre) for scene in world.scenes]
+    assert firsts == sorted(firsts)
+
+
+def test_a_genre_smaller_than_a_scene_is_one_scene(catalog: Catalog) -> None:
+    # 120 artists: about 10 per genre, so one scene per genre (7 to 17 artists).
+    assert len(catalog.scenes) == len(GENRES)
+    assert sorted(len(s) for s in catalog.scenes) == [7, 7, 8, 9, 9, 10, 10, 10, 10, 10, 13, 17]
+
+
+def test_supporting_acts_come_mostly_from_the_headliners_scene() -> None:
+    world = Catalog(seed=SEED, artists=500, today=TODAY)
+    acts = [(e.headliner, act) for e in world.all_events for act in e.support]
+    assert len(acts) == 990
+    assert sum(h.scene == act.scene for h, act in acts) == 792  # 80 %
+    assert all(h.index != act.index for h, act in acts)
+    assert all(len(set(e.support)) == len(e.support) for e in world.all_events)
+
+
+def test_covers_and_guests_come_mostly_from_the_scene_or_the_genre() -> None:
+    world = Catalog(seed=SEED, artists=500, today=TODAY)
+    covers: list[tuple[int, int, bool]] = []  # (performer, covered, tape)
+    guests: list[tuple[int, int]] = []
+    for artist in world.artists[:100]:
+        for performance in world.performances(artist):
+            for content in world.sets(performance, 0):
+                for song in content.songs:
+                    if song.cover is not None:
+                        covers.append((artist.index, song.cover.index, song.tape))
+                    if song.with_artist is not None:
+                        guests.append((artist.index, song.with_artist.index))
+    a = world.artists
+    played = [(x, y) for x, y, tape in covers if not tape]
+    assert all(x != y and a[y].on_setlistfm for x, y, _ in covers)
+    assert len(played) == 638
+    # 60 % from the scene, and some of the genre's 25 %.
+    assert sum(a[x].scene == a[y].scene for x, y in played) == 435
+    assert sum(a[x].genre == a[y].genre for x, y in played) == 551  # 86 %
+    tapes = [(x, y) for x, y, tape in covers if tape]
+    assert (len(tapes), sum(a[x].scene == a[y].scene for x, y in tapes)) == (212, 2)  # anyone's
+    assert len(guests) == 1098
+    assert sum(a[x].scene == a[y].scene for x, y in guests) == 756
