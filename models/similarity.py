@@ -1,5 +1,7 @@
 """Similar artists: each artist's top 10, from co-billing, shared venues, covers, genres and
-shared markets — one set-based statement per run, rewritten by the daily trending run.
+shared markets — set-based, rewritten by the daily trending run: five stages in temporary tables
+(participants, genres, candidate pairs, each artist's shortlist, markets), then one
+``INSERT … SELECT`` of the ranking.
 
 Candidates (pairs worth scoring) come from four sources, so the work follows the evidence, not
 the square of the catalogue:
@@ -36,6 +38,8 @@ from typing import Final
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from models.trending.recalculate import PG_WORK_MEM
 
 __all__ = [
     "GENRE_ANCHORS",
@@ -90,46 +94,57 @@ def _saturate(value: str, key: str) -> str:
     return f"(CAST({value} AS {_DOUBLE}) / (CAST({value} AS {_DOUBLE}) + {k}))"
 
 
-def _statement(dialect: str) -> str:
+# The run's stages: each a temporary table (``CREATE TEMPORARY TABLE … AS``), analysed on
+# PostgreSQL so that the next stage is planned on real row counts (one statement of common table
+# expressions gave the planner no estimates: at 10,000 artists it took minutes).
+_PARTICIPANTS = "similarity_participants"
+_GENRES = "similarity_genres"
+_CANDIDATES = "similarity_candidates"
+_SHORTLIST = "similarity_shortlist"
+_MARKETS = "similarity_markets"
+_STAGES = (_PARTICIPANTS, _GENRES, _CANDIDATES, _SHORTLIST, _MARKETS)
+
+
+def _stages(dialect: str) -> list[tuple[str, str]]:
+    """(table, query) of each stage, in order."""
     w = WEIGHTS
-    total = sum(w.values())
     evidence = (
-        f"{w['co_billing']} * {_saturate('s.shows', 'co_billing')}"
-        f" + {w['covers']} * {_saturate('s.covers', 'covers')}"
-        f" + {w['venues']} * {_saturate('s.venue_weight', 'venues')}"
-        f" + {w['genres']} * COALESCE(s.jaccard, 0.0)"
+        f"{w['co_billing']} * {_saturate('c.shows', 'co_billing')}"
+        f" + {w['covers']} * {_saturate('c.covers', 'covers')}"
+        f" + {w['venues']} * {_saturate('c.venue_weight', 'venues')}"
+        f" + {w['genres']} * COALESCE(g.jaccard, 0.0)"
     )
-    score = (
-        f"floor(100.0 * (s.evidence + {w['markets']} * {_saturate('s.markets', 'markets')})"
-        f" / {total} * 100 + 0.5) / 100.0"
-    )
-    return f"""
-WITH participants AS (
-    SELECT id AS show_id, artist_id, venue_id FROM shows WHERE status <> 'cancelled'
-    UNION
-    SELECT sa.show_id, sa.artist_id, sh.venue_id
-    FROM show_support_acts sa JOIN shows sh ON sh.id = sa.show_id
-    WHERE sh.status <> 'cancelled'
-),
-billed AS (
+    participants = """
+SELECT id AS show_id, artist_id, venue_id FROM shows WHERE status <> 'cancelled'
+UNION
+SELECT sa.show_id, sa.artist_id, sh.venue_id
+FROM show_support_acts sa JOIN shows sh ON sh.id = sa.show_id
+WHERE sh.status <> 'cancelled'
+"""
+    genres = f"SELECT DISTINCT artist_id, genre FROM ({_GENRES_SQL[dialect]}) g"
+    candidates = f"""
+WITH billed AS (
     SELECT p1.artist_id AS a, p2.artist_id AS b, COUNT(DISTINCT p1.show_id) AS shows
-    FROM participants p1 JOIN participants p2
+    FROM {_PARTICIPANTS} p1 JOIN {_PARTICIPANTS} p2
       ON p2.show_id = p1.show_id AND p2.artist_id <> p1.artist_id
     GROUP BY p1.artist_id, p2.artist_id
 ),
 venue_artists AS (
-    SELECT DISTINCT venue_id, artist_id FROM participants WHERE venue_id IS NOT NULL
+    SELECT DISTINCT venue_id, artist_id FROM {_PARTICIPANTS} WHERE venue_id IS NOT NULL
 ),
 venue_sizes AS (
     SELECT venue_id, COUNT(*) AS artists FROM venue_artists GROUP BY venue_id
     HAVING COUNT(*) BETWEEN 2 AND {VENUE_MAX_ARTISTS}
 ),
+small_venue_artists AS (
+    SELECT va.venue_id, va.artist_id, vs.artists
+    FROM venue_artists va JOIN venue_sizes vs ON vs.venue_id = va.venue_id
+),
 venued AS (
     SELECT v1.artist_id AS a, v2.artist_id AS b,
-           SUM(1.0 / CAST(vs.artists AS {_DOUBLE})) AS venue_weight
-    FROM venue_sizes vs
-    JOIN venue_artists v1 ON v1.venue_id = vs.venue_id
-    JOIN venue_artists v2 ON v2.venue_id = vs.venue_id AND v2.artist_id <> v1.artist_id
+           SUM(1.0 / CAST(v1.artists AS {_DOUBLE})) AS venue_weight
+    FROM small_venue_artists v1
+    JOIN small_venue_artists v2 ON v2.venue_id = v1.venue_id AND v2.artist_id <> v1.artist_id
     GROUP BY v1.artist_id, v2.artist_id
 ),
 cover_links AS (
@@ -149,12 +164,6 @@ covered AS (
         SELECT a, b FROM cover_links UNION ALL SELECT b AS a, a AS b FROM cover_links
     ) both_ways GROUP BY a, b
 ),
-artist_genres AS (
-    SELECT DISTINCT artist_id, genre FROM ({_GENRES_SQL[dialect]}) g
-),
-genre_counts AS (
-    SELECT artist_id, COUNT(*) AS genres FROM artist_genres GROUP BY artist_id
-),
 anchors AS (
     SELECT genre, artist_id FROM (
         SELECT ag.genre, ag.artist_id, row_number() OVER (
@@ -162,65 +171,85 @@ anchors AS (
             ORDER BY CASE WHEN ar.popularity IS NULL THEN 1 ELSE 0 END, ar.popularity DESC,
                      ar.id
         ) AS place
-        FROM artist_genres ag JOIN artists ar ON ar.id = ag.artist_id
+        FROM {_GENRES} ag JOIN artists ar ON ar.id = ag.artist_id
     ) ranked WHERE place <= {GENRE_ANCHORS}
 ),
 genre_pairs AS (
     SELECT DISTINCT ag.artist_id AS a, an.artist_id AS b
-    FROM artist_genres ag JOIN anchors an ON an.genre = ag.genre AND an.artist_id <> ag.artist_id
+    FROM {_GENRES} ag JOIN anchors an ON an.genre = ag.genre AND an.artist_id <> ag.artist_id
 ),
 evidence AS (
     SELECT a, b, shows, 0 AS covers, 0.0 AS venue_weight FROM billed
     UNION ALL SELECT a, b, 0, covers, 0.0 FROM covered
     UNION ALL SELECT a, b, 0, 0, venue_weight FROM venued
     UNION ALL SELECT a, b, 0, 0, 0.0 FROM genre_pairs
-),
-candidates AS (
-    SELECT a, b, SUM(shows) AS shows, SUM(covers) AS covers,
-           SUM(venue_weight) AS venue_weight
-    FROM evidence GROUP BY a, b
+)
+SELECT a, b, SUM(shows) AS shows, SUM(covers) AS covers, SUM(venue_weight) AS venue_weight
+FROM evidence GROUP BY a, b
+"""
+    # Genre overlap only for the pairs of artists that both have genres.
+    shortlist = f"""
+WITH genre_counts AS (
+    SELECT artist_id, COUNT(*) AS genres FROM {_GENRES} GROUP BY artist_id
 ),
 shared_genres AS (
     SELECT c.a, c.b, COUNT(*) AS shared
-    FROM candidates c
-    JOIN artist_genres ga ON ga.artist_id = c.a
-    JOIN artist_genres gb ON gb.artist_id = c.b AND gb.genre = ga.genre
+    FROM {_CANDIDATES} c
+    JOIN {_GENRES} ga ON ga.artist_id = c.a
+    JOIN {_GENRES} gb ON gb.artist_id = c.b AND gb.genre = ga.genre
     GROUP BY c.a, c.b
 ),
-signals AS (
-    SELECT c.a, c.b, c.shows, c.covers, c.venue_weight,
-           CASE WHEN sg.shared IS NULL THEN 0.0
-                ELSE CAST(sg.shared AS {_DOUBLE})
-                     / CAST(gca.genres + gcb.genres - sg.shared AS {_DOUBLE}) END AS jaccard
-    FROM candidates c
-    LEFT JOIN shared_genres sg ON sg.a = c.a AND sg.b = c.b
-    LEFT JOIN genre_counts gca ON gca.artist_id = c.a
-    LEFT JOIN genre_counts gcb ON gcb.artist_id = c.b
+jaccard AS (
+    SELECT sg.a, sg.b,
+           CAST(sg.shared AS {_DOUBLE})
+           / CAST(gca.genres + gcb.genres - sg.shared AS {_DOUBLE}) AS jaccard
+    FROM shared_genres sg
+    JOIN genre_counts gca ON gca.artist_id = sg.a
+    JOIN genre_counts gcb ON gcb.artist_id = sg.b
 ),
 weighed AS (
-    SELECT s.*, {evidence} AS evidence FROM signals s
-),
-shortlist AS (
-    SELECT * FROM (
-        SELECT w.*, row_number() OVER (PARTITION BY w.a ORDER BY w.evidence DESC, w.b) AS place
-        FROM weighed w
-    ) ranked WHERE place <= {SHORTLIST}
-),
-artist_markets AS (
-    SELECT DISTINCT p.artist_id, v.market_id
-    FROM participants p JOIN venues v ON v.id = p.venue_id WHERE v.market_id IS NOT NULL
-),
-shared_markets AS (
+    SELECT c.a, c.b, c.shows, c.covers, c.venue_weight, COALESCE(g.jaccard, 0.0) AS jaccard,
+           {evidence} AS evidence
+    FROM {_CANDIDATES} c LEFT JOIN jaccard g ON g.a = c.a AND g.b = c.b
+)
+SELECT a, b, shows, covers, venue_weight, jaccard, evidence FROM (
+    SELECT w.*, row_number() OVER (PARTITION BY w.a ORDER BY w.evidence DESC, w.b) AS place
+    FROM weighed w
+) ranked WHERE place <= {SHORTLIST}
+"""
+    markets = f"""
+SELECT DISTINCT p.artist_id, v.market_id
+FROM {_PARTICIPANTS} p JOIN venues v ON v.id = p.venue_id WHERE v.market_id IS NOT NULL
+"""
+    return [
+        (_PARTICIPANTS, participants),
+        (_GENRES, genres),
+        (_CANDIDATES, candidates),
+        (_SHORTLIST, shortlist),
+        (_MARKETS, markets),
+    ]
+
+
+def _insert() -> str:
+    """The final ranking of the shortlist, with the market signal, into ``artist_similarity``."""
+    w = WEIGHTS
+    total = sum(w.values())
+    score = (
+        f"floor(100.0 * (s.evidence + {w['markets']} * {_saturate('s.markets', 'markets')})"
+        f" / {total} * 100 + 0.5) / 100.0"
+    )
+    return f"""
+WITH shared_markets AS (
     SELECT c.a, c.b, COUNT(*) AS markets
-    FROM shortlist c
-    JOIN artist_markets ma ON ma.artist_id = c.a
-    JOIN artist_markets mb ON mb.artist_id = c.b AND mb.market_id = ma.market_id
+    FROM {_SHORTLIST} c
+    JOIN {_MARKETS} ma ON ma.artist_id = c.a
+    JOIN {_MARKETS} mb ON mb.artist_id = c.b AND mb.market_id = ma.market_id
     GROUP BY c.a, c.b
 ),
 scored AS (
     SELECT s.a, s.b, s.shows, s.covers, s.venue_weight, s.jaccard, s.evidence,
            COALESCE(sm.markets, 0) AS markets
-    FROM shortlist s LEFT JOIN shared_markets sm ON sm.a = s.a AND sm.b = s.b
+    FROM {_SHORTLIST} s LEFT JOIN shared_markets sm ON sm.a = s.a AND sm.b = s.b
 ),
 final AS (
     SELECT s.*, {score} AS score FROM scored s
@@ -242,8 +271,20 @@ async def recalculate_similarity(conn: AsyncConnection, *, day: date) -> int:
     dialect = conn.dialect.name
     if dialect not in _GENRES_SQL:
         raise ValueError(f"similar artists are not implemented for {dialect}")
+    if dialect == "postgresql":
+        # Room for the hash aggregates and sorts of millions of pairs (4 MB spilled them to
+        # disk, in dozens of batches at 100,000 artists), and no JIT (as for trending).
+        await conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+        await conn.execute(text("SET LOCAL jit = off"))
     await conn.execute(text("DELETE FROM artist_similarity"))
-    await conn.execute(text(_statement(dialect)), {"day": day})
+    for table, query in _stages(dialect):
+        await conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        await conn.execute(text(f"CREATE TEMPORARY TABLE {table} AS {query}"))
+        if dialect == "postgresql":
+            await conn.execute(text(f"ANALYZE {table}"))
+    await conn.execute(text(_insert()), {"day": day})
+    for table in _STAGES:
+        await conn.execute(text(f"DROP TABLE {table}"))
     # SQLite reports no row count for WITH ... INSERT: count what is there.
     return int((await conn.execute(text("SELECT COUNT(*) FROM artist_similarity"))).scalar_one())
 

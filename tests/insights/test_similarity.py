@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.similarity import recalculate_similarity, similar_artists
+from models.similarity import _STAGES, recalculate_similarity, similar_artists
 from tests.insights.world import TODAY, build_world
 
 
@@ -47,3 +50,19 @@ async def test_a_rerun_replaces_the_rows_and_an_unknown_artist_is_none(
 
     assert await similar_artists(engine, 999) is None
     assert await similar_artists(engine, 3) is not None
+
+
+async def test_two_runs_in_one_transaction_leave_no_staging_table_behind(
+    engine: AsyncEngine,
+) -> None:
+    """The run stages its pairs in temporary tables and drops them: a second run in the same
+    transaction (the same session) starts afresh and writes the same rows."""
+    await build_world(engine)
+    async with engine.begin() as conn:
+        assert await recalculate_similarity(conn, day=TODAY) == 8
+        assert await recalculate_similarity(conn, day=TODAY) == 8
+        for table in _STAGES:
+            with pytest.raises(DBAPIError):
+                async with conn.begin_nested():
+                    await conn.execute(text(f"SELECT 1 FROM {table}"))
+    assert await _similar(engine, 1) == [(2, 31.67), (3, 14.17), (4, 6.67)]
