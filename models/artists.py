@@ -21,7 +21,18 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.identity import normalize_name, slug_candidates, slugify
@@ -45,6 +56,7 @@ __all__ = [
     "ResolveResult",
     "group_candidates",
     "link_artist_ids",
+    "link_artists_ids",
     "merge_artists",
     "other_rows_knowledge",
     "resolve_artists",
@@ -421,6 +433,91 @@ async def link_artist_ids(
     return result
 
 
+async def link_artists_ids(
+    conn: AsyncConnection,
+    found: Sequence[tuple[int, ArtistCandidate, frozenset[str]]],
+    *,
+    now: datetime,
+) -> list[LinkResult] | None:
+    """``link_artist_ids`` for many rows at once (row id, candidate, exact fields), none of the
+    candidates sharing an id with another: the rows and the holders of their ids read in a few
+    statements, the changes written by one executemany per set of columns. The same decisions,
+    the same writes as linking them one by one in this order (a row's link touches that row
+    only, so no decision depends on another's write). Returns ``None``, having written nothing,
+    when one of them would merge another row into its own: the caller links them one by one
+    (``link_artist_ids``, which merges). ``LookupError`` when a row no longer exists."""
+    ids = sorted({artist_id for artist_id, _, _ in found})
+    keys = [(name, value) for _, candidate, _ in found for name, value in candidate.ids.items()]
+    if len(ids) != len(found) or len(set(keys)) != len(keys):
+        raise ValueError("link_artists_ids takes distinct rows whose candidates share no id")
+    rows: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        some = ids[start : start + _CHUNK]
+        result = await conn.execute(select(artists).where(artists.c.id.in_(some)))
+        rows.update((int(row["id"]), dict(row)) for row in result.mappings())
+    wanted: dict[str, set[str]] = {}
+    for artist_id, candidate, _ in found:
+        row = rows.get(artist_id)
+        if row is None:
+            raise LookupError(f"artist {artist_id} no longer exists (merged into another?)")
+        for name, value in candidate.ids.items():
+            if row[name] is None:
+                wanted.setdefault(name, set()).add(value)
+    holders: dict[tuple[str, str], dict[str, Any]] = {}
+    for name, values in wanted.items():
+        for chunk in _chunks(sorted(values)):
+            result = await conn.execute(select(artists).where(artists.c[name].in_(chunk)))
+            for held in result.mappings():
+                holders.setdefault((name, held[name]), dict(held))
+    results: list[LinkResult] = []
+    pending: dict[int, dict[str, Any]] = {}
+    for artist_id, candidate, exact in found:
+        row = rows[artist_id]
+        outcome = LinkResult()
+        for name, value in candidate.ids.items():
+            if row[name] == value:
+                continue
+            if row[name] is not None:
+                outcome.refused[name] = (
+                    f"artist {artist_id} ({row['name']}) has {name}={row[name]}, "
+                    f"a source says {value}"
+                )
+                continue
+            holder = holders.get((name, value))
+            if holder is None:
+                continue
+            why = _why_not_merged(row, holder, candidate, exact=name in exact, now=now)
+            if why is None:
+                return None  # a merge: linked one by one instead
+            outcome.refused[name] = f"{name}={value} not linked to artist {artist_id} " + (
+                f"({row['name']}): {why}"
+            )
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in candidate.ids.items()
+            if name not in outcome.refused and row[name] is None
+        }
+        linked = bool(changes)
+        if not outcome.refused:
+            for name in _METADATA_FIELDS:
+                value = getattr(candidate, name)
+                if name in candidate.fill_only and row[name] is not None:
+                    continue
+                if value is not None and row[name] != value:
+                    changes[name] = value
+        if changes:
+            changes["updated_at"] = now
+            pending[artist_id] = changes
+            outcome.linked += int(linked)
+            outcome.updated += int(not linked)
+        results.append(outcome)
+    await _flush_updates(conn, pending)
+    for outcome in results:
+        for line in outcome.refused.values():
+            logger.warning("artist identity conflict: %s", line)
+    return results
+
+
 async def _insert_new(
     conn: AsyncConnection, candidates: Sequence[ArtistCandidate], *, now: datetime
 ) -> list[int]:
@@ -601,23 +698,21 @@ async def other_rows_knowledge(
 ) -> tuple[frozenset[str], int]:
     """What the other rows say about a search for row ``artist_id``: which of ``ids`` (any
     kind) they hold, and how many of them share the normalised ``name`` without an ``id_field``.
-    """
+    One statement (a few for thousands of ids): the rows of either kind, told apart here."""
     wanted = set(ids)
+    normalized = normalize_name(name)
     held: set[str] = set()
-    for chunk in _chunks(sorted(wanted)):
-        found = await conn.execute(
-            select(*(artists.c[f] for f in ID_FIELDS)).where(
-                artists.c.id != artist_id, or_(*(artists.c[f].in_(chunk) for f in ID_FIELDS))
+    same_name = 0
+    columns = (artists.c.normalized_name, artists.c[id_field], *(artists.c[f] for f in ID_FIELDS))
+    chunks = list(_chunks(sorted(wanted))) or [[]]
+    for index, chunk in enumerate(chunks):
+        either: list[ColumnElement[bool]] = [artists.c[f].in_(chunk) for f in ID_FIELDS if chunk]
+        if index == 0:  # the rows sharing the name, counted once
+            either.append(
+                and_(artists.c.normalized_name == normalized, artists.c[id_field].is_(None))
             )
-        )
-        held.update(value for row in found.all() for value in row if value in wanted)
-    same_name = (
-        await conn.execute(
-            select(func.count()).where(
-                artists.c.id != artist_id,
-                artists.c.normalized_name == normalize_name(name),
-                artists.c[id_field].is_(None),
-            )
-        )
-    ).scalar_one()
-    return frozenset(held), int(same_name)
+        found = await conn.execute(select(*columns).where(artists.c.id != artist_id, or_(*either)))
+        for row in found:
+            held.update(value for value in row[2:] if value in wanted)
+            same_name += int(index == 0 and row[0] == normalized and row[1] is None)
+    return frozenset(held), same_name

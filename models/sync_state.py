@@ -20,7 +20,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, Table, and_, case, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models.tables import Artist, Setlist, SetlistHistory, Show, ShowStatus, UserActivity
@@ -45,6 +56,7 @@ __all__ = [
     "renew_claims",
     "retry_delay",
     "save_history_mark",
+    "save_history_marks",
     "select_artists_for_sync",
     "select_hourly_artists",
 ]
@@ -541,6 +553,47 @@ async def save_history_mark(
         await conn.execute(history.insert().values(artist_id=artist_id, **values))
     else:
         await conn.execute(update(history).where(history.c.artist_id == artist_id).values(**values))
+
+
+async def save_history_marks(
+    conn: AsyncConnection, marks: Sequence[tuple[int, HistoryMark]], *, now: datetime
+) -> None:
+    """``save_history_mark`` for many artists (distinct ids): their cursors read in one
+    statement, then one executemany for the new ones and one for the others."""
+    by_artist = dict(marks)
+    if len(by_artist) != len(marks):
+        raise ValueError("save_history_marks takes one mark per artist")
+    ids = sorted(by_artist)
+    stored: dict[int, Any] = {}
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(
+            select(
+                history.c.artist_id, history.c.mbid, history.c.pages_read, history.c.complete
+            ).where(history.c.artist_id.in_(ids[start : start + 500]))
+        )
+        stored.update((row.artist_id, row) for row in rows)
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for artist_id in ids:
+        mark, row = by_artist[artist_id], stored.get(artist_id)
+        pages, complete = max(mark.pages, 0), mark.complete
+        if row is not None and row.mbid == mark.mbid:
+            pages, complete = max(pages, row.pages_read), complete or row.complete
+        values = {"mbid": mark.mbid, "pages_read": pages, "complete": complete, "updated_at": now}
+        if row is None:
+            new.append({"artist_id": artist_id, **values})
+        else:
+            changed.append({"_artist_id": artist_id, **values})
+    if new:
+        await conn.execute(history.insert(), new)
+    if changed:
+        await conn.execute(
+            update(history)
+            .where(history.c.artist_id == bindparam("_artist_id"))
+            .values({name: bindparam(name) for name in ("mbid", "pages_read", "complete")})
+            .values(updated_at=bindparam("updated_at")),
+            changed,
+        )
 
 
 async def history_due(conn: AsyncConnection, *, limit: int) -> list[HistoryDue]:

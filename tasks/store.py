@@ -23,6 +23,7 @@ from models.artists import (
     LinkResult,
     ResolveResult,
     link_artist_ids,
+    link_artists_ids,
     resolve_artists,
 )
 from models.catalog import (
@@ -43,6 +44,7 @@ from models.sync_state import (
     mark_artists_synced,
     mark_followers_read,
     save_history_mark,
+    save_history_marks,
 )
 from tasks.mapping import attraction_candidate, setlist_record, show_record
 
@@ -169,15 +171,28 @@ async def link_found_ids(
     writer: Writer, found: Sequence[tuple[int, ArtistCandidate]], *, now: datetime
 ) -> tuple[LinkResult, list[tuple[str, str]]]:
     """Ids (and metadata) a name search found for each of these rows, linked to that row only
-    (``link_artist_ids``), in one transaction. Returns the totals and the conflicts (the key of
-    their error row, why)."""
+    (``link_artist_ids``), in one transaction: all at once when they share no row and no id
+    (``link_artists_ids``), else one by one in order. Returns the totals and the conflicts (the
+    key of their error row, why)."""
     total, conflicts = LinkResult(), list[tuple[str, str]]()
     async with writer.transaction() as conn:
-        for artist_id, candidate in found:
-            try:
-                linked = await link_artist_ids(conn, artist_id, candidate, now=now)
-            except LookupError:  # merged away by another run meanwhile: nothing to link to
-                continue
+        together: list[LinkResult] | None = None
+        distinct = len({artist_id for artist_id, _ in found}) == len(found)
+        if distinct and not _shares_ids([candidate for _, candidate in found]):
+            try:  # all at once: the same outcome in a few statements (``link_artists_ids``)
+                together = await link_artists_ids(
+                    conn, [(artist_id, c, frozenset()) for artist_id, c in found], now=now
+                )
+            except LookupError:  # a row merged away meanwhile: one by one, which skips it
+                together = None
+        for index, (artist_id, candidate) in enumerate(found):
+            if together is not None:
+                linked = together[index]
+            else:
+                try:
+                    linked = await link_artist_ids(conn, artist_id, candidate, now=now)
+                except LookupError:  # merged away by another run meanwhile: nothing to link to
+                    continue
             total.linked += linked.linked
             total.updated += linked.updated
             total.merged += linked.merged
@@ -374,16 +389,19 @@ async def store_artist_syncs(
     events_of = {s.artist_id: s.events for s in syncs}
     setlists_of = {s.artist_id: s.setlists for s in syncs}
     conflicts: dict[int, list[tuple[str, str]]] = {}
+    # Mapped before the transaction: on SQLite, the write lock is held for less time.
+    records_of = {
+        s.artist_id: [setlist_record(setlist) for setlist in s.setlists]
+        for s in syncs
+        if s.setlists is not None
+    }
     async with writer.transaction() as conn:
-        for sync in syncs:  # ids found for an artist go to its row only (``store_artist_sync``)
-            if sync.identity is None:
-                continue
-            artist_id = sync.artist_id
-            linked = await link_artist_ids(
-                conn, artist_id, sync.identity, now=now, exact=sync.exact_ids
-            )
-            if linked.merged:
-                raise NotBatchable("an artist of the batch took over another row")
+        # Ids found for an artist go to its row only (``store_artist_sync``), all in one go.
+        to_link = [(s.artist_id, s.identity, s.exact_ids) for s in syncs if s.identity is not None]
+        links = await link_artists_ids(conn, to_link, now=now) if to_link else []
+        if links is None:
+            raise NotBatchable("an artist of the batch would take over another row")
+        for (artist_id, _, _), linked in zip(to_link, links, strict=True):
             counts.add("artists_linked", linked.linked, artist=artist_id)
             counts.add("identity_conflicts", len(linked.refused), artist=artist_id)
             conflicts[artist_id] = [
@@ -412,9 +430,9 @@ async def store_artist_syncs(
             if event_counts.values.get("artists_merged"):
                 raise NotBatchable("an attraction merged two artists")
         by_artist = {
-            artist_id: [setlist_record(s) for s in found]
+            artist_id: records_of[artist_id]
             for artist_id in artist_ids
-            if (found := setlists_of[artist_id]) is not None
+            if setlists_of[artist_id] is not None
         }
         if by_artist:
             await store_setlists_of(conn, by_artist, today=today, counts=counts)
@@ -426,9 +444,9 @@ async def store_artist_syncs(
             ],
             now=now,
         )
-        for sync, artist_id in zip(syncs, artist_ids, strict=True):
-            if sync.history is not None:
-                await save_history_mark(conn, artist_id, sync.history, now=now)
+        marks = [(s.artist_id, s.history) for s in syncs if s.history is not None]
+        if marks:
+            await save_history_marks(conn, marks, now=now)
     for sync in syncs:
         sync.conflicts[:] = conflicts.get(sync.artist_id, [])
     return [dict(counts.of(a).values) for a in artist_ids], counts.unattributed()
