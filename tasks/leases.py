@@ -256,6 +256,17 @@ class _ApiState:
     def held(self, now: float) -> int:
         return sum(block.held(now) for block in self.blocks)
 
+    def usable(self, now: float) -> int:
+        """Slots not handed out yet that are still on time at ``now`` (``take`` would give
+        them): the future ones, and those past by no more than the tolerance."""
+        tolerance = self.schedule.tolerance
+        total = 0
+        for block in self.blocks:
+            late = now + block.slack - tolerance - block.start  # earlier slots are too late
+            first = math.ceil(late / block.lease.interval - TIME_EPSILON) if late > 0 else 0
+            total += max(0, block.lease.count - max(block.assigned, first))
+        return total
+
     def next_release(self, now: float) -> float | None:
         """When the first held slot stops being held (one interval after it)."""
         for block in self.blocks:
@@ -423,11 +434,18 @@ class LeasedRateLimiter:
     def _ensure_supply(self, state: _ApiState, now: float) -> None:
         """Lease once at most half a window is held: for requests waiting, or ahead of time while
         slots are being used (prefetch, so a busy worker never waits on the store). Holding
-        more, waiters wait for held slots to pass: blocks stay large, store calls few."""
+        more, waiters wait for held slots to pass: blocks stay large, store calls few. Slots
+        whose time has passed are no longer held but may still be sent (within the tolerance):
+        while they last, the next block is leased once they are down to half the requests of
+        the last window (a cap far above the demand leases blocks whose slots all pass at once;
+        waiting for them to run out put every lease, and any wait for the store, on the
+        requests' path)."""
         if state.leasing is not None or state.quota_spent(now) is not None or self._closed:
             return
         held = state.held(now)
-        if held > state.schedule.max_slots // 2 or (held == 0 and state.waiting == 0):
+        if held > state.schedule.max_slots // 2:
+            return
+        if held == 0 and state.waiting == 0 and 2 * state.usable(now) > len(state.arrivals):
             return
         state.leasing = asyncio.create_task(self._lease(state))
 
