@@ -27,8 +27,9 @@ from prefect.context import FlowRunContext
 from pydantic import BaseModel
 
 from clients.errors import AuthError, MalformedRecord, QuotaExhausted
+from clients.setlistfm import SfmSetlist
 from flows._runs import RunOutcome, RunTracker, record_refusal, tracked_run
-from models.sync_state import ArtistToSync
+from models.sync_state import ArtistToSync, HistoryMark
 from models.types import utcnow
 from settings import Settings, get_settings
 from tasks.deps import Upstream, check_credentials, open_upstream
@@ -40,12 +41,14 @@ from tasks.store import (
     record_artist_failure,
     store_artist_syncs,
 )
+from tasks.upstream import read_artist_setlists
 
 __all__ = [
     "ArtistOutcome",
     "SyncRun",
     "day_window",
     "open_sync_run",
+    "read_new_setlists",
     "record_malformed",
     "sync_in_batches",
 ]
@@ -125,6 +128,30 @@ def day_window(now: datetime, days: int) -> tuple[datetime, datetime]:
     """From the start of today (UTC) for ``days`` days: stable within a day, so reads cache."""
     start = datetime.combine(now.astimezone(UTC).date(), time(0, 0), tzinfo=UTC)
     return start, start + timedelta(days=days)
+
+
+async def read_new_setlists(
+    sync: SyncRun, artist: ArtistToSync, mbid: str, known: dict[str, str]
+) -> tuple[list[SfmSetlist], HistoryMark | None]:
+    """An artist's new or edited setlists (``known``: the stored versions), and how far a read
+    from page 1 reached in its history (``None`` for an incremental read).
+
+    Incremental (everything edited since its setlist.fm stamp, less the overlap) only once the
+    artist has setlists stored: a stamp left by a search that found nothing, or by syncs before
+    its id arrived, must not hide its history (without any, a first read costs one request, as
+    the incremental read would)."""
+    settings = sync.settings
+    stamp = artist.setlistfm_synced_at if known else None
+    overlap = timedelta(minutes=settings.setlist_cursor_overlap_minutes)
+    cursor = stamp - overlap if stamp is not None else None
+    fetched = await read_artist_setlists(
+        sync.upstream, mbid, cursor, settings.setlist_first_sync_max_pages, known
+    )
+    sync.run.count("setlist_pages_read", fetched.requests_pages)
+    history = None
+    if cursor is None:  # read from page 1: the history cursor starts after it
+        history = HistoryMark(mbid, fetched.requests_pages, fetched.complete)
+    return fetched.setlists, history
 
 
 async def record_malformed(run: RunTracker, malformed: Sequence[MalformedRecord]) -> None:

@@ -1,5 +1,5 @@
-"""``autonomous-sync``: discover new artists (Ticketmaster markets, Spotify playlists) and sync
-the upcoming shows of the artists most in need.
+"""``autonomous-sync``: discover new artists (Ticketmaster markets, Spotify playlists), sync
+the upcoming shows of the artists most in need, and watch for the setlists of shows just played.
 
 Modes: ``discovery``, ``sync``, ``full`` (both). Deployed every 4 hours (discovery) and every
 2 hours (sync).
@@ -9,12 +9,18 @@ Phases, in order (each a function below; Prefect task runs in brackets):
 1. ``discover_artists`` (``discovery``, ``full``): every music event of the discovery markets in
    the discovery window [``sweep-markets``, cached] and the artists of the configured Spotify
    playlists [``read-playlists``, ``read-spotify-artists``, cached]; attractions linked to the
-   artists we know; up to ``limit`` new artists imported, ranked by evidence (events, markets,
-   popularity); the events of known headliners stored.
+   artists we know; up to ``limit`` new artists imported: first those whose every listed event
+   is dated today or tomorrow (no later sweep would see them), then ranked by evidence (events,
+   markets, popularity); the events of known headliners stored.
 2. ``sync_artist_shows`` (``sync``, ``full``): the artists most in need (never synced, due after
    a failure, then the stalest), each one's upcoming Ticketmaster shows stored with its success
    mark, the batch's artists in one transaction (each alone if that fails)
    [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each].
+3. ``watch_setlists`` (``sync``, ``full``; with a setlist.fm key): the artists with a show dated
+   in the last ``SETLIST_WATCH_DAYS`` days (or today) that has no setlist yet, whose setlists
+   were read ``SETLIST_WATCH_RECHECK_HOURS`` or more ago, at most ``SETLIST_WATCH_PER_RUN`` a
+   run: their new setlists read from their incremental cursor and stored, only their setlist.fm
+   cursor moved (a setlist published after an artist's daily turn no longer waits for its next).
 
 What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
 equal to the code):
@@ -37,6 +43,15 @@ Ticketmaster:
 | rate limits | 5/s, 5,000/day |
 | stops | quota spent or key refused: ends it for the run, artists untouched |
 
+setlist.fm:
+
+| | |
+|---|---|
+| request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
+| cached by Prefect | nothing (read incrementally from each artist's cursor) |
+| rate limits | 2/s, 1,440/day; history backfill: 360 pages a run; setlist watch: 25 artists a run |
+| stops | quota spent or key refused: ends it for the run, artists untouched |
+
 No Prefect task retries a read: the client retried each request already. A failed
 artist keeps its data and its old sync time, gets an error row and a retry time
 (back-off from 30 min, doubling, at most 2 days); a later run takes it again.
@@ -46,23 +61,26 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
+from clients.errors import AuthError, QuotaExhausted
 from clients.ticketmaster import TmEvent
 from flows._artist_sync import (
     SyncRun,
     day_window,
     open_sync_run,
+    read_new_setlists,
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
 from flows.params import AutonomousMode, AutonomousSyncParams, Limit
 from models.artists import ArtistCandidate, group_candidates
+from models.catalog import setlist_versions_of
 from models.ledger import JOB_AUTONOMOUS_SYNC
-from models.sync_state import ArtistToSync, claim_artists_for_sync
+from models.sync_state import ArtistToSync, claim_artists_for_sync, claim_awaiting_setlists
 from settings import Settings, get_settings
 from tasks.mapping import attraction_candidate, spotify_candidate
-from tasks.store import ArtistSync, import_artists, store_events
+from tasks.store import ArtistSync, import_artists, store_events, store_setlist_check
 from tasks.upstream import (
     cached,
     read_artist_events,
@@ -75,11 +93,20 @@ __all__ = ["AutonomousSyncParams", "apis_for", "autonomous_sync"]
 
 
 def apis_for(params: AutonomousSyncParams, settings: Settings) -> list[str]:
-    """Ticketmaster always; Spotify only when discovery reads configured playlists."""
+    """Ticketmaster always; Spotify only when discovery reads configured playlists; setlist.fm
+    when the sync watches for new setlists (``sync``/``full`` with a setlist.fm key and
+    ``SETLIST_WATCH_PER_RUN`` above 0)."""
     apis = ["ticketmaster"]
     if params.mode in ("discovery", "full") and settings.discovery_playlists:
         apis.append("spotify")
+    if params.mode in ("sync", "full") and _watching(settings):
+        apis.append("setlistfm")
     return apis
+
+
+def _watching(settings: Settings) -> bool:
+    key = settings.setlistfm_api_key
+    return settings.setlist_watch_per_run > 0 and key is not None and bool(key.get_secret_value())
 
 
 @job_flow("autonomous-sync", timeout_hours=2)
@@ -96,20 +123,34 @@ async def autonomous_sync(
             await discover_artists(sync, limit=limit)
         if mode in ("sync", "full"):
             await sync_artist_shows(sync, limit=limit)
+            if "setlistfm" in apis:
+                await watch_setlists(sync)
         return await sync.outcome()
 
 
 @dataclass
 class Evidence:
     """Why a discovered artist deserves a row: the events it headlines and the markets it
-    plays. Ranks the new artists (then by popularity, then name) when more than ``limit``."""
+    plays. Ranks the new artists when more than ``limit``: first those about to leave the
+    listing (every event they appear in is dated today or tomorrow, ``last_day <= soon``: a
+    later sweep would not see them again, and an artist left for the next run was never
+    imported at all), then by events, markets, popularity, name."""
 
     events: Counter[str] = field(default_factory=Counter)
     markets: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    #: Per attraction (headliner or supporting act): the date of its last listed event.
+    last_day: dict[str, date] = field(default_factory=dict)
+    #: The last day that counts as about to leave (tomorrow); ``None``: nobody is.
+    soon: date | None = None
 
-    def rank(self, candidate: ArtistCandidate) -> tuple[int, int, int, str]:
+    def leaving(self, tm_id: str) -> bool:
+        last = self.last_day.get(tm_id)
+        return self.soon is not None and last is not None and last <= self.soon
+
+    def rank(self, candidate: ArtistCandidate) -> tuple[int, int, int, int, str]:
         tm_id = candidate.ticketmaster_id or ""
         return (
+            0 if self.leaving(tm_id) else 1,
             -self.events[tm_id],
             -len(self.markets.get(tm_id, ())),
             -(candidate.popularity or 0),
@@ -164,7 +205,18 @@ async def sweep_discovery_markets(sync: SyncRun) -> tuple[list[TmEvent], Evidenc
     run.count("markets_scanned", len(sweep.events_by_market))
     run.count("markets_failed", len(sweep.failed_markets))
     run.count("events_seen", sum(len(ids) for ids in sweep.events_by_market.values()))
-    evidence = Evidence()
+    evidence = Evidence(soon=sync.now.date() + timedelta(days=1))
+    undated: set[str] = set()  # in an event without a date: listed for a while yet
+    for event in sweep.events:
+        for attraction in event.attractions:
+            if event.local_date is None:
+                undated.add(attraction.id)
+                continue
+            last = evidence.last_day.get(attraction.id)
+            if last is None or event.local_date > last:
+                evidence.last_day[attraction.id] = event.local_date
+    for tm_id in undated:
+        evidence.last_day.pop(tm_id, None)
     headliners = {e.id: e.attractions[0].id for e in sweep.events if e.attractions}
     for market_id, event_ids in sweep.events_by_market.items():
         for event_id in event_ids:
@@ -247,3 +299,63 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
         f"{counts['artists_failed']} failed (retried later), "
         f"{counts['artists_skipped']} left for the next run."
     )
+
+
+async def watch_setlists(sync: SyncRun) -> None:
+    """The new setlists of the artists awaiting one: a show of theirs dated within the last
+    ``SETLIST_WATCH_DAYS`` days (or today) has no setlist yet, and their setlists were last read
+    ``SETLIST_WATCH_RECHECK_HOURS`` or more ago; least recently read first, at most
+    ``SETLIST_WATCH_PER_RUN``. Each is read incrementally from its setlist.fm cursor (from page
+    1, with its history cursor, when none is stored yet) and stored with the cursor moved, its
+    other sync marks untouched. setlist.fm stopping (quota spent, key refused) ends the watch
+    for the run with one error row; another failure costs that artist's check for this run only
+    (an error row, no failure mark)."""
+    run, settings = sync.run, sync.settings
+    async with sync.writer.transaction() as conn:  # claimed for this run, committed first
+        chosen = await claim_awaiting_setlists(
+            conn,
+            run_id=run.run_id,
+            now=sync.now,
+            lease=sync.claim_lease,
+            days=settings.setlist_watch_days,
+            recheck_after=timedelta(hours=settings.setlist_watch_recheck_hours),
+            limit=settings.setlist_watch_per_run,
+        )
+    if not chosen:
+        return
+    async with sync.writer.read() as conn:
+        known = await setlist_versions_of(conn, [a.id for a in chosen])
+    for artist in chosen:
+        mbid = artist.mbid or ""  # chosen with a MusicBrainz id
+        try:
+            setlists, history = await read_new_setlists(sync, artist, mbid, known[artist.id])
+            counts = await store_setlist_check(
+                sync.writer,
+                artist_id=artist.id,
+                setlists=setlists,
+                history=history,
+                today=sync.now.date(),
+                now=sync.now,
+            )
+        except (QuotaExhausted, AuthError) as exc:
+            await run.error(
+                source=exc.api,
+                key="setlist-watch",
+                entity="api",
+                error=f"{type(exc).__name__}: {exc}; the setlist watch resumes next run",
+            )
+            break
+        except Exception as exc:
+            await run.error(
+                source="setlistfm",
+                key=f"setlist-watch:{artist.id}",
+                entity="artist",
+                error=run.redact(f"{type(exc).__name__}: {exc}"),
+            )
+            continue
+        run.count("setlists_watched")
+        for key, value in counts.items():
+            run.count(key, value)
+        if any(value for key, value in counts.items() if key.endswith(("_added", "_updated"))):
+            run.changes.append({"artist": artist.name, **counts})
+    await sync.record_refused_records()

@@ -59,7 +59,7 @@ setlist.fm:
 |---|---|
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
 | cached by Prefect | nothing (read incrementally from each artist's cursor) |
-| rate limits | 2/s, 1,440/day; history backfill: 360 pages a run |
+| rate limits | 2/s, 1,440/day; history backfill: 360 pages a run; setlist watch: 25 artists a run |
 | stops | quota spent or key refused: ends it for the run, artists untouched |
 | name search | no MusicBrainz id: once per 7 days; its Ticketmaster id, else an unambiguous name |
 
@@ -84,6 +84,7 @@ from flows._artist_sync import (
     SyncRun,
     day_window,
     open_sync_run,
+    read_new_setlists,
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
@@ -120,7 +121,6 @@ from tasks.upstream import (
     cached,
     find_setlistfm_artist,
     read_artist_events,
-    read_artist_setlists,
     read_history_page,
     read_spotify_artists_task,
     search_attractions,
@@ -350,7 +350,6 @@ async def sync_artists(
     settings = sync.settings
     start, end = day_window(sync.now, settings.sync_show_window_days)
     next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
-    overlap = timedelta(minutes=settings.setlist_cursor_overlap_minutes)
     async with sync.writer.read() as conn:  # the stored versions, read once for the run
         known_versions = await setlist_versions_of(conn, [a.id for a in chosen])
 
@@ -388,19 +387,9 @@ async def sync_artists(
         if lookup.searched or lookup.mbid:
             sources.append("setlistfm")
         if lookup.mbid:
-            known = known_versions[artist.id]
-            # Incremental only once the artist has setlists stored: a stamp left by a search
-            # that found nothing, or by syncs before its id arrived, must not hide its history
-            # (without any, a first sync costs one request, as the incremental read would).
-            stamp = artist.setlistfm_synced_at if known else None
-            cursor = stamp - overlap if stamp is not None else None
-            fetched = await read_artist_setlists(
-                sync.upstream, lookup.mbid, cursor, settings.setlist_first_sync_max_pages, known
+            setlists, history = await read_new_setlists(
+                sync, artist, lookup.mbid, known_versions[artist.id]
             )
-            sync.run.count("setlist_pages_read", fetched.requests_pages)
-            setlists = fetched.setlists
-            if cursor is None:  # read from page 1: the history cursor starts after it
-                history = HistoryMark(lookup.mbid, fetched.requests_pages, fetched.complete)
         return ArtistSync(  # stored with its batch; its id conflicts recorded then
             artist_id=artist.id,
             identity=identity,

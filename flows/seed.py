@@ -47,6 +47,9 @@ async def seed_comprehensive(limit: Limit = 100) -> RunOutcome:
         run.count("discovered_artists_added", discovered.get("artists_added", 0))
         run.count("artists_synced", synced.get("artists_synced", 0))
         run.count("artists_master_synced", mastered.get("artists_synced", 0))
+        # The sync's setlist watch may store some (an artist with a show today) before the
+        # master sync does.
+        run.count("setlists_added", synced.get("setlists_added", 0))
         run.count("setlists_added", mastered.get("setlists_added", 0))
         for key in ("artists_scored", "shows_scored"):
             run.count(key, int(trending.get(key, 0)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -43,6 +43,7 @@ __all__ = [
     "HistoryMark",
     "claim_artist",
     "claim_artists_for_sync",
+    "claim_awaiting_setlists",
     "claim_hourly_artists",
     "claimable_clause",
     "find_artists",
@@ -51,6 +52,7 @@ __all__ = [
     "mark_artist_synced",
     "mark_artists_synced",
     "mark_followers_read",
+    "mark_setlists_read",
     "needs_sync_clause",
     "release_claims",
     "renew_claims",
@@ -397,6 +399,65 @@ async def claim_hourly_artists(
     )
 
 
+def _awaiting_setlist_clause(today: date, days: int) -> ColumnElement[bool]:
+    """SQL condition on ``artists``: a show of the artist dated from ``days`` days before
+    ``today`` to ``today`` (not cancelled, postponed or delisted) has no setlist yet."""
+    show_setlist = select(setlists.c.id).where(setlists.c.show_id == shows.c.id).exists()
+    awaited = (
+        select(shows.c.id)
+        .where(
+            shows.c.artist_id == artists.c.id,
+            shows.c.local_date >= today - timedelta(days=days),
+            shows.c.local_date <= today,
+            shows.c.status.in_(
+                [ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value, ShowStatus.COMPLETED.value]
+            ),
+            ~show_setlist,
+        )
+        .exists()
+    )
+    return awaited
+
+
+async def claim_awaiting_setlists(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    days: int,
+    recheck_after: timedelta,
+    limit: int,
+) -> list[ArtistToSync]:
+    """The artists with a MusicBrainz id who played a show in the last ``days`` days (or play
+    one today) that has no setlist yet, and whose setlist.fm read is older than
+    ``recheck_after``: least recently read first (then by id), at most ``limit``, not waiting
+    out a back-off, claimed for ``run_id`` until ``now + lease`` (``claim_artists_for_sync``)."""
+    _check_lease(now, lease)
+    read_at = artists.c.setlistfm_synced_at
+
+    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
+        query = (
+            select(*_columns())
+            .where(
+                artists.c.mbid.is_not(None),
+                or_(read_at.is_(None), read_at <= now - recheck_after),
+                _awaiting_setlist_clause(now.date(), days),
+                _due_clause(now),
+                claimable_clause(now, run_id),
+            )
+            .order_by(case((read_at.is_(None), 0), else_=1), read_at, artists.c.id)
+            .limit(limit if want is None else want)
+        )
+        if exclude:
+            query = query.where(artists.c.id.not_in(exclude))
+        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
+
+    return await _claim_rounds(
+        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    )
+
+
 async def claim_artist(
     conn: AsyncConnection, *, artist_id: int, run_id: int, now: datetime, lease: timedelta
 ) -> ArtistToSync | None:
@@ -461,6 +522,14 @@ async def mark_artist_synced(
         last_synced_at=now, next_sync_at=next_sync_at, sync_failures=0, last_sync_error=None
     )
     await conn.execute(update(artists).where(artists.c.id == artist_id).values(**values))
+
+
+async def mark_setlists_read(conn: AsyncConnection, artist_id: int, *, now: datetime) -> None:
+    """Record that the artist's setlists were read up to ``now`` (its incremental cursor), and
+    nothing else: its other sources' marks, ``last_synced_at`` and ``next_sync_at`` stay."""
+    await conn.execute(
+        update(artists).where(artists.c.id == artist_id).values(setlistfm_synced_at=now)
+    )
 
 
 async def mark_artists_synced(

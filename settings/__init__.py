@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     # of older setlists a daily or full master sync may read after its fresh work (0: none).
     setlist_history_pages_per_run: int = Field(default=360, ge=0, le=50_000)
     setlist_research_after_days: float = Field(default=7.0, gt=0)
+    # The setlist watch (autonomous-sync ``sync``, every 2 h): the artists with a show dated in
+    # the last SETLIST_WATCH_DAYS days (or today) that has no setlist yet, read again once their
+    # setlists were last read SETLIST_WATCH_RECHECK_HOURS ago, at most SETLIST_WATCH_PER_RUN a
+    # run (0: no watch). setlist.fm publishes a setlist hours to days after the show.
+    setlist_watch_days: int = Field(default=2, ge=0, le=30)
+    setlist_watch_recheck_hours: float = Field(default=1.0, gt=0)
+    setlist_watch_per_run: int = Field(default=25, ge=0, le=5_000)
     # An artist without a Spotify id is searched by name at most this often (a miss is stamped).
     spotify_research_after_days: float = Field(default=7.0, gt=0)
     # An artist without a Ticketmaster id (found through Spotify) is searched on Ticketmaster by

@@ -95,7 +95,8 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
             limits=(
                 f"{_number(settings.setlistfm_requests_per_second)}/s, "
                 f"{_number(settings.setlistfm_requests_per_day)}/day; history backfill: "
-                f"{_number(settings.setlist_history_pages_per_run)} pages a run"
+                f"{_number(settings.setlist_history_pages_per_run)} pages a run; setlist watch: "
+                f"{_number(settings.setlist_watch_per_run)} artists a run"
             ),
             stops=stop,
             searches=(

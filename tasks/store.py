@@ -43,6 +43,7 @@ from models.sync_state import (
     mark_artist_synced,
     mark_artists_synced,
     mark_followers_read,
+    mark_setlists_read,
     save_history_mark,
     save_history_marks,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "store_confirmations",
     "store_events",
     "store_history_page",
+    "store_setlist_check",
 ]
 
 
@@ -298,6 +300,27 @@ async def store_history_page(
         records = [setlist_record(s) for s in setlists]
         await store_setlists(conn, artist_id, records, today=today, counts=counts)
         await save_history_mark(conn, artist_id, mark, now=now)
+    return dict(counts.values)
+
+
+async def store_setlist_check(
+    writer: Writer,
+    *,
+    artist_id: int,
+    setlists: Sequence[SfmSetlist],
+    history: HistoryMark | None,
+    today: date,
+    now: datetime,
+) -> dict[str, int]:
+    """What a check of an artist's new setlists read (``flows.autonomous_sync.watch_setlists``)
+    and its setlist.fm cursor moved to ``now``, in one transaction; its other marks untouched."""
+    counts = StoreCounts()
+    async with writer.transaction() as conn:
+        records = [setlist_record(s) for s in setlists]
+        await store_setlists(conn, artist_id, records, today=today, counts=counts)
+        if history is not None:
+            await save_history_mark(conn, artist_id, history, now=now)
+        await mark_setlists_read(conn, artist_id, now=now)
     return dict(counts.values)
 
 

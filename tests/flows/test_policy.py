@@ -22,7 +22,7 @@ def defaults() -> Settings:
     ("module", "sources", "searches"),
     [
         (master_sync, ("spotify", "ticketmaster", "setlistfm"), True),
-        (autonomous_sync, ("spotify", "ticketmaster"), False),
+        (autonomous_sync, ("spotify", "ticketmaster", "setlistfm"), False),
     ],
     ids=["master-sync", "autonomous-sync"],
 )
@@ -55,7 +55,9 @@ def test_the_policy_follows_the_settings() -> None:
     assert policies["ticketmaster"].cached == "`sweep-markets`: not cached (TTL 0)"
     assert policies["spotify"].cached == "`read-spotify-artists`, `read-playlists`: 90 min"
     assert policies["ticketmaster"].limits == "5/s, 1,000/day"
-    assert policies["setlistfm"].limits == "1/s, 1,440/day; history backfill: 120 pages a run"
+    assert policies["setlistfm"].limits == (
+        "1/s, 1,440/day; history backfill: 120 pages a run; setlist watch: 25 artists a run"
+    )
     assert policies["ticketmaster"].searches == (
         "no Ticketmaster id: once per 1 day; its Spotify link, else an unambiguous name"
     )
