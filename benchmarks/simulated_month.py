@@ -2,7 +2,8 @@
 its scorecard, and what its wall time is made of.
 
 ``python -m benchmarks.simulated_month [--artists 1000,5000] [--days 30] [--seed 7]
-[--databases sqlite,postgresql] [--report-dir DIR]``
+[--databases sqlite,postgresql] [--report-dir DIR]``, or ``--compare A.json B.json`` (two
+reports of one world, e.g. ``mysetlist simulate --report`` on SQLite and on PostgreSQL).
 
 Each size runs on a fresh database of each kind (SQLite: a temporary file; PostgreSQL: a
 throwaway database on ``TEST_POSTGRES_URL``), with trending checked against an empty database
@@ -61,7 +62,30 @@ def _pg_database(tag: str) -> tuple[str, str]:
     return server.set(database=name).render_as_string(hide_password=False), admin
 
 
-def _one(args: argparse.Namespace, artists: int, database: str, tmp: Path) -> int:
+def compare_runs(first: dict[str, object], second: dict[str, object]) -> bool:
+    """Print whether two runs of one world (SQLite and PostgreSQL) scored alike, machine figures
+    aside, and whether their trending scores are equal (the digest keyed by upstream ids)."""
+    from cli.scorecard import differences
+
+    differing = differences(first, second)
+    digests = [
+        final["trending"].get("digest")  # type: ignore[attr-defined]
+        for final in (first, second)
+    ]
+    same_trending = digests[0] is not None and digests[0] == digests[1]
+    print(
+        f"the same world on both databases: scorecards {'equal' if not differing else 'differ'}"
+        f" ({len(differing)} figures differ); trending scores "
+        f"{'equal' if same_trending else 'differ'} (digest {digests[0]} / {digests[1]})"
+    )
+    for line in differing[:40]:
+        print(f"  {line}")
+    return not differing and same_trending
+
+
+def _one(
+    args: argparse.Namespace, artists: int, database: str, tmp: Path, finals: dict[str, object]
+) -> int:
     from cli.scorecard import Scorecard, table
     from cli.simulate import SimulationRequest, day_line, run_simulation, temporary_prefect
     from tests.conftest import _drop_database, _run
@@ -114,6 +138,7 @@ def _one(args: argparse.Namespace, artists: int, database: str, tmp: Path) -> in
         if report is not None:
             print(f"report: {report}")
         print(json.dumps({"artists": artists, "database": database, **card.run}))
+        finals[database] = final
         return 0
     finally:
         for url, admin in made:
@@ -127,7 +152,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--report-dir", type=Path, default=None)
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar="REPORT",
+        help="compare two reports (--report) of one world instead of running",
+    )
     args = parser.parse_args(argv)
+    if args.compare:
+        first, second = (json.loads(path.read_text())["final"] for path in args.compare)
+        return 0 if compare_runs(first, second) else 1
     sizes = [int(value) for value in args.artists.split(",") if value.strip()]
     databases = [value.strip() for value in args.databases.split(",") if value.strip()]
     unknown = set(databases) - {"sqlite", "postgresql"}
@@ -136,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     with tempfile.TemporaryDirectory(prefix="simulated-month-") as tmp:
         for artists in sizes:
+            finals: dict[str, object] = {}
             for database in databases:
-                failed += _one(args, artists, database, Path(tmp))
+                failed += _one(args, artists, database, Path(tmp), finals)
+            if len(finals) == 2:
+                failed += int(not compare_runs(finals["sqlite"], finals["postgresql"]))  # type: ignore[arg-type]
     return failed
 
 

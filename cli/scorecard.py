@@ -23,7 +23,14 @@ from models.tables import Artist, Setlist, SetlistEntry, Show, Song, Venue
 from sandbox.catalog import Artist as TrueArtist
 from sandbox.catalog import Event
 
-__all__ = ["DayQuota", "Scorecard", "compute_scorecard", "percentile", "ratio"]
+__all__ = [
+    "DayQuota",
+    "Scorecard",
+    "compute_scorecard",
+    "differences",
+    "percentile",
+    "ratio",
+]
 
 API_QUOTAS: dict[str, int | None] = {"ticketmaster": 5000, "setlistfm": 1440, "spotify": None}
 
@@ -243,7 +250,9 @@ async def compute_scorecard(
         and held_by[row_artist[row.id].index] == 1
         and len(_true_artist(row, truth)[1]) == 1
     )
-    exposed = truth.exposed_artists(end)
+    # Exposed during the period [start, end): an artist first exposed at ``end`` itself (a
+    # window opening at the next midnight) is the next period's, no run of this one can see it.
+    exposed = truth.exposed_artists(end - timedelta(microseconds=1))
     found = {artist.index for artist in row_artist.values()}
 
     def id_share(column: str, index: dict[str, TrueArtist]) -> float | None:
@@ -301,10 +310,13 @@ async def compute_scorecard(
         for event in true_upcoming
         if (show_row := stored_by_tm.get(event.id)) is not None and matches(event, show_row)
     )
+    # Stored as upcoming: not completed, and not delisted (Ticketmaster no longer lists it).
     stored_upcoming = [
         r
         for r in shows
-        if r.artist_id in synced and r.local_date >= today and r.status != "completed"
+        if r.artist_id in synced
+        and r.local_date >= today
+        and r.status not in ("completed", "delisted")
     ]
     precise = 0
     for up in stored_upcoming:
@@ -441,7 +453,7 @@ async def compute_scorecard(
         if change.kind == "event_dropped":
             if held_show is None:
                 continue  # never stored: nothing to take back
-            if held_show.status == "cancelled":
+            if held_show.status in ("cancelled", "delisted"):
                 lag(change.kind, change.at, held_show.updated_at)
             else:
                 pending[change.kind] += 1
@@ -496,3 +508,36 @@ def table(card: Scorecard) -> str:
 
 def flatten(values: Iterable[tuple[str, str, str]]) -> dict[str, str]:
     return {f"{s}.{n}": v for s, n, v in values}
+
+
+#: The figures of the machine, not of the world: two runs of one world differ there.
+MACHINE_FIGURES = {
+    "run": ("wall_seconds", "peak_memory_mb", "database", "wall_seconds_per_run"),
+    "trending": ("checked_against",),
+}
+
+
+def differences(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
+    """The figures two final scorecards (``Scorecard.as_dict``) disagree on, machine figures
+    aside, as ``section.figure: first != second``: empty for two runs of one world that the
+    databases did not tell apart."""
+
+    def world(final: dict[str, Any]) -> dict[str, Any]:
+        return {
+            section: {k: v for k, v in figures.items() if k not in MACHINE_FIGURES.get(section, ())}
+            if isinstance(figures, dict)
+            else figures
+            for section, figures in final.items()
+        }
+
+    out: list[str] = []
+
+    def walk(path: str, a: Any, b: Any) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(a.keys() | b.keys(), key=str):
+                walk(f"{path}.{key}" if path else str(key), a.get(key), b.get(key))
+        elif a != b:
+            out.append(f"{path}: {a!r} != {b!r}")
+
+    walk("", world(first), world(second))
+    return out

@@ -391,15 +391,20 @@ _COPIED: Final = (
 async def _trending_check(
     engine: AsyncEngine, request: SimulationRequest, end: datetime, settings: Any
 ) -> dict[str, Any]:
-    """Trending on both databases for the same data: the final data copied to
-    ``--check-trending-url``, ``full`` recalculated as of the end on both, scores compared."""
+    """Trending as of the end: ``full`` recalculated on the simulation's database, its scores'
+    ``digest`` (keyed by the artists' and shows' upstream ids, not our row ids: two runs of one
+    world on SQLite and PostgreSQL give one digest when their scores are equal); with
+    ``--check-trending-url``, the final data also copied there, recalculated, and compared."""
+    from models.trending import recalculate_trending
+
+    await recalculate_trending(engine, mode="full", now=end, settings=settings)
+    digest = await _scores_digest(engine)
     if request.check_trending_url is None:
-        return {"checked_against": None, "equal": None}
+        return {"checked_against": None, "equal": None, "digest": digest}
     from sqlmodel import SQLModel
 
     from models.db import make_engine
     from models.migrate import upgrade
-    from models.trending import recalculate_trending
 
     await upgrade(request.check_trending_url)
     other = make_engine(request.check_trending_url)
@@ -411,10 +416,8 @@ async def _trending_check(
                 rows = [dict(r._mapping) for r in await source.execute(select(table))]
                 for i in range(0, len(rows), 1000):
                     await target.execute(table.insert(), rows[i : i + 1000])
-        scores = []
-        for db in (engine, other):
-            await recalculate_trending(db, mode="full", now=end, settings=settings)
-            scores.append(await _scores(db))
+        await recalculate_trending(other, mode="full", now=end, settings=settings)
+        scores = [await _scores(engine), await _scores(other)]
         differing = sum(
             1
             for key in scores[0].keys() | scores[1].keys()
@@ -425,6 +428,7 @@ async def _trending_check(
             "scores": len(scores[0]),
             "differing": differing,
             "equal": differing == 0 and scores[0] == scores[1],
+            "digest": digest,
         }
     finally:
         await other.dispose()
@@ -441,6 +445,49 @@ async def _scores(engine: AsyncEngine) -> dict[tuple[str, int], float]:
         }
         shows = {("show", r[0]): r[1] for r in await conn.execute(select(ts.c.show_id, ts.c.score))}
     return {**artists, **shows}
+
+
+async def _scores_digest(engine: AsyncEngine) -> str:
+    """SHA-256 (first 16 hex digits) of every trending score keyed by upstream ids: an
+    artist's (Ticketmaster, Spotify, MusicBrainz ids, name), a show's (Ticketmaster id,
+    setlist.fm id, artist's key, date); the same for two databases holding the same scores."""
+    import hashlib
+
+    from models.tables import Artist, Show, TrendingArtist, TrendingShow
+
+    a = Artist.__table__  # type: ignore[attr-defined]
+    sh = Show.__table__  # type: ignore[attr-defined]
+    ta = TrendingArtist.__table__  # type: ignore[attr-defined]
+    ts = TrendingShow.__table__  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        keys = {
+            r.id: (r.ticketmaster_id, r.spotify_id, r.mbid, r.name)
+            for r in await conn.execute(
+                select(a.c.id, a.c.ticketmaster_id, a.c.spotify_id, a.c.mbid, a.c.name)
+            )
+        }
+        artist_scores = [
+            ("artist", keys[r.artist_id], r.score)
+            for r in await conn.execute(select(ta.c.artist_id, ta.c.score))
+        ]
+        show_scores = [
+            (
+                "show",
+                (r.ticketmaster_id, r.setlistfm_id, keys[r.artist_id], str(r.local_date)),
+                r.score,
+            )
+            for r in await conn.execute(
+                select(
+                    sh.c.ticketmaster_id,
+                    sh.c.setlistfm_id,
+                    sh.c.artist_id,
+                    sh.c.local_date,
+                    ts.c.score,
+                ).join(sh, sh.c.id == ts.c.show_id)
+            )
+        ]
+    lines = sorted(repr(entry) for entry in [*artist_scores, *show_scores])
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from cli.main import app
+from cli.scorecard import differences
 from cli.simulate import (
     InvalidSimulation,
     SimulationRequest,
@@ -99,9 +100,7 @@ async def test_a_database_holding_tables_is_refused(tmp_path: Path) -> None:
 #: change that moves a figure (a defect fixed, a world changed) updates it here on purpose.
 EXPECTED: dict[str, Any] = {
     "freshness": {
-        "lag_hours": {
-            "setlist_published": {"count": 1, "median": 15.22, "p95": 15.22, "pending": 0}
-        }
+        "lag_hours": {"setlist_published": {"count": 1, "median": 1.22, "p95": 1.22, "pending": 0}}
     },
     "identity": {
         "artists_in_two_rows": 0,
@@ -119,8 +118,8 @@ EXPECTED: dict[str, Any] = {
     "quota": {
         "days_over_quota": 0,
         "over_cap_answers": 0,
-        "requests_per_synced_artist": 13.9706,
-        "worst_day": {"setlistfm": "59 / 1440", "spotify": "4 / -", "ticketmaster": "194 / 5000"},
+        "requests_per_synced_artist": 14.5882,
+        "worst_day": {"setlistfm": "68 / 1440", "spotify": "4 / -", "ticketmaster": "194 / 5000"},
     },
     "run": {
         "artists": 60,
@@ -153,7 +152,7 @@ EXPECTED: dict[str, Any] = {
         "synced_artists": 34,
         "true_upcoming": 114,
     },
-    "trending": {"differing": 0, "equal": True, "scores": 858},
+    "trending": {"differing": 0, "digest": "453e353d36b231ea", "equal": True, "scores": 858},
 }
 
 
@@ -189,3 +188,15 @@ async def test_a_small_world_scores_exactly_on_both_databases(
     assert json.loads(report.read_text())["final"]["run"]["database"] == dialect
     assert len(result["days"]) == DAYS
     assert _comparable(result["final"]) == EXPECTED
+
+
+def test_two_runs_of_one_world_are_compared_without_the_machine_figures() -> None:
+    first = {**EXPECTED, "run": {**EXPECTED["run"], "wall_seconds": 10.0, "database": "sqlite"}}
+    second = {
+        **EXPECTED,
+        "run": {**EXPECTED["run"], "wall_seconds": 12.5, "database": "postgresql"},
+        "trending": {**EXPECTED["trending"], "checked_against": "sqlite"},
+    }
+    assert differences(first, second) == []
+    moved = {**second, "shows": {**EXPECTED["shows"], "duplicates": 1}}
+    assert differences(first, moved) == ["shows.duplicates: 0 != 1"]
