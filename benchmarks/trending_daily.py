@@ -9,8 +9,16 @@ the same run:
   hourly run after 1,000 new events;
 - a day in which 1 % of the artists and 1 % of the shows get new events, then the daily run
   (incremental: target <= 0.1x the full recomputation);
+- the rest of the daily run, as ``calculate-trending`` runs it after the scores (the insights,
+  ``models/insights.py``), each step timed apart: **geographic trending** of that day (every
+  market and city, artists and shows; target: at most 2x the daily run, PASS/FAIL printed) and
+  **similar artists** (no target);
 - a full recomputation at the same instant, whose scores must equal the daily run's row for row,
   and a bare insert of as many rows as it wrote (target: full <= 3x scan + bare insert).
+
+The world has geography for the insights: 20,000 venues spread over the 21 major markets and
+1,000 cities, each artist's shows at 4 of them (each venue sees about 20 artists at full scale),
+and a supporting act on every tenth show.
 
 The database is dropped at the end (``--keep`` keeps it; ``--database NAME`` reuses a kept one,
 resetting only the trending state).
@@ -34,7 +42,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.db import create_all, make_engine
+from models.geo_trending import recalculate_geo_trending
+from models.markets import MARKET_NAMES
+from models.similarity import recalculate_similarity
 from models.trending import TrendingMode, TrendingResult, recalculate_trending
+from models.trending.formula import Clock
 from settings import Settings
 
 T = TypeVar("T")
@@ -44,6 +56,10 @@ NOW = datetime(2025, 6, 1, 7, 0, tzinfo=UTC)
 SNAPSHOT_DAYS = 15
 EVENT_DAYS = 90
 NEW_EVENTS = 1_000
+VENUES = 20_000
+CITIES = 1_000
+VENUE_GROUP = 3  # an artist's shows 1-3 play one venue, 4-6 another, ...
+GEO_TARGET = 2.0  # geographic trending <= 2x the global daily run (issue 17)
 
 # Skewed popularity of artists: u ** 3 for u uniform in [0, 1) puts most events on few artists.
 _ARTIST_PICK = "1 + floor({artists} * power(((g * 7919) % 1000003) / 1000003.0, 3))::bigint"
@@ -164,6 +180,10 @@ async def _load(engine: AsyncEngine, *, artists: int, shows: int, events: int) -
                 await conn.execute(text(sql), params)
 
         await _timed(f"load {table}", insert)
+    await _timed(
+        "load venues, markets, cities, supporting acts",
+        lambda: _geography(engine, artists=artists),
+    )
 
     async def index_and_analyze() -> None:
         async with engine.begin() as conn:
@@ -184,6 +204,57 @@ async def _load(engine: AsyncEngine, *, artists: int, shows: int, events: int) -
             await conn.execute(text("VACUUM ANALYZE"))
 
     await _timed("index + vacuum analyze", index_and_analyze)
+
+
+async def _geography(engine: AsyncEngine, *, artists: int) -> None:
+    """``VENUES`` venues in the 21 markets and ``CITIES`` cities; every show at one: the k-th
+    show of an artist (``k = (id - 1) / artists``) at venue ``(7 * artist + 613 * (k / 3))``, so
+    an artist plays 4 venues (its shows at one venue fall on different dates) and a venue sees
+    about 20 artists at full scale (under similar artists' cap of 50); a supporting act on every
+    tenth show (none is its own headliner)."""
+    markets = "ARRAY[" + ", ".join(str(m) for m in MARKET_NAMES) + "]"
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(
+            text(
+                "INSERT INTO venues (id, name, normalized_name, city, state_code, country_code,"
+                " market_id, created_at, updated_at)"
+                f" SELECT g, 'Venue ' || g, 'venue ' || g, 'City ' || (g % {CITIES}),"
+                f" 'S' || (g % {CITIES}) % 50, 'US',"
+                f" ({markets})[1 + (g % {CITIES}) % {len(MARKET_NAMES)}], :now, :now"
+                f" FROM generate_series(1, {VENUES}) AS g"
+            ),
+            {"now": NOW},
+        )
+        await conn.execute(
+            text(
+                f"UPDATE shows SET venue_id = 1 + (artist_id * 7"
+                f" + 613 * ((id - 1) / {artists} / {VENUE_GROUP})) % {VENUES}"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO show_support_acts (show_id, artist_id, position)"
+                " SELECT s.id, 1 + (s.artist_id * 31) % (SELECT count(*) FROM artists), 1"
+                " FROM shows s WHERE s.id % 10 = 0"
+                " AND 1 + (s.artist_id * 31) % (SELECT count(*) FROM artists) <> s.artist_id"
+            )
+        )
+
+
+async def _has_geography(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        return bool((await conn.execute(text("SELECT EXISTS (SELECT 1 FROM venues)"))).scalar())
+
+
+async def _geo(engine: AsyncEngine, clock: Clock) -> int:
+    async with engine.begin() as conn:
+        return (await recalculate_geo_trending(conn, clock)).total
+
+
+async def _similar(engine: AsyncEngine, clock: Clock) -> int:
+    async with engine.begin() as conn:
+        return await recalculate_similarity(conn, day=clock.today)
 
 
 async def _scan(engine: AsyncEngine) -> int:
@@ -314,7 +385,7 @@ async def _reset_trending(engine: AsyncEngine) -> None:
         await conn.execute(text("DELETE FROM user_activity WHERE occurred_at > :now"), {"now": NOW})
         for table in ("trending_artists", "trending_shows", "trending_watermarks"):
             await conn.execute(text(f"TRUNCATE {table}"))
-        await conn.execute(text("TRUNCATE trending_history"))
+        await conn.execute(text("TRUNCATE trending_history, trending_geo, artist_similarity"))
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     async with autocommit.connect() as conn:
         await conn.execute(text("VACUUM ANALYZE"))
@@ -360,6 +431,13 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
     print(f"  a day of activity: {events:,} events on {on_artists:,} artists, {on_shows:,} shows")
     daily, daily_s = await _timed("daily run (incremental)", run("daily", day))
     print(f"    {_report(daily)}")
+    # The rest of calculate-trending's daily run (models/insights.py), each step apart.
+    clock = Clock.at(day, settings)
+    geo_rows, geo_s = await _timed("geographic trending of the day", lambda: _geo(engine, clock))
+    print(f"    {geo_rows:,} rows (top 100 of each market and city, artists and shows)")
+    similar_rows, similar_s = await _timed("similar artists", lambda: _similar(engine, clock))
+    print(f"    {similar_rows:,} rows")
+    geo_ratio = geo_s / daily_s
     await _snapshot_scores(engine)
     full, full_s = await _timed("full recomputation, same instant", run("full", day))
     print(f"    {_report(full)}")
@@ -377,6 +455,14 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
         f" full = {full_s / floor_s:.2f}x scan + bare insert ({scan_s:.2f} + {bare_s:.2f} s;"
         f" target <= 3x); scores equal: {'yes' if differ == 0 else f'NO ({differ:,} differ)'};"
         f" first run {first_s:.2f} s; load average {_load_average()}",
+        flush=True,
+    )
+    verdict = "PASS" if geo_ratio <= GEO_TARGET else "FAIL"
+    print(
+        f"RESULT geographic trending {geo_s:.2f} s = {geo_ratio:.2f}x the daily run"
+        f" ({daily_s:.2f} s; target <= {GEO_TARGET:g}x): {verdict}; {geo_rows:,} rows;"
+        f" similar artists {similar_s:.2f} s = {similar_s / daily_s:.2f}x, {similar_rows:,} rows;"
+        f" load average {_load_average()}",
         flush=True,
     )
 
@@ -399,6 +485,11 @@ async def run(
         if database is None:
             await _load(engine, artists=artists, shows=shows, events=events)
         else:
+            if not await _has_geography(engine):  # kept before the world had venues
+                await _timed(
+                    "venues, markets, cities, supporting acts",
+                    lambda: _geography(engine, artists=artists),
+                )
             await _timed("reset the trending state", lambda: _reset_trending(engine))
         await _measure(engine, artists=artists, shows=shows, settings=settings)
         print(f"total run {time.perf_counter() - total_started:.0f} s", flush=True)

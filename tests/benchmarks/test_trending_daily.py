@@ -15,7 +15,7 @@ from tests.conftest import PG_SERVER_URL
 
 
 @pytest.mark.postgres
-async def test_a_tiny_run_compares_the_daily_run_with_a_full_one_and_drops_its_database(
+async def test_a_tiny_run_compares_the_daily_run_with_a_full_one_and_times_the_insights(
     postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await run(
@@ -25,6 +25,12 @@ async def test_a_tiny_run_compares_the_daily_run_with_a_full_one_and_drops_its_d
     out = capsys.readouterr().out
     assert "a day of activity: " in out
     assert "scores equal: yes" in out
+    # The rest of the daily run: geographic trending against its target, similar artists.
+    assert re.search(
+        r"RESULT geographic trending \d+\.\d\d s = \d+\.\d\dx the daily run \(\d+\.\d\d s;"
+        r" target <= 2x\): (PASS|FAIL); [\d,]+ rows; similar artists \d+\.\d\d s",
+        out,
+    )
     assert re.search(r"load average \d+\.\d\d / \d+\.\d\d / \d+\.\d\d", out)
     name = re.search(r"database (mysetlist_bench_\w+):", out)
     assert name is not None
