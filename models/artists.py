@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
@@ -365,6 +365,28 @@ def _why_not_merged(
     return None
 
 
+def _link_changes(
+    candidate: ArtistCandidate, row: Mapping[str, Any], refused: Mapping[str, str]
+) -> tuple[dict[str, Any], bool]:
+    """The columns linking ``candidate`` writes on ``row``: the ids it lacks (not refused), and,
+    when no id was refused, the metadata that differs (``fill_only`` fields only where empty).
+    Also whether any id is among them (a link, not a metadata update)."""
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in candidate.ids.items()
+        if name not in refused and row[name] is None
+    }
+    linked = bool(changes)
+    if not refused:
+        for name in _METADATA_FIELDS:
+            value = getattr(candidate, name)
+            if name in candidate.fill_only and row[name] is not None:
+                continue
+            if value is not None and row[name] != value:
+                changes[name] = value
+    return changes, linked
+
+
 async def link_artist_ids(
     conn: AsyncConnection,
     artist_id: int,
@@ -410,19 +432,7 @@ async def link_artist_ids(
         await merge_artists(conn, survivor_id=artist_id, loser_id=holder["id"], now=now)
         result.merged += 1
         row = await _row(conn, artist_id) or row
-    changes: dict[str, Any] = {
-        name: value
-        for name, value in candidate.ids.items()
-        if name not in result.refused and row[name] is None
-    }
-    linked = bool(changes)
-    if not result.refused:
-        for name in _METADATA_FIELDS:
-            value = getattr(candidate, name)
-            if name in candidate.fill_only and row[name] is not None:
-                continue
-            if value is not None and row[name] != value:
-                changes[name] = value
+    changes, linked = _link_changes(candidate, row, result.refused)
     if changes:
         changes["updated_at"] = now
         await conn.execute(update(artists).where(artists.c.id == artist_id).values(**changes))
@@ -492,19 +502,7 @@ async def link_artists_ids(
             outcome.refused[name] = f"{name}={value} not linked to artist {artist_id} " + (
                 f"({row['name']}): {why}"
             )
-        changes: dict[str, Any] = {
-            name: value
-            for name, value in candidate.ids.items()
-            if name not in outcome.refused and row[name] is None
-        }
-        linked = bool(changes)
-        if not outcome.refused:
-            for name in _METADATA_FIELDS:
-                value = getattr(candidate, name)
-                if name in candidate.fill_only and row[name] is not None:
-                    continue
-                if value is not None and row[name] != value:
-                    changes[name] = value
+        changes, linked = _link_changes(candidate, row, outcome.refused)
         if changes:
             changes["updated_at"] = now
             pending[artist_id] = changes
