@@ -154,6 +154,29 @@ async def read_new_setlists(
     return fetched.setlists, history
 
 
+async def record_setlistfm_failure(
+    run: RunTracker, exc: Exception, *, step: str, artist_id: int, resumes: str
+) -> bool:
+    """Record a failed setlist.fm read of one artist in ``step`` (the setlist watch, the history
+    backfill). True when the API stopped (a spent quota, a refused key): the step ends there and
+    ``resumes`` says when; otherwise only that artist failed and the step goes on."""
+    if isinstance(exc, QuotaExhausted | AuthError):
+        await run.error(
+            source=exc.api,
+            key=step,
+            entity="api",
+            error=f"{type(exc).__name__}: {exc}; {resumes}",
+        )
+        return True
+    await run.error(
+        source="setlistfm",
+        key=f"{step}:{artist_id}",
+        entity="artist",
+        error=run.redact(f"{type(exc).__name__}: {exc}"),
+    )
+    return False
+
+
 async def record_malformed(run: RunTracker, malformed: Sequence[MalformedRecord]) -> None:
     """Record each upstream record that failed validation; the run goes on without it."""
     for record in malformed:

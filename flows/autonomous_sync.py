@@ -63,13 +63,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from clients.errors import AuthError, QuotaExhausted
 from clients.ticketmaster import TmEvent
 from flows._artist_sync import (
     SyncRun,
     day_window,
     open_sync_run,
     read_new_setlists,
+    record_setlistfm_failure,
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
@@ -337,21 +337,16 @@ async def watch_setlists(sync: SyncRun) -> None:
                 today=sync.now.date(),
                 now=sync.now,
             )
-        except (QuotaExhausted, AuthError) as exc:
-            await run.error(
-                source=exc.api,
-                key="setlist-watch",
-                entity="api",
-                error=f"{type(exc).__name__}: {exc}; the setlist watch resumes next run",
-            )
-            break
         except Exception as exc:
-            await run.error(
-                source="setlistfm",
-                key=f"setlist-watch:{artist.id}",
-                entity="artist",
-                error=run.redact(f"{type(exc).__name__}: {exc}"),
+            stopped = await record_setlistfm_failure(
+                run,
+                exc,
+                step="setlist-watch",
+                artist_id=artist.id,
+                resumes="the setlist watch resumes next run",
             )
+            if stopped:
+                break
             continue
         run.count("setlists_watched")
         for key, value in counts.items():

@@ -85,6 +85,7 @@ from flows._artist_sync import (
     day_window,
     open_sync_run,
     read_new_setlists,
+    record_setlistfm_failure,
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
@@ -448,21 +449,16 @@ async def backfill_history(sync: SyncRun, *, stopped: dict[str, str]) -> None:
                     run.count("histories_completed", int(page.trusted))
                     break
                 number += 1
-        except (QuotaExhausted, AuthError) as exc:
-            await run.error(
-                source=exc.api,
-                key="history",
-                entity="api",
-                error=f"{type(exc).__name__}: {exc}; the history backfill resumes next run",
-            )
-            break
         except Exception as exc:
-            await run.error(
-                source="setlistfm",
-                key=f"history:{entry.artist_id}",
-                entity="artist",
-                error=run.redact(f"{type(exc).__name__}: {exc}"),
+            history_stopped = await record_setlistfm_failure(
+                run,
+                exc,
+                step="history",
+                artist_id=entry.artist_id,
+                resumes="the history backfill resumes next run",
             )
+            if history_stopped:
+                break
     await sync.record_refused_records()
 
 
