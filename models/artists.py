@@ -287,12 +287,7 @@ async def resolve_artists(
                         f"artist {row_id} has {name}={row[name]}, source says {value}"
                     )
             linked = bool(changes)
-            for name in _METADATA_FIELDS:
-                value = getattr(candidate, name)
-                if name in candidate.fill_only and row[name] is not None:
-                    continue
-                if value is not None and row[name] != value:
-                    changes[name] = value
+            changes.update(_metadata_changes(candidate, row))
             if changes:
                 changes["updated_at"] = now
                 pending_updates.setdefault(row_id, {}).update(changes)
@@ -365,6 +360,18 @@ def _why_not_merged(
     return None
 
 
+def _metadata_changes(candidate: ArtistCandidate, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The metadata of ``candidate`` that differs from ``row`` (``fill_only`` fields only where
+    the row has none)."""
+    return {
+        name: value
+        for name in _METADATA_FIELDS
+        if (value := getattr(candidate, name)) is not None
+        and row[name] != value
+        and not (name in candidate.fill_only and row[name] is not None)
+    }
+
+
 def _link_changes(
     candidate: ArtistCandidate, row: Mapping[str, Any], refused: Mapping[str, str]
 ) -> tuple[dict[str, Any], bool]:
@@ -378,12 +385,7 @@ def _link_changes(
     }
     linked = bool(changes)
     if not refused:
-        for name in _METADATA_FIELDS:
-            value = getattr(candidate, name)
-            if name in candidate.fill_only and row[name] is not None:
-                continue
-            if value is not None and row[name] != value:
-                changes[name] = value
+        changes.update(_metadata_changes(candidate, row))
     return changes, linked
 
 
