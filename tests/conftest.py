@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -117,16 +118,69 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with every table created, once per session (per xdist worker): each test's
+    database is a copy of it (~3 ms) rather than a ``create_all`` of its own (~70 ms CPU)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+
+    async def build() -> None:
+        eng = make_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await create_all(eng)
+        finally:
+            await eng.dispose()  # the last connection's close checkpoints the WAL into the file
+
+    _run(build())
+    return path
+
+
+def _truncation_probe() -> str:
+    """One query naming every table that a TRUNCATE ... RESTART IDENTITY would change: it holds
+    a row, or a sequence it owns has been used."""
+    names = [t.name for t in SQLModel.metadata.sorted_tables]
+    exists = [f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in names]
+    used_sequences = (
+        "SELECT t.relname::text FROM pg_sequences q"
+        " JOIN pg_class s ON s.relname = q.sequencename AND s.relkind = 'S'"
+        " JOIN pg_namespace n ON n.oid = s.relnamespace AND n.nspname = q.schemaname"
+        " JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid"
+        " AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')"
+        " JOIN pg_class t ON t.oid = d.refobjid"
+        " WHERE q.schemaname = current_schema() AND q.last_value IS NOT NULL"
+        f" AND t.relname IN ({', '.join(repr(name) for name in names)})"
+    )
+    return " UNION ".join([*exists, used_sequences])
+
+
+async def empty_postgres(eng: AsyncEngine) -> None:
+    """Empty every table of the metadata and restart their sequences, as ``TRUNCATE <all>
+    RESTART IDENTITY CASCADE`` does, truncating only the tables a test touched: truncating all
+    21 costs 0.2-0.4 s per test (new files for every table and index), the probe ~5 ms."""
+    async with eng.begin() as conn:
+        touched = sorted(str(row[0]) for row in await conn.execute(text(_truncation_probe())))
+        if touched:
+            tables = ", ".join(f'"{name}"' for name in touched)
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _copy_if_absent(template: Path, path: Path) -> bool:
+    if path.exists():
+        return False
+    shutil.copyfile(template, path)
+    return True
+
+
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+async def engine(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
     """An engine on an empty, fully created database of each dialect (SQLite and PostgreSQL)."""
     eng = make_engine(database_url)
     if eng.dialect.name == "sqlite":
-        await create_all(eng)
+        path = make_url(database_url).database
+        if not (path and _copy_if_absent(request.getfixturevalue("sqlite_template"), Path(path))):
+            await create_all(eng)
     else:
-        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-        async with eng.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await empty_postgres(eng)
     try:
         yield eng
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
@@ -36,6 +36,7 @@ from sandbox.core import Sandbox
 from sandbox.server import demo_settings_overrides
 from settings import Settings, get_settings
 from tasks.deps import use_http_factory
+from tests.conftest import empty_postgres
 
 FAST_ENV = {
     "RATE_LIMITER": "local",
@@ -129,9 +130,7 @@ async def reset_database(engine: AsyncEngine) -> None:
             await conn.run_sync(SQLModel.metadata.drop_all)
         await create_all(engine)
         return
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await empty_postgres(engine)
 
 
 async def dump(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
