@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -200,10 +201,10 @@ def prefect_harness() -> Iterator[str]:
     (limits, work pools, deployments) restore it. Under ``respx`` route this URL
     ``pass_through()``, or respx intercepts Prefect's own API calls.
     """
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_URL, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from tests.prefect_server import prefect_server
+    from tests.prefect_server import one_certificate, prefect_server
 
     server = make_url(PG_SERVER_URL)
     admin_url = server.set(database="postgres").render_as_string(hide_password=False)
@@ -217,7 +218,11 @@ def prefect_harness() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
         if not name:
-            with prefect_test_harness(server_startup_timeout=120):
+            with (
+                prefect_test_harness(server_startup_timeout=120),
+                tempfile.TemporaryDirectory() as directory,
+                temporary_settings({PREFECT_API_SSL_CERT_FILE: one_certificate(Path(directory))}),
+            ):
                 yield str(PREFECT_API_URL.value())
             return
         url = server.set(database=name).render_as_string(hide_password=False)

@@ -74,3 +74,15 @@ async def test_emptying_postgres_empties_every_table_and_restarts_every_used_seq
         await empty_postgres(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.mark.prefect
+def test_prefect_clients_of_the_session_load_a_ca_file_of_one_certificate(
+    prefect_harness: str,
+) -> None:
+    from prefect.settings import PREFECT_API_SSL_CERT_FILE
+
+    assert prefect_harness.startswith("http://")  # plain HTTP: the CA file is never used
+    ca_file = PREFECT_API_SSL_CERT_FILE.value()
+    assert ca_file is not None
+    assert Path(ca_file).read_text().count("BEGIN CERTIFICATE") == 1
