@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import CreateTableAs, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -46,7 +46,9 @@ from models.geo_trending import recalculate_geo_trending
 from models.markets import MARKET_NAMES
 from models.similarity import recalculate_similarity
 from models.trending import TrendingMode, TrendingResult, recalculate_trending
+from models.trending.forecast import recalculate_forecast
 from models.trending.formula import Clock
+from models.trending.scores import entity_scores
 from settings import Settings
 
 T = TypeVar("T")
@@ -330,33 +332,44 @@ async def _active_day(
     return int(touched[0]), int(touched[1]), int(touched[2])
 
 
-async def _snapshot_scores(engine: AsyncEngine) -> None:
+async def _snapshot_scores(engine: AsyncEngine, clock: Clock) -> None:
+    """Every score at ``clock`` (computed when read), kept aside for the comparison."""
     async with engine.begin() as conn:
-        for kind, key in (("artists", "artist_id"), ("shows", "show_id")):
-            await conn.execute(text(f"DROP TABLE IF EXISTS bench_daily_{kind}"))
+        for kind in ("artist", "show"):
+            await conn.execute(text(f"DROP TABLE IF EXISTS bench_daily_{kind}s"))
+            scores = entity_scores(clock, kind)
             await conn.execute(
-                text(f"CREATE TABLE bench_daily_{kind} AS SELECT {key}, score FROM trending_{kind}")
+                CreateTableAs(select(scores.c.id, scores.c.score), f"bench_daily_{kind}s")
             )
 
 
-async def _differences(engine: AsyncEngine) -> tuple[int, int]:
-    """Rows whose score differs between the daily run (snapshot) and the current state, and the
-    rows compared."""
+async def _differences(engine: AsyncEngine, clock: Clock) -> tuple[int, int]:
+    """Rows whose score at ``clock`` differs between the daily run's state (snapshot) and the
+    current one, and the rows compared."""
     differ = compared = 0
-    async with engine.connect() as conn:
-        for kind, key in (("artists", "artist_id"), ("shows", "show_id")):
+    async with engine.begin() as conn:
+        for kind in ("artist", "show"):
+            await conn.execute(text(f"DROP TABLE IF EXISTS bench_full_{kind}s"))
+            scores = entity_scores(clock, kind)
+            await conn.execute(
+                CreateTableAs(select(scores.c.id, scores.c.score), f"bench_full_{kind}s")
+            )
             row = (
                 await conn.execute(
                     text(
                         f"SELECT count(*) FILTER (WHERE d.score IS DISTINCT FROM t.score),"
-                        f" count(*) FROM bench_daily_{kind} AS d"
-                        f" FULL JOIN trending_{kind} AS t USING ({key})"
+                        f" count(*) FROM bench_daily_{kind}s AS d"
+                        f" FULL JOIN bench_full_{kind}s AS t USING (id)"
                     )
                 )
             ).one()
             differ += int(row[0])
             compared += int(row[1])
     return differ, compared
+
+
+async def _forecast(engine: AsyncEngine, at: datetime, settings: Settings) -> int:
+    return await recalculate_forecast(engine, now=at, settings=settings)
 
 
 async def _bare_insert(engine: AsyncEngine, rows: int) -> None:
@@ -385,7 +398,9 @@ async def _reset_trending(engine: AsyncEngine) -> None:
         await conn.execute(text("DELETE FROM user_activity WHERE occurred_at > :now"), {"now": NOW})
         for table in ("trending_artists", "trending_shows", "trending_watermarks"):
             await conn.execute(text(f"TRUNCATE {table}"))
-        await conn.execute(text("TRUNCATE trending_history, trending_geo, artist_similarity"))
+        await conn.execute(
+            text("TRUNCATE trending_history, trending_geo, artist_similarity, artist_forecasts")
+        )
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     async with autocommit.connect() as conn:
         await conn.execute(text("VACUUM ANALYZE"))
@@ -431,17 +446,25 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
     print(f"  a day of activity: {events:,} events on {on_artists:,} artists, {on_shows:,} shows")
     daily, daily_s = await _timed("daily run (incremental)", run("daily", day))
     print(f"    {_report(daily)}")
-    # The rest of calculate-trending's daily run (models/insights.py), each step apart.
     clock = Clock.at(day, settings)
+    _, snapshot_s = await _timed(
+        "every score at the daily run's instant, read (not counted)",
+        lambda: _snapshot_scores(engine, clock),
+    )
+    # The rest of calculate-trending's daily run, each step apart: the forecast (a step of its
+    # own since issue 15), then the insights (models/insights.py).
+    forecast_rows, forecast_s = await _timed(
+        "forecast of the day (its own step)", lambda: _forecast(engine, day, settings)
+    )
+    print(f"    {forecast_rows:,} rows (each artist's next 7 days)")
     geo_rows, geo_s = await _timed("geographic trending of the day", lambda: _geo(engine, clock))
     print(f"    {geo_rows:,} rows (top 100 of each market and city, artists and shows)")
     similar_rows, similar_s = await _timed("similar artists", lambda: _similar(engine, clock))
     print(f"    {similar_rows:,} rows")
     geo_ratio = geo_s / daily_s
-    await _snapshot_scores(engine)
     full, full_s = await _timed("full recomputation, same instant", run("full", day))
     print(f"    {_report(full)}")
-    differ, compared = await _differences(engine)
+    differ, compared = await _differences(engine, clock)
     print(f"    scores differing from the daily run's: {differ:,} of {compared:,} rows")
     written = _written(full)
     _, bare_s = await _timed(
@@ -454,7 +477,9 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
         f" ({full_s:.2f} s; target <= 0.1x);"
         f" full = {full_s / floor_s:.2f}x scan + bare insert ({scan_s:.2f} + {bare_s:.2f} s;"
         f" target <= 3x); scores equal: {'yes' if differ == 0 else f'NO ({differ:,} differ)'};"
-        f" first run {first_s:.2f} s; load average {_load_average()}",
+        f" first run {first_s:.2f} s; forecast (own step) {forecast_s:.2f} s ="
+        f" {forecast_s / daily_s:.2f}x the daily run; reading every score {snapshot_s:.2f} s;"
+        f" load average {_load_average()}",
         flush=True,
     )
     verdict = "PASS" if geo_ratio <= GEO_TARGET else "FAIL"

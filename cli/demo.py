@@ -332,7 +332,11 @@ def _run_steps(
         engine = make_engine(url)
         try:
             return await compute_health(
-                engine, hours=24, now=now(), stale_after_hours=settings.sync_stale_after_hours
+                engine,
+                hours=24,
+                now=now(),
+                stale_after_hours=settings.sync_stale_after_hours,
+                settings=settings,
             )
         finally:
             await engine.dispose()
@@ -375,7 +379,13 @@ async def insights_lines(url: str, *, top: int = 5) -> list[str]:
                 return ["No market has trending artists yet (no venue with a market)."]
             market = busiest.scope_id
             day, ranked = await read_trending(
-                conn, scope="market", scope_id=market, kind="artist", limit=top
+                conn,
+                scope="market",
+                scope_id=market,
+                kind="artist",
+                limit=top,
+                now=utcnow(),
+                settings=get_settings(),
             )
         name = MARKET_NAMES.get(int(market), "a market")
         lines = [f"Top artists of market {market} ({name}) on {day}:"]

@@ -840,7 +840,11 @@ def status(
         engine = make_engine(url)
         try:
             return await compute_health(
-                engine, hours=hours, now=now(), stale_after_hours=settings.sync_stale_after_hours
+                engine,
+                hours=hours,
+                now=now(),
+                stale_after_hours=settings.sync_stale_after_hours,
+                settings=settings,
             )
         finally:
             await engine.dispose()
@@ -897,7 +901,15 @@ def trending(
 
     async def read(engine: AsyncEngine) -> Any:
         async with engine.connect() as conn:
-            return await read_trending(conn, scope=scope, scope_id=scope_id, kind=kind, limit=limit)
+            return await read_trending(
+                conn,
+                scope=scope,
+                scope_id=scope_id,
+                kind=kind,
+                limit=limit,
+                now=utcnow(),
+                settings=settings,
+            )
 
     day, ranked = _read_database(url, read)
     if as_json:
@@ -993,7 +1005,9 @@ def forecast(
     settings = _settings()
     url = _open_database(settings, at_head=True)
 
-    found = _read_database(url, lambda engine: read_forecast(engine, artist_id))
+    found = _read_database(
+        url, lambda engine: read_forecast(engine, artist_id, now=utcnow(), settings=settings)
+    )
     if found is None:
         _fail(f"no artist with id {artist_id}")
     if as_json:

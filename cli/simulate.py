@@ -435,30 +435,33 @@ async def _trending_check(
 
 
 async def _scores(engine: AsyncEngine) -> dict[tuple[str, int], float]:
-    from models.tables import TrendingArtist, TrendingShow
+    """Every trending score at the instant of the last trending run (scores are computed when
+    read: ``models/trending/scores.py``)."""
+    from models.trending.scores import scores_at_last_run
+    from settings import get_settings
 
-    ta = TrendingArtist.__table__  # type: ignore[attr-defined]
-    ts = TrendingShow.__table__  # type: ignore[attr-defined]
     async with engine.connect() as conn:
-        artists = {
-            ("artist", r[0]): r[1] for r in await conn.execute(select(ta.c.artist_id, ta.c.score))
-        }
-        shows = {("show", r[0]): r[1] for r in await conn.execute(select(ts.c.show_id, ts.c.score))}
-    return {**artists, **shows}
+        artists = await scores_at_last_run(conn, "artist", get_settings())
+        shows = await scores_at_last_run(conn, "show", get_settings())
+    return {
+        **{("artist", key): value for key, value in artists.items()},
+        **{("show", key): value for key, value in shows.items()},
+    }
 
 
 async def _scores_digest(engine: AsyncEngine) -> str:
-    """SHA-256 (first 16 hex digits) of every trending score keyed by upstream ids: an
-    artist's (Ticketmaster, Spotify, MusicBrainz ids, name), a show's (Ticketmaster id,
-    setlist.fm id, artist's key, date); the same for two databases holding the same scores."""
+    """SHA-256 (first 16 hex digits) of every trending score (at the last trending run's
+    instant) keyed by upstream ids: an artist's (Ticketmaster, Spotify, MusicBrainz ids, name),
+    a show's (Ticketmaster id, setlist.fm id, artist's key, date); the same for two databases
+    holding the same scores."""
     import hashlib
 
-    from models.tables import Artist, Show, TrendingArtist, TrendingShow
+    from models.tables import Artist, Show
+    from models.trending.scores import scores_at_last_run
+    from settings import get_settings
 
     a = Artist.__table__  # type: ignore[attr-defined]
     sh = Show.__table__  # type: ignore[attr-defined]
-    ta = TrendingArtist.__table__  # type: ignore[attr-defined]
-    ts = TrendingShow.__table__  # type: ignore[attr-defined]
     async with engine.connect() as conn:
         keys = {
             r.id: (r.ticketmaster_id, r.spotify_id, r.mbid, r.name)
@@ -466,25 +469,25 @@ async def _scores_digest(engine: AsyncEngine) -> str:
                 select(a.c.id, a.c.ticketmaster_id, a.c.spotify_id, a.c.mbid, a.c.name)
             )
         }
-        artist_scores = [
-            ("artist", keys[r.artist_id], r.score)
-            for r in await conn.execute(select(ta.c.artist_id, ta.c.score))
-        ]
-        show_scores = [
-            (
-                "show",
-                (r.ticketmaster_id, r.setlistfm_id, keys[r.artist_id], str(r.local_date)),
-                r.score,
-            )
+        shows = {
+            r.id: (r.ticketmaster_id, r.setlistfm_id, keys[r.artist_id], str(r.local_date))
             for r in await conn.execute(
                 select(
+                    sh.c.id,
                     sh.c.ticketmaster_id,
                     sh.c.setlistfm_id,
                     sh.c.artist_id,
                     sh.c.local_date,
-                    ts.c.score,
-                ).join(sh, sh.c.id == ts.c.show_id)
+                )
             )
+        }
+        artist_scores = [
+            ("artist", keys[key], score)
+            for key, score in (await scores_at_last_run(conn, "artist", get_settings())).items()
+        ]
+        show_scores = [
+            ("show", shows[key], score)
+            for key, score in (await scores_at_last_run(conn, "show", get_settings())).items()
         ]
     lines = sorted(repr(entry) for entry in [*artist_scores, *show_scores])
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]

@@ -1,10 +1,11 @@
 """``calculate-trending``: trending scores of artists and shows (0-100), in the database.
 
-Modes: ``hourly`` and ``daily`` score every artist and show as of now from the stored, decayed
-activity sums plus the events since the previous run (no rescan of all the activity), and write
-only the rows that change; ``daily`` also keeps the day's top scores in the history and
-forecasts each artist's score on the next 7 days (``models/trending/forecast.py``). ``full``
-recomputes every sum from the raw events (repairs, checks) and gives the same scores. Deployed
+Modes: ``hourly`` and ``daily`` rewrite the inputs of the artists and shows that changed since
+the previous run (new events, catalogue edits: no rescan of all the activity; scores are
+computed when read, ``models/trending/scores.py``); ``daily`` also keeps the day's top scores in
+the history, then, as a step of its own, forecasts each artist's score on the next 7 days
+(``models/trending/forecast.py``). ``full`` rebuilds every input from the raw events (repairs,
+checks) and gives the same scores. Deployed
 hourly at :30 and daily at 07:00. ``daily`` and ``full`` then compute geographic trending and
 similar artists (``models/insights.py``). ``dry_run`` computes and ranks, then rolls back.
 """
@@ -21,7 +22,7 @@ from models.ledger import JOB_CALCULATE_TRENDING
 from models.trending import RankedEntity, TrendingMode, TrendingResult
 from models.types import utcnow
 from tasks.insights import recalculate_insights_task
-from tasks.trending import recalculate_trending_task
+from tasks.trending import recalculate_forecast_task, recalculate_trending_task
 
 __all__ = ["CalculateTrendingParams", "calculate_trending"]
 
@@ -57,6 +58,12 @@ async def calculate_trending(
         )
         _report(run, result)
         if params.mode != "hourly":
+            # The forecast: a step of its own, in its own transaction.
+            forecast_rows = await recalculate_forecast_task(
+                run.engine, now=now, settings=run.settings, dry_run=params.dry_run
+            )
+            run.count("forecast_rows", forecast_rows)
+            run.summary_lines.append(f"Forecast: {forecast_rows} rows (each artist's next 7 days).")
             # Geographic trending and similar artists, from the scores just written.
             insights = await recalculate_insights_task(
                 run.engine, now=now, settings=run.settings, dry_run=params.dry_run
@@ -84,8 +91,7 @@ def _report(run: RunTracker, result: TrendingResult) -> None:
         f"Trending ({result.mode}) as of {result.now.isoformat()}: {source}.",
         f"Rewritten: {result.artists_scored} artists and {result.shows_scored} shows "
         f"({result.artists_added} artists and {result.shows_added} shows scored for the first "
-        f"time); {result.history_rows} history rows; {result.forecast_rows} forecast rows "
-        "(each artist's next 7 days).",
+        f"time); {result.history_rows} history rows.",
     ]
     if result.dry_run:
         lines.append("Dry run: computed and ranked, then rolled back; nothing was written.")

@@ -31,7 +31,7 @@ A daily run replaces the day's rows: per scope and kind the ``GEO_TOP`` best sco
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -67,7 +67,9 @@ from models.tables import (
     Venue,
 )
 from models.trending.formula import Clock
+from models.trending.scores import entity_scores, ranked, show_scores
 from models.trending.sql import float_
+from settings import Settings
 
 __all__ = [
     "GEO_ARTIST_WEIGHTS",
@@ -162,6 +164,8 @@ def _eligible(clock: Clock) -> Any:
     ahead = clock.is_ahead(s.status, s.local_date)
     has_sums = t.as_of.is_not(None)
     decay = case((has_sums, clock.decay_since(t.as_of)), else_=float_(0.0))
+    # The global score at the same instant (models/trending/scores.py).
+    scores = show_scores(clock, fence=False)
     return (
         select(
             s.id.label("show_id"),
@@ -176,9 +180,13 @@ def _eligible(clock: Clock) -> Any:
             (t.views * decay).label("views"),
             (t.votes * decay).label("votes"),
             (t.attendance * decay).label("attendance"),
-            t.score,
+            scores.c.score,
         )
-        .select_from(_shows.join(_venues, v.id == s.venue_id).join(_show_trends, t.show_id == s.id))
+        .select_from(
+            _shows.join(_venues, v.id == s.venue_id)
+            .join(_show_trends, t.show_id == s.id)
+            .join(scores, scores.c.id == s.id)
+        )
         .where(
             s.status != ShowStatus.CANCELLED.value,
             s.local_date >= clock.today - timedelta(days=GEO_PAST_DAYS),
@@ -346,13 +354,21 @@ class Ranked:
 
 
 async def read_trending(
-    conn: AsyncConnection, *, scope: str, scope_id: str | None, kind: str, limit: int
+    conn: AsyncConnection,
+    *,
+    scope: str,
+    scope_id: str | None,
+    kind: str,
+    limit: int,
+    now: datetime,
+    settings: Settings,
 ) -> tuple[date | None, list[Ranked]]:
     """The latest day's top ``limit`` of a market or city (its day, None when never computed),
-    or the current global scores (``scope`` "global": no day)."""
+    or the global scores at ``now`` (``scope`` "global": no day)."""
+    clock = Clock.at(now, settings)
     if kind == "artist":
         if scope == "global":
-            ids, day = _global_ids(kind, limit), None
+            ids, day = await _global_ids(conn, clock, kind, limit), None
         else:
             day, ids = await _geo_ids(conn, scope, scope_id, kind, limit)
         if ids is None:
@@ -370,7 +386,7 @@ async def read_trending(
             for i, r in enumerate(rows, start=1)
         ]
     if scope == "global":
-        ids, day = _global_ids(kind, limit), None
+        ids, day = await _global_ids(conn, clock, kind, limit), None
     else:
         day, ids = await _geo_ids(conn, scope, scope_id, kind, limit)
     if ids is None:
@@ -412,16 +428,15 @@ async def read_trending(
     ]
 
 
-def _global_ids(kind: str, limit: int) -> Any:
+async def _global_ids(conn: AsyncConnection, clock: Clock, kind: str, limit: int) -> Any:
+    """The global top ``limit`` at ``clock`` (``models.trending.scores.ranked``), as rows."""
+    best = await ranked(conn, clock, kind, limit)
+    if not best:
+        return None
     state = _show_trends if kind == "show" else TRENDING_ARTISTS
     key = state.c.show_id if kind == "show" else state.c.artist_id
-    return (
-        select(key.label("entity_id"), state.c.score)
-        .where(state.c.score > 0)
-        .order_by(state.c.score.desc(), key)
-        .limit(limit)
-        .subquery("ids")
-    )
+    scores = entity_scores(clock, kind, key.in_([b.id for b in best]))
+    return select(scores.c.id.label("entity_id"), scores.c.score).subquery("ids")
 
 
 async def _geo_ids(

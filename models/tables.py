@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from models.types import Money, UTCDateTime, utcnow
@@ -121,6 +121,8 @@ class Artist(SQLModel, table=True):
         CheckConstraint("popularity IS NULL OR (popularity BETWEEN 0 AND 100)", name="popularity"),
         CheckConstraint("followers IS NULL OR followers >= 0", name="followers"),
         CheckConstraint("sync_failures >= 0", name="sync_failures"),
+        # Trending's change feed: the artists edited (popularity) since its last run.
+        Index("ix_artists_updated", "updated_at"),
     )
 
 
@@ -185,6 +187,8 @@ class Show(SQLModel, table=True):
         Index("ix_shows_artist_date_venue", "artist_id", "local_date", "venue_id", unique=True),
         Index("ix_shows_venue", "venue_id"),
         Index("ix_shows_status_date", "status", "local_date"),
+        # Trending's change feed: the shows edited since its last run.
+        Index("ix_shows_updated", "updated_at"),
     )
 
 
@@ -323,6 +327,9 @@ class ArtistSnapshot(SQLModel, table=True):
     captured_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     followers_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
+    # Trending's change feed: the snapshots captured since its last run.
+    __table_args__ = (Index("ix_artist_snapshots_captured", "captured_at"),)
+
 
 class TrendingHistory(SQLModel, table=True):
     """A day's trending score of one of that day's top artists or shows (the top 1,000 of each
@@ -382,43 +389,59 @@ def _stale_index(table: str, key: str) -> Index:
 
 
 class TrendingArtist(SQLModel, table=True):
-    """An artist's trending score and the inputs it was derived from (see models/trending).
+    """An artist's trending inputs, from which its score is computed when read (see
+    models/trending/scores.py): no stored score, so a row changes only when its inputs do.
 
     ``views``..``attendance`` are decayed activity sums as of ``as_of`` (NULL: to be recomputed
-    from the raw events, e.g. after a merge); ``growth`` is the weekly Spotify follower growth
-    (NULL = not measurable) and ``upcoming`` the upcoming-shows proximity sum, both as of the
-    last run."""
+    from the raw events, e.g. after a merge); ``upcoming`` is the upcoming-shows proximity sum as
+    of ``as_of``'s UTC day (it grows by ``2 ** (days / S)`` until ``upcoming_until``, the date of
+    its nearest show ahead); ``growth`` the weekly Spotify follower growth (NULL = not
+    measurable), holding while ``growth_day`` (its latest snapshot's day) is at most 7 days old;
+    ``popularity`` the artist's Spotify popularity when the row was written."""
 
     __tablename__ = "trending_artists"
 
     artist_id: int = Field(foreign_key="artists.id", primary_key=True, ondelete="CASCADE")
-    score: float
     views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    popularity: int | None = None
     growth: float | None = None
+    growth_day: date | None = None
     upcoming: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
+    upcoming_until: date | None = None
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (_stale_index("trending_artists", "artist_id"), _TRENDING_STORAGE)
 
 
 class TrendingShow(SQLModel, table=True):
-    """A show's trending score and its decayed activity sums as of ``as_of`` (see
-    ``TrendingArtist``)."""
+    """A show's decayed activity sums as of ``as_of`` (see ``TrendingArtist``), its headliner
+    and the headliner's popularity, whether it is cancelled, and the key of the ranking:
+    ``ahead_date`` (its date while its status is ahead, else NULL) and ``bound``, an upper bound
+    of its score without the proximity points at any instant from ``as_of`` on (activity only
+    decays between events); index ``(ahead_date, bound)``."""
 
     __tablename__ = "trending_shows"
 
     show_id: int = Field(foreign_key="shows.id", primary_key=True, ondelete="CASCADE")
-    score: float
+    artist_id: int | None = None
+    popularity: int | None = None
+    cancelled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ahead_date: date | None = None
+    bound: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
 
-    __table_args__ = (_stale_index("trending_shows", "show_id"), _TRENDING_STORAGE)
+    __table_args__ = (
+        _stale_index("trending_shows", "show_id"),
+        Index("ix_trending_shows_rank", "ahead_date", "bound"),
+        _TRENDING_STORAGE,
+    )
 
 
 class SyncRun(SQLModel, table=True):

@@ -512,6 +512,7 @@ async def sync_monitor(
         hours=hours,
         now=state.clock(),
         stale_after_hours=state.settings.sync_stale_after_hours,
+        settings=state.settings,
     )
 
 
@@ -739,7 +740,13 @@ async def get_trending(
         if scope == "city" and scope_id is not None and not await city_exists(conn, scope_id):
             return error_response(404, f"no venue stands in the city {scope_id!r}")
         day, ranked = await read_trending(
-            conn, scope=scope, scope_id=scope_id, kind=kind, limit=limit
+            conn,
+            scope=scope,
+            scope_id=scope_id,
+            kind=kind,
+            limit=limit,
+            now=state.clock(),
+            settings=state.settings,
         )
     return TrendingList(
         scope=scope,
@@ -802,7 +809,7 @@ async def get_artist_forecast(
 ) -> ArtistForecastOut | JSONResponse:
     """An artist's expected trending score on each of the next 7 days, from its scheduled
     shows, its activity's decay and its follower growth (the daily run's latest forecast)."""
-    found = await read_forecast(state.engine, artist_id)
+    found = await read_forecast(state.engine, artist_id, now=state.clock(), settings=state.settings)
     if found is None:
         return error_response(404, f"no artist with id {artist_id}")
     return ArtistForecastOut(

@@ -59,6 +59,8 @@ from models.sync_state import needs_sync_clause
 from models.tables import Artist, RunStatus, Setlist, Show, ShowStatus, SyncError, SyncRun, Venue
 from models.tables import TrendingArtist as ArtistTrend
 from models.tables import TrendingShow as ShowTrend
+from models.trending.formula import Clock
+from models.trending.scores import entity_scores, ranked
 from settings import Settings
 
 __all__ = [
@@ -291,6 +293,7 @@ async def compute_health(
     recent_errors: int = 10,
     run_stale_after: timedelta | None = DEFAULT_RUN_STALE_AFTER,
     is_running: IsRunning | Collection[str] | None = None,
+    settings: Settings | None = None,
 ) -> HealthReport:
     """The health report for the window ``[now - hours, now]`` (see the module docstring).
 
@@ -303,6 +306,7 @@ async def compute_health(
         if isinstance(value, bool) or not 0 <= value <= _MAX_LIST:
             raise ValueError(f"{name} must be from 0 to {_MAX_LIST}, got {value!r}")
     start = now - timedelta(hours=hours)
+    clock = Clock.at(now, settings)  # trending scores are computed at ``now``
     if run_stale_after is not None:
         try:
             await reconcile_runs(
@@ -327,8 +331,8 @@ async def compute_health(
             )
             jobs, discovery = await _run_figures(conn, now=now, start=start)
             trending = Trending(
-                artists=await _top_artists(conn, top),
-                shows=await _top_shows(conn, top),
+                artists=await _top_artists(conn, clock, top),
+                shows=await _top_shows(conn, clock, top),
             )
             errors = await _recent_errors(conn, recent_errors, now=now)
     finished = sum(job.runs for job in jobs.values())
@@ -486,11 +490,13 @@ async def _run_figures(
     return jobs, discovery
 
 
-async def _top_artists(conn: AsyncConnection, top: int) -> list[TrendingArtist]:
+async def _top_artists(conn: AsyncConnection, clock: Clock, top: int) -> list[TrendingArtist]:
     if top == 0:
         return []
     c = _artists.c
-    ranked = _ranked(_artist_trends, _artist_trends.c.artist_id, top)
+    ranked = await _ranked(conn, clock, "artist", top)
+    if ranked is None:
+        return []
     rows = (
         await conn.execute(
             select(c.id, c.name, c.slug, ranked.c.score.label("trending_score"))
@@ -504,11 +510,13 @@ async def _top_artists(conn: AsyncConnection, top: int) -> list[TrendingArtist]:
     ]
 
 
-async def _top_shows(conn: AsyncConnection, top: int) -> list[TrendingShow]:
+async def _top_shows(conn: AsyncConnection, clock: Clock, top: int) -> list[TrendingShow]:
     if top == 0:
         return []
     s, a, v = _shows.c, _artists.c, _venues.c
-    ranked = _ranked(_show_trends, _show_trends.c.show_id, top)
+    ranked = await _ranked(conn, clock, "show", top)
+    if ranked is None:
+        return []
     rows = (
         await conn.execute(
             select(
@@ -532,14 +540,15 @@ async def _top_shows(conn: AsyncConnection, top: int) -> list[TrendingShow]:
     return [TrendingShow.model_validate(dict(r._mapping)) for r in rows]
 
 
-def _ranked(trends: Any, key: ColumnElement[int], top: int) -> Any:
-    """The ``top`` best trending scores (ties by id), ranked on the narrow trending table."""
-    return (
-        select(key.label("id"), trends.c.score)
-        .order_by(trends.c.score.desc(), key)
-        .limit(top)
-        .subquery("ranked")
-    )
+async def _ranked(conn: AsyncConnection, clock: Clock, kind: str, top: int) -> Any:
+    """The ``top`` best positive trending scores at ``clock`` (ties by id), as ``(id, score)``
+    rows (``models.trending.scores.ranked``); None when nothing scores."""
+    best = await ranked(conn, clock, kind, top)
+    if not best:
+        return None
+    state = _artist_trends if kind == "artist" else _show_trends
+    key = state.c.artist_id if kind == "artist" else state.c.show_id
+    return entity_scores(clock, kind, key.in_([b.id for b in best]))
 
 
 async def _recent_errors(conn: AsyncConnection, limit: int, *, now: datetime) -> list[RecentError]:

@@ -83,6 +83,7 @@ async def publish_health(flow: Any, flow_run: Any, state: Any) -> None:
             now=utcnow(),
             stale_after_hours=settings.sync_stale_after_hours,
             run_stale_after=timedelta(minutes=settings.run_heartbeat_stale_minutes),
+            settings=settings,
         )
         await create_markdown_artifact(  # type: ignore[misc]
             markdown=health_markdown(report),

@@ -145,7 +145,12 @@ def _daily_caps(settings: Settings) -> dict[str, int | None]:
 async def status_data(engine: AsyncEngine, *, now: datetime, settings: Settings) -> StatusData:
     """Everything the page shows, as of ``now``."""
     report = await compute_health(
-        engine, hours=24, now=now, stale_after_hours=settings.sync_stale_after_hours, top=TOP
+        engine,
+        hours=24,
+        now=now,
+        stale_after_hours=settings.sync_stale_after_hours,
+        top=TOP,
+        settings=settings,
     )
     today = now.astimezone(UTC).date()
     first_day = today - timedelta(days=SPARK_DAYS - 1)

@@ -12,9 +12,14 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.trending import TrendingMode, TrendingResult, recalculate_trending
+from models.trending.forecast import recalculate_forecast
 from settings import Settings
 
-__all__ = ["is_transient_database_error", "recalculate_trending_task"]
+__all__ = [
+    "is_transient_database_error",
+    "recalculate_forecast_task",
+    "recalculate_trending_task",
+]
 
 
 def is_transient_database_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -51,3 +56,19 @@ async def recalculate_trending_task(
     return await recalculate_trending(
         engine, mode=mode, now=now, settings=settings, dry_run=dry_run, top=top
     )
+
+
+@task(
+    name="forecast-trending",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=10),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=is_transient_database_error,
+)
+async def recalculate_forecast_task(
+    engine: AsyncEngine, *, now: datetime, settings: Settings, dry_run: bool = False
+) -> int:
+    """Each artist's forecast score on the next 7 days (``models/trending/forecast.py``), in a
+    transaction of its own after the scores' run; returns the rows written."""
+    return await recalculate_forecast(engine, now=now, settings=settings, dry_run=dry_run)

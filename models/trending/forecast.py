@@ -20,15 +20,16 @@ so that a forecast can be checked against the scores that followed it. Backtest:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, Integer, Table, delete, func, insert, literal, or_, select
+from sqlalchemy import Date, Integer, Table, delete, func, insert, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from models.tables import ArtistForecast
-from models.trending.formula import Clock, artist_score, snap
-from models.trending.queries import ARTISTS, STATE, SUMS, upcoming_sums
-from models.trending.sql import fenced, float_
+from models.trending.formula import Clock
+from models.trending.queries import ARTISTS
+from models.trending.scores import ARTIST_STATE, artist_scores
+from settings import Settings
 
 __all__ = [
     "FORECAST",
@@ -37,6 +38,7 @@ __all__ = [
     "ArtistForecastView",
     "ForecastDay",
     "read_forecast",
+    "recalculate_forecast",
     "write_forecast",
 ]
 
@@ -52,63 +54,67 @@ def oldest_forecast_day(today: date) -> date:
     return today - timedelta(days=FORECAST_KEEP_DAYS - 1)
 
 
+def _at(clock: Clock, horizon: int) -> Clock:
+    return Clock(
+        now=clock.now + timedelta(days=horizon),
+        now_epoch=clock.now_epoch + horizon * 86_400,
+        today=clock.today + timedelta(days=horizon),
+        today_day=clock.today_day + horizon,
+        activity_half_life_s=clock.activity_half_life_s,
+        show_half_life_days=clock.show_half_life_days,
+    )
+
+
 async def write_forecast(conn: AsyncConnection, clock: Clock) -> int:
     """Replace today's forecasts with one row per artist and horizon; drop expired ones.
 
-    Returns the rows written. Reads the state rows the run just wrote (``trending_artists``)."""
+    Returns the rows written. Each horizon's scores are the read-time score expression
+    (``models.trending.scores.artist_scores``) evaluated at that future instant on the state as
+    it is: activity decayed, shows ahead nearing (a passed show leaves the sum), growth held
+    while its snapshot is at most 7 days old, popularity held."""
     f = FORECAST
     await conn.execute(
         delete(f).where(
             or_(f.c.made_on == clock.today, f.c.made_on < oldest_forecast_day(clock.today))
         )
     )
-    state = STATE["artist"][0]
     written = 0
     for horizon in range(1, FORECAST_DAYS + 1):
-        at = Clock(
-            now=clock.now + timedelta(days=horizon),
-            now_epoch=clock.now_epoch + horizon * 86_400,
-            today=clock.today + timedelta(days=horizon),
-            today_day=clock.today_day + horizon,
-            activity_half_life_s=clock.activity_half_life_s,
-            show_half_life_days=clock.show_half_life_days,
-        )
-        upcoming = upcoming_sums(at)
-        decay = func.coalesce(at.decay_since(state.c.as_of), float_(0.0))
-        inputs = fenced(
-            select(
-                state.c.artist_id.label("id"),
-                ARTISTS.c.popularity,
-                state.c.growth,
-                func.coalesce(upcoming.c.upcoming, float_(0.0)).label("upcoming"),
-                *(snap(state.c[name] * decay).label(name) for name in SUMS),
-            ).select_from(
-                state.join(ARTISTS, ARTISTS.c.id == state.c.artist_id).outerjoin(
-                    upcoming, upcoming.c.id == state.c.artist_id
-                )
-            ),
-            f"forecast_{horizon}",
-        )
-        x = inputs.c
+        at = _at(clock, horizon)
+        scores = artist_scores(at)
         rows = select(
-            x.id,
+            scores.c.id,
             literal(clock.today, Date).label("made_on"),
             literal(horizon, Integer).label("horizon"),
             literal(at.today, Date).label("day"),
-            artist_score(
-                popularity=x.popularity,
-                growth=x.growth,
-                follows=x.follows,
-                upcoming=x.upcoming,
-                views=x.views,
-                votes=x.votes,
-                attendance=x.attendance,
-            ).label("score"),
+            scores.c.score,
         )
         result = await conn.execute(
             insert(f).from_select(["artist_id", "made_on", "horizon", "day", "score"], rows)
         )
         written += int(result.rowcount)
+    return written
+
+
+async def recalculate_forecast(
+    engine: AsyncEngine, *, now: datetime, settings: Settings, dry_run: bool = False
+) -> int:
+    """The daily forecast as a step of its own (after ``recalculate_trending``), in its own
+    transaction; returns the rows written (rolled back when ``dry_run``)."""
+    clock = Clock.at(now, settings)
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SET LOCAL jit = off"))
+            written = await write_forecast(conn, clock)
+        except BaseException:
+            await transaction.rollback()
+            raise
+        if dry_run:
+            await transaction.rollback()
+        else:
+            await transaction.commit()
     return written
 
 
@@ -131,14 +137,19 @@ class ArtistForecastView:
     days: tuple[ForecastDay, ...]
 
 
-async def read_forecast(engine: AsyncEngine, artist_id: int) -> ArtistForecastView | None:
-    """The latest forecast of ``artist_id``; None when there is no such artist."""
-    f, state = FORECAST, STATE["artist"][0]
+async def read_forecast(
+    engine: AsyncEngine, artist_id: int, *, now: datetime, settings: Settings
+) -> ArtistForecastView | None:
+    """The latest forecast of ``artist_id`` and its current score at ``now``; None when there
+    is no such artist."""
+    f = FORECAST
+    clock = Clock.at(now, settings)
+    current = artist_scores(clock, ARTIST_STATE.c.artist_id == artist_id)
     async with engine.connect() as conn:
         artist = (
             await conn.execute(
-                select(ARTISTS.c.id, ARTISTS.c.name, state.c.score)
-                .select_from(ARTISTS.outerjoin(state, state.c.artist_id == ARTISTS.c.id))
+                select(ARTISTS.c.id, ARTISTS.c.name, current.c.score)
+                .select_from(ARTISTS.outerjoin(current, current.c.id == ARTISTS.c.id))
                 .where(ARTISTS.c.id == artist_id)
             )
         ).first()

@@ -31,10 +31,12 @@ __all__ = [
     "GROWTH_SPAN_DAYS",
     "HALF_SATURATION",
     "NEGLIGIBLE",
+    "PROXIMITY_POINTS_MAX",
     "SCORE_DECIMALS",
     "SHOW_WEIGHTS",
     "Clock",
     "artist_score",
+    "show_bound",
     "show_score",
     "snap",
 ]
@@ -93,15 +95,27 @@ class Clock:
     show_half_life_days: float
 
     @classmethod
-    def at(cls, now: datetime, settings: Settings) -> Clock:
+    def at(cls, now: datetime, settings: Settings | None) -> Clock:
+        """The clock at ``now`` with the half-lives of ``settings`` (``None``: their defaults)."""
+        fields = Settings.model_fields
+        activity_hours = (
+            settings.trending_activity_half_life_hours
+            if settings is not None
+            else fields["trending_activity_half_life_hours"].default
+        )
+        show_days = (
+            settings.trending_show_half_life_days
+            if settings is not None
+            else fields["trending_show_half_life_days"].default
+        )
         today = now.astimezone(UTC).date()
         return cls(
             now=now,
             now_epoch=math.floor(now.timestamp()),
             today=today,
             today_day=(today - _EPOCH).days,
-            activity_half_life_s=settings.trending_activity_half_life_hours * 3600.0,
-            show_half_life_days=settings.trending_show_half_life_days,
+            activity_half_life_s=float(activity_hours) * 3600.0,
+            show_half_life_days=float(show_days),
         )
 
     def decay_since(self, instant: ColumnElement[Any]) -> ColumnElement[float]:
@@ -143,7 +157,7 @@ def _round_score(value: ColumnElement[Any]) -> ColumnElement[Any]:
 Term = tuple[int, ColumnElement[Any], ColumnElement[bool] | None]
 
 
-def _combine(terms: Sequence[Term]) -> ColumnElement[float]:
+def _combine(terms: Sequence[Term], *, rounded: bool = True) -> ColumnElement[float]:
     """``100 * sum(w c) / sum(w)`` over present terms (``None`` = always present), rounded."""
     numerator: ColumnElement[Any] = float_(0.0)
     denominator: ColumnElement[Any] = float_(0.0)
@@ -154,7 +168,8 @@ def _combine(terms: Sequence[Term]) -> ColumnElement[float]:
         else:
             numerator = numerator + case((present, float_(weight) * value), else_=float_(0.0))
             denominator = denominator + case((present, float_(weight)), else_=float_(0.0))
-    return _round_score(float_(100.0) * numerator / denominator)
+    unrounded = float_(100.0) * numerator / denominator
+    return _round_score(unrounded) if rounded else unrounded
 
 
 def artist_score(
@@ -182,32 +197,89 @@ def artist_score(
     )
 
 
+def _show_terms(
+    *,
+    ahead: ColumnElement[bool],
+    proximity: ColumnElement[Any],
+    popularity: ColumnElement[Any],
+    follows: ColumnElement[Any],
+    views: ColumnElement[Any],
+    votes: ColumnElement[Any],
+    attendance: ColumnElement[Any],
+) -> list[Term]:
+    w = SHOW_WEIGHTS
+    return [
+        (
+            w["popularity"],
+            case((ahead, popularity / float_(100.0)), else_=float_(0.0)),
+            popularity.is_not(None),
+        ),
+        (w["proximity"], proximity, None),
+        (w["app_followers"], _saturate(follows, "app_followers"), None),
+        (w["views"], _saturate(views, "views"), None),
+        (w["votes"], _saturate(votes, "votes"), None),
+        (w["attendance"], _saturate(attendance, "attendance"), None),
+    ]
+
+
 def show_score(
     clock: Clock,
     *,
-    status: ColumnElement[Any],
-    local_date: ColumnElement[Any],
+    cancelled: ColumnElement[bool],
+    ahead_date: ColumnElement[Any],
     popularity: ColumnElement[Any],
     follows: ColumnElement[Any],
     views: ColumnElement[Any],
     votes: ColumnElement[Any],
     attendance: ColumnElement[Any],
 ) -> ColumnElement[float]:
-    """A show's rounded score: headliner popularity and proximity while ahead, plus activity."""
-    w = SHOW_WEIGHTS
-    ahead = clock.is_ahead(status, local_date)
-    score = _combine(
-        [
-            (
-                w["popularity"],
-                case((ahead, popularity / float_(100.0)), else_=float_(0.0)),
-                popularity.is_not(None),
-            ),
-            (w["proximity"], case((ahead, clock.proximity(local_date)), else_=float_(0.0)), None),
-            (w["app_followers"], _saturate(follows, "app_followers"), None),
-            (w["views"], _saturate(views, "views"), None),
-            (w["votes"], _saturate(votes, "votes"), None),
-            (w["attendance"], _saturate(attendance, "attendance"), None),
-        ]
+    """A show's rounded score: headliner popularity and proximity while ahead, plus activity.
+
+    ``ahead_date``: the show's date when its status is ahead (else NULL); it is ahead while that
+    date is today or later."""
+    ahead = and_(ahead_date.is_not(None), ahead_date >= clock.today)
+    proximity = case((ahead, clock.proximity(ahead_date)), else_=float_(0.0))
+    terms = _show_terms(
+        ahead=ahead,
+        proximity=proximity,
+        popularity=popularity,
+        follows=follows,
+        views=views,
+        votes=votes,
+        attendance=attendance,
     )
-    return case((status == ShowStatus.CANCELLED.value, float_(0.0)), else_=score)
+    return case((cancelled, float_(0.0)), else_=_combine(terms))
+
+
+def show_bound(
+    *,
+    cancelled: ColumnElement[bool],
+    ahead_date: ColumnElement[Any],
+    popularity: ColumnElement[Any],
+    follows: ColumnElement[Any],
+    views: ColumnElement[Any],
+    votes: ColumnElement[Any],
+    attendance: ColumnElement[Any],
+) -> ColumnElement[float]:
+    """An upper bound of a show's unrounded score *without its proximity points*, at any
+    instant from the one its activity sums are as of: the popularity points (while ahead; a
+    show that stops being ahead loses them) plus the activity points, which only fall between
+    events (every sum decays towards 0, and a negative net follow count scores 0). The
+    proximity adds at most ``PROXIMITY_POINTS_MAX * 2 ** (-days_until / S)``."""
+    terms = _show_terms(
+        ahead=ahead_date.is_not(None),
+        proximity=float_(0.0),
+        popularity=popularity,
+        follows=follows,
+        views=views,
+        votes=votes,
+        attendance=attendance,
+    )
+    return case((cancelled, float_(0.0)), else_=_combine(terms, rounded=False))
+
+
+# The most points a show's proximity can add: its weight over the smallest denominator (the
+# headliner's popularity absent), times a proximity of at most 1.
+PROXIMITY_POINTS_MAX = (
+    100.0 * SHOW_WEIGHTS["proximity"] / (sum(SHOW_WEIGHTS.values()) - SHOW_WEIGHTS["popularity"])
+)

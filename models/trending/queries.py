@@ -14,14 +14,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Float,
-    FromClause,
     Subquery,
     Table,
     and_,
     case,
     cast,
     func,
-    null,
     or_,
     select,
 )
@@ -44,6 +42,7 @@ from models.trending.formula import (
     GROWTH_SPAN_DAYS,
     Clock,
 )
+from models.trending.scores import ranked
 from models.trending.sql import epoch_day, epoch_seconds, fenced, float_
 
 __all__ = [
@@ -60,10 +59,8 @@ __all__ = [
     "Watermark",
     "activity_sums",
     "follower_growth",
-    "has_stale_rows",
     "last_event_id",
     "read_watermark",
-    "score_inputs",
     "top",
     "upcoming_sums",
 ]
@@ -168,14 +165,16 @@ def activity_sums(
     )
 
 
-def follower_growth(clock: Clock) -> Subquery:
+def follower_growth(clock: Clock, ids: Any = None) -> Subquery:
     """Weekly Spotify follower growth per artist: its latest snapshot with followers (at most 7
     days old) against its latest one 7 to 14 days before that; no row when either is missing.
     Snapshots carry followers only when they were read, with the instant of the read: the growth
     is over the real interval between the two reads, scaled to 7 days.
 
     Per artist, a few probes of the snapshots' primary key (artist, day) within the last 21 days,
-    so the cost follows the number of artists, not the length of the snapshot history."""
+    so the cost follows the number of artists, not the length of the snapshot history. ``ids``:
+    only these artists (a selectable of ids). Columns ``id``, ``growth`` and ``day`` (the
+    latest snapshot's: the growth holds while it is at most 7 days old)."""
     snap, artists = SNAPSHOTS, ARTISTS
     oldest = clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS + GROWTH_SPAN_DAYS[1])
 
@@ -190,7 +189,10 @@ def follower_growth(clock: Clock) -> Subquery:
         )
         .scalar_subquery()
     )
-    latest = fenced(select(artists.c.id, latest_day.label("day")), "growth_latest")
+    latest_query = select(artists.c.id, latest_day.label("day"))
+    if ids is not None:
+        latest_query = latest_query.where(artists.c.id.in_(ids))
+    latest = fenced(latest_query, "growth_latest")
     s2 = snap.alias("earlier_snap")
     span = epoch_day(latest.c.day) - epoch_day(s2.c.day)
     earlier_day = (
@@ -259,89 +261,29 @@ def follower_growth(clock: Clock) -> Subquery:
     )
     # In floating point: followers * days overflows a 32-bit integer past 153 million followers.
     growth = (f.now_followers - f.then_followers) * float_(7.0) / (cast(floor, Float) * days)
-    return select(f.id, growth.label("growth")).subquery("growth")
+    return select(f.id, growth.label("growth"), f.day).subquery("growth")
 
 
-def upcoming_sums(clock: Clock) -> Subquery:
-    """Per artist: the sum of the proximities of its shows ahead."""
+def upcoming_sums(clock: Clock, ids: Any = None) -> Subquery:
+    """Per artist: the sum of the proximities of its shows ahead (``upcoming``) and the date of
+    the nearest one (``until``: the sum holds, grown by the proximity's rate, until then).
+    ``ids``: only these artists (a selectable of ids)."""
     shows = SHOWS
     query = (
         select(
             shows.c.artist_id.label("id"),
             func.sum(clock.proximity(shows.c.local_date), type_=Float).label("upcoming"),
+            func.min(shows.c.local_date).label("until"),
         )
         .where(clock.is_ahead(shows.c.status, shows.c.local_date))
         .group_by(shows.c.artist_id)
     )
+    if ids is not None:
+        query = query.where(shows.c.artist_id.in_(ids))
     return query.subquery("upcoming")
 
 
 SUMS = ("views", "follows", "votes", "attendance")
-
-
-def score_inputs(
-    clock: Clock,
-    kind: str,
-    window: EventWindow,
-    *,
-    full: bool,
-    recount: bool,
-    fresh: FromClause | None = None,
-) -> Subquery:
-    """One row per state row of ``kind``: everything its score as of ``now`` needs.
-
-    ``id``, ``old_score``, ``as_of``, ``old_<sum>`` (stored), ``new_<sum>`` and ``fresh_id`` (the
-    events of ``window``, NULL without any); when not ``full``, also ``decay`` (from ``as_of`` to
-    now) and ``redo_<sum>`` (all the events of a row whose ``as_of`` is NULL; NULL throughout
-    unless ``recount``, which says there are such rows). Artists add
-    ``popularity``, ``old_growth``, ``old_upcoming``, ``growth`` and ``upcoming``; shows add the
-    headliner's ``popularity``, ``status`` and ``local_date``. ``fresh``: the sums of the
-    events of ``window`` already computed (``activity_sums``' columns), else computed here."""
-    state, key, catalogue = STATE[kind]
-    if fresh is None:
-        fresh = activity_sums(clock, kind, window.condition(clock))
-    columns: list[Any] = [
-        state.c[key].label("id"),
-        state.c.score.label("old_score"),
-        state.c.as_of,
-        *(state.c[name].label(f"old_{name}") for name in SUMS),
-        *(fresh.c[name].label(f"new_{name}") for name in SUMS),
-        fresh.c.id.label("fresh_id"),
-    ]
-    source: Any = state.join(catalogue, catalogue.c.id == state.c[key]).outerjoin(
-        fresh, fresh.c.id == state.c[key]
-    )
-    conditions: list[ColumnElement[bool]] = []
-    if not full:
-        columns.append(clock.decay_since(state.c.as_of).label("decay"))
-    if not full and recount:
-        owner = ACTIVITY.c.artist_id if kind == "artist" else ACTIVITY.c.show_id
-        stale = select(state.c[key]).where(state.c.as_of.is_(None))
-        everything = EventWindow(window.last_id, None).condition(clock)
-        redo = activity_sums(clock, kind, and_(everything, owner.in_(stale)), name="redo")
-        columns += [redo.c[name].label(f"redo_{name}") for name in SUMS]
-        source = source.outerjoin(redo, redo.c.id == state.c[key])
-    elif not full:
-        columns += [cast(null(), Float).label(f"redo_{name}") for name in SUMS]
-        # A row marked after the check (a merge committing meanwhile) waits for the next run.
-        conditions.append(state.c.as_of.is_not(None))
-    if kind == "artist":
-        growth = follower_growth(clock)
-        upcoming = upcoming_sums(clock)
-        columns += [
-            catalogue.c.popularity,
-            state.c.growth.label("old_growth"),
-            state.c.upcoming.label("old_upcoming"),
-            growth.c.growth,
-            func.coalesce(upcoming.c.upcoming, float_(0.0)).label("upcoming"),
-        ]
-        source = source.outerjoin(growth, growth.c.id == state.c[key]).outerjoin(
-            upcoming, upcoming.c.id == state.c[key]
-        )
-    else:
-        columns += [ARTISTS.c.popularity, catalogue.c.status, catalogue.c.local_date]
-        source = source.join(ARTISTS, ARTISTS.c.id == catalogue.c.artist_id)
-    return fenced(select(*columns).select_from(source).where(*conditions), "inputs")
 
 
 async def read_watermark(conn: AsyncConnection) -> Watermark | None:
@@ -354,41 +296,29 @@ async def read_watermark(conn: AsyncConnection) -> Watermark | None:
     return Watermark(computed_at=row.computed_at, event_id=row.event_id)
 
 
-async def has_stale_rows(conn: AsyncConnection, kind: str) -> bool:
-    """Whether some state rows of ``kind`` are to be recounted from their raw events."""
-    state, key, _ = STATE[kind]
-    found = await conn.scalar(select(state.c[key]).where(state.c.as_of.is_(None)).limit(1))
-    return found is not None
-
-
 async def last_event_id(conn: AsyncConnection) -> int:
     """The newest ``user_activity.id`` visible (0 when there is none)."""
     value = await conn.scalar(select(func.coalesce(func.max(ACTIVITY.c.id), 0)))
     return int(value or 0)
 
 
-async def top(conn: AsyncConnection, kind: str, limit: int) -> tuple[RankedEntity, ...]:
-    """The ``limit`` best scores of a kind (ties by id); ranked on the state alone, then named."""
-    state, key, _ = STATE[kind]
-    ranked = (
-        select(state.c[key].label("id"), state.c.score)
-        .order_by(state.c.score.desc(), state.c[key])
-        .limit(limit)
-        .subquery()
-    )
+async def top(
+    conn: AsyncConnection, clock: Clock, kind: str, limit: int
+) -> tuple[RankedEntity, ...]:
+    """The ``limit`` best scores of a kind at ``clock.now`` (ties by id), named."""
+    best = await ranked(conn, clock, kind, limit)
+    if not best:
+        return ()
+    ids = [b.id for b in best]
     name: ColumnElement[Any]
     if kind == "artist":
-        name = ARTISTS.c.name
-        source = ranked.join(ARTISTS, ARTISTS.c.id == ranked.c.id)
+        query = select(ARTISTS.c.id, ARTISTS.c.name).where(ARTISTS.c.id.in_(ids))
     else:
         name = func.coalesce(SHOWS.c.name, ARTISTS.c.name)
-        source = ranked.join(SHOWS, SHOWS.c.id == ranked.c.id).join(
-            ARTISTS, ARTISTS.c.id == SHOWS.c.artist_id
+        query = (
+            select(SHOWS.c.id, name)
+            .select_from(SHOWS.join(ARTISTS, ARTISTS.c.id == SHOWS.c.artist_id))
+            .where(SHOWS.c.id.in_(ids))
         )
-    query = (
-        select(ranked.c.id, name, ranked.c.score)
-        .select_from(source)
-        .order_by(ranked.c.score.desc(), ranked.c.id)
-    )
-    rows = (await conn.execute(query)).all()
-    return tuple(RankedEntity(int(r[0]), str(r[1]), float(r[2])) for r in rows)
+    names = {int(r[0]): str(r[1]) for r in (await conn.execute(query)).all()}
+    return tuple(RankedEntity(b.id, names[b.id], b.score) for b in best)

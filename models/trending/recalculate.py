@@ -2,8 +2,8 @@
 
 ``hourly`` and ``daily`` are incremental: the stored activity sums are aged to ``now`` and the
 events since the previous run are added, so no run rescans all the activity. ``daily`` also
-replaces the day's ``trending_history`` rows and the artists' forecast for the next 7 days
-(``forecast``). ``full`` recomputes every sum from the raw events
+replaces the day's ``trending_history`` rows (the artists' forecast is a step of its
+own: ``models.trending.forecast.recalculate_forecast``). ``full`` recomputes every sum from the raw events
 (for repairs and for checking); so does the first run, and a run after one that left no event
 watermark. All three give the same scores.
 """
@@ -17,7 +17,6 @@ from typing import Literal, get_args
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from models.trending.forecast import write_forecast
 from models.trending.formula import Clock
 from models.trending.queries import (
     EventWindow,
@@ -29,7 +28,8 @@ from models.trending.queries import (
 )
 from models.trending.writes import (
     add_missing_rows,
-    score_and_write,
+    rebuild,
+    update_changed,
     write_history,
     write_watermark,
 )
@@ -59,21 +59,18 @@ class TrendingResult:
     artists_scored: int
     shows_scored: int
     history_rows: int
-    forecast_rows: int
     top_artists: tuple[RankedEntity, ...]
     top_shows: tuple[RankedEntity, ...]
 
     def counts(self) -> dict[str, int]:
-        """``*_added``: scored for the first time; ``*_scored``: rows rewritten (new score or
-        new inputs); ``history_rows``: rows of the day's history written; ``forecast_rows``: rows
-        of the day's forecast written (artists x 7 days)."""
+        """``*_added``: rows created (scored for the first time); ``*_scored``: state rows
+        written (new inputs); ``history_rows``: rows of the day's history written."""
         return {
             "artists_added": self.artists_added,
             "shows_added": self.shows_added,
             "artists_scored": self.artists_scored,
             "shows_scored": self.shows_scored,
             "history_rows": self.history_rows,
-            "forecast_rows": self.forecast_rows,
         }
 
 
@@ -138,18 +135,18 @@ async def recalculate_trending(
                 )
             window = _window(newest, previous, full=full)
             added = {kind: await add_missing_rows(conn, kind) for kind in ("artist", "show")}
-            scored = {
-                kind: await score_and_write(conn, clock, kind, window, full=full)
-                for kind in ("artist", "show")
-            }
-            if full and postgres and not dry_run:
-                # Most rows just changed: fresh statistics for the next statements and runs.
-                await conn.execute(text("ANALYZE trending_artists, trending_shows"))
+            if full:
+                scored = await rebuild(conn, clock, window)
+                if postgres and not dry_run:
+                    # Every row is new: fresh statistics for the next statements and runs.
+                    await conn.execute(text("ANALYZE trending_artists, trending_shows"))
+            else:
+                assert previous is not None
+                scored = await update_changed(conn, clock, window, previous)
             history_rows = await write_history(conn, clock) if mode != "hourly" else 0
-            forecast_rows = await write_forecast(conn, clock) if mode != "hourly" else 0
             await write_watermark(conn, clock, mode=mode, event_id=window.last_id)
-            top_artists = await _top(conn, "artist", top)
-            top_shows = await _top(conn, "show", top)
+            top_artists = await _top(conn, clock, "artist", top)
+            top_shows = await _top(conn, clock, "show", top)
         except BaseException:
             await transaction.rollback()
             raise
@@ -168,7 +165,6 @@ async def recalculate_trending(
         artists_scored=scored["artist"],
         shows_scored=scored["show"],
         history_rows=history_rows,
-        forecast_rows=forecast_rows,
         top_artists=top_artists,
         top_shows=top_shows,
     )
@@ -182,5 +178,7 @@ def _window(newest: int, previous: Watermark | None, *, full: bool) -> EventWind
     return EventWindow(max(newest, previous.event_id or 0), previous)
 
 
-async def _top(conn: AsyncConnection, kind: str, limit: int) -> tuple[RankedEntity, ...]:
-    return await top(conn, kind, limit) if limit else ()
+async def _top(
+    conn: AsyncConnection, clock: Clock, kind: str, limit: int
+) -> tuple[RankedEntity, ...]:
+    return await top(conn, clock, kind, limit) if limit else ()

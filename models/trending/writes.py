@@ -1,15 +1,18 @@
-"""The writes of a trending run: state rows, scores, the day's history and the watermark.
+"""The writes of a trending run: the state rows (the score's inputs), the day's history and the
+watermark. No score is stored: ``models/trending/scores.py`` computes it when read.
 
-Every artist and show has one state row (``trending_artists``, ``trending_shows``): its rounded
-score and the inputs it came from. A run computes every score as of ``now`` in one statement per
-kind and rewrites only the rows whose rounded score or stored inputs change.
+A **full** run rebuilds both state tables from scratch: the activity sums over every event are
+staged per kind by ``CREATE TEMPORARY TABLE ... AS`` (PostgreSQL runs it in parallel; it never
+parallelises a data-modifying statement), then the tables are emptied and refilled by one
+``INSERT ... SELECT`` each, with every input as of ``now``.
 
-Activity sums are stored *as of* ``as_of``. A full run computes them from every event; an
-incremental one ages the stored sums to ``now`` (``sum * 2 ** (-(now - as_of) / H)``, exact for
-an exponential decay) and adds the events since the previous run. A row without new events keeps
-its sums and ``as_of``: it stays exact, and the next run decays it from there. A row whose
-``as_of`` is NULL (new, or its events were moved by an artist merge) is recomputed from all of
-its events.
+An **incremental** run rewrites only the rows whose inputs changed: rows with events since the
+previous run (their stored sums aged to ``now`` plus the new events: exact for an exponential
+decay), rows marked for a recount (``as_of`` NULL: new, or their events moved by a merge), and
+the rows a change feed names: shows and artists edited since the previous run
+(``updated_at``: a status, a date, a headliner, a popularity), artists with a follower snapshot
+captured since then, and artists whose nearest show ahead has passed. Everything else keeps its
+row, and its score moves with the clock when read.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from typing import Any
 
 from sqlalchemy import (
     CreateTableAs,
-    Date,
     Table,
     and_,
     case,
@@ -28,35 +30,45 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     text,
+    union,
 )
 from sqlalchemy import update as update_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from models.tables import TrendingHistory
-from models.trending.formula import Clock, artist_score, show_score, snap
+from models.tables import ShowStatus, TrendingHistory
+from models.trending.formula import AHEAD_STATUSES, Clock, show_bound, snap
 from models.trending.queries import (
+    ACTIVITY,
+    ARTISTS,
+    SHOWS,
+    SNAPSHOTS,
     STATE,
     SUMS,
     WATERMARK_NAME,
     WATERMARKS,
     EventWindow,
+    Watermark,
     activity_sums,
-    has_stale_rows,
-    score_inputs,
+    follower_growth,
+    upcoming_sums,
 )
+from models.trending.scores import ranked
 from models.trending.sql import fenced, float_
 
 __all__ = [
+    "FEED_OVERLAP",
     "HISTORY",
     "HISTORY_DAYS",
     "HISTORY_TOP",
     "add_missing_rows",
     "forget_artist_activity",
-    "score_and_write",
+    "rebuild",
+    "update_changed",
     "write_history",
     "write_watermark",
 ]
@@ -66,15 +78,13 @@ HISTORY: Table = TrendingHistory.__table__  # type: ignore[attr-defined]
 # (scores above 0), for HISTORY_DAYS days: at most 2,000 rows a day whatever the catalogue's size.
 HISTORY_TOP = 1000
 HISTORY_DAYS = 400
-# Columns carried from the inputs to the score, per kind.
-_CARRIED = {
-    "artist": ("popularity", "old_growth", "old_upcoming", "growth", "upcoming"),
-    "show": ("popularity", "status", "local_date"),
-}
+# The change feed reads edits stamped up to this long before the previous run: an edit stamped
+# before that run but committed after it is not missed (re-reading a row changes nothing).
+FEED_OVERLAP = timedelta(hours=1)
 
 
 async def add_missing_rows(conn: AsyncConnection, kind: str) -> int:
-    """A state row for each artist (or show) without one, to be scored from all its events.
+    """A state row for each artist (or show) without one, to be counted from all its events.
 
     Every state row belongs to a catalogue row (a cascading foreign key), so equal counts mean
     nothing is missing, and the anti-join is skipped."""
@@ -86,151 +96,340 @@ async def add_missing_rows(conn: AsyncConnection, kind: str) -> int:
     in_catalogue, in_state = (await conn.execute(counted)).one()
     if in_catalogue == in_state:
         return 0
-    missing = select(catalogue.c.id, float_(0.0)).where(
-        ~exists().where(state.c[key] == catalogue.c.id)
-    )
-    result = await conn.execute(insert(state).from_select([key, "score"], missing))
+    missing = select(catalogue.c.id).where(~exists().where(state.c[key] == catalogue.c.id))
+    result = await conn.execute(insert(state).from_select([key], missing))
     return int(result.rowcount)
 
 
 async def forget_artist_activity(conn: AsyncConnection, *, artist_ids: list[int]) -> None:
-    """Have the next run recompute these artists' activity from their raw events. Call it when
-    events change owner: an artist merge re-points the loser's events to the survivor."""
+    """Have the next run recompute these artists' activity from their raw events, and their
+    shows' rows (headliner, popularity). Call it when events or shows change owner: an artist
+    merge re-points the loser's events and shows to the survivor."""
     state, key, _ = STATE["artist"]
+    shows_state = STATE["show"][0]
     if artist_ids:
         await conn.execute(update_(state).where(state.c[key].in_(artist_ids)).values(as_of=None))
-
-
-def _if(
-    condition: ColumnElement[bool], then: ColumnElement[Any], otherwise: ColumnElement[Any]
-) -> ColumnElement[Any]:
-    return case((condition, then), else_=otherwise)
-
-
-def _sums_now(inputs: Any, *, full: bool) -> dict[str, ColumnElement[Any]]:
-    """Each activity sum as of now: recomputed (``full``), or stored * decay + new events."""
-    x = inputs.c
-    zero = float_(0.0)
-    sums: dict[str, ColumnElement[Any]] = {}
-    for name in SUMS:
-        new = func.coalesce(x[f"new_{name}"], zero)
-        if full:
-            sums[name] = snap(new)
-        else:
-            redo = func.coalesce(x[f"redo_{name}"], zero)
-            sums[name] = snap(_if(x.as_of.is_(None), redo, x[f"old_{name}"] * x.decay + new))
-    return sums
-
-
-def _rebased(clock: Clock, decayed: Any, *, full: bool) -> ColumnElement[bool]:
-    """Whether a row stores new sums as of now (else it keeps its sums and ``as_of``)."""
-    y = decayed.c
-    if not full:
-        return or_(y.as_of.is_(None), y.fresh_id.is_not(None))
-    zero = float_(0.0)
-    return or_(
-        y.as_of.is_(None),
-        *(y[f"old_{name}"].is_distinct_from(y[name]) for name in SUMS),
-        and_(or_(*(y[name] != zero for name in SUMS)), y.as_of.is_distinct_from(clock.now)),
-    )
-
-
-def _score(clock: Clock, kind: str, decayed: Any) -> ColumnElement[float]:
-    y = decayed.c
-    if kind == "artist":
-        return artist_score(
-            popularity=y.popularity,
-            growth=y.growth,
-            follows=y.follows,
-            upcoming=y.upcoming,
-            views=y.views,
-            votes=y.votes,
-            attendance=y.attendance,
+        headlined = select(SHOWS.c.id).where(SHOWS.c.artist_id.in_(artist_ids))
+        await conn.execute(
+            update_(shows_state).where(shows_state.c.show_id.in_(headlined)).values(as_of=None)
         )
-    return show_score(
-        clock,
-        status=y.status,
-        local_date=y.local_date,
-        popularity=y.popularity,
-        follows=y.follows,
-        views=y.views,
-        votes=y.votes,
-        attendance=y.attendance,
-    )
 
 
-async def score_and_write(
-    conn: AsyncConnection, clock: Clock, kind: str, window: EventWindow, *, full: bool
-) -> int:
-    """Score every artist (or show) as of ``now``; write the rows that change. Returns how many.
+def _ahead_date(status: ColumnElement[Any], local_date: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((status.in_(AHEAD_STATUSES), local_date), else_=null())
 
-    Three fenced steps, so that each value is computed once per row: the inputs, the decayed
-    sums, the score. ``full`` recomputes the sums from every event of ``window``."""
-    state, key, _ = STATE[kind]
-    carried = _CARRIED[kind]
-    recount = not full and await has_stale_rows(conn, kind)
-    fresh = await _staged_sums(conn, clock, kind, window) if full else None
-    inputs = score_inputs(clock, kind, window, full=full, recount=recount, fresh=fresh)
-    x = inputs.c
-    decayed = fenced(
-        select(
-            x.id,
-            x.old_score,
-            x.as_of,
-            x.fresh_id,
-            *(x[f"old_{name}"] for name in SUMS),
-            *(value.label(name) for name, value in _sums_now(inputs, full=full).items()),
-            *(x[name] for name in carried),
-        ),
-        "decayed",
-    )
-    y = decayed.c
-    scored = fenced(
-        select(
-            y.id,
-            y.old_score,
-            _score(clock, kind, decayed).label("score"),
-            _rebased(clock, decayed, full=full).label("rebased"),
-            *(y[name] for name in SUMS),
-            *(y[name] for name in carried if name != "popularity"),
-        ),
-        "scored",
-    )
-    z = scored.c
-    changed = [z.rebased, z.old_score.is_distinct_from(z.score)]
-    values: dict[str, Any] = {
-        "score": z.score,
-        "as_of": _if(z.rebased, literal(clock.now, state.c.as_of.type), state.c.as_of),
-        **{name: _if(z.rebased, z[name], state.c[name]) for name in SUMS},
+
+def _growth_day(growth: Any) -> ColumnElement[Any]:
+    return case((growth.c.growth.is_not(None), growth.c.day), else_=null())
+
+
+async def _temporary(conn: AsyncConnection, query: Any, name: str) -> Table:
+    """``query`` staged in a temporary table (analysed on PostgreSQL)."""
+    await conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    staged = CreateTableAs(query, name, temporary=True)
+    await conn.execute(staged)
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f"ANALYZE {name}"))
+    return staged.table
+
+
+# ---------------------------------------------------------------------------------------------
+# Full rebuild
+
+
+async def rebuild(conn: AsyncConnection, clock: Clock, window: EventWindow) -> dict[str, int]:
+    """Every state row rebuilt from the catalogue and every event of ``window``, as of now.
+    Returns the rows written per kind."""
+    staged = {
+        kind: await _temporary(
+            conn,
+            select(activity_sums(clock, kind, window.condition(clock), parallel=True)),
+            f"trending_staged_{kind}",
+        )
+        for kind in ("artist", "show")
     }
-    if kind == "artist":
-        changed += [
-            z.old_growth.is_distinct_from(z.growth),
-            z.old_upcoming.is_distinct_from(z.upcoming),
-        ]
-        values.update(growth=z.growth, upcoming=z.upcoming)
-    statement = update_(state).where(state.c[key] == z.id, or_(*changed)).values(**values)
-    result = await conn.execute(statement)
-    if fresh is not None:
-        await conn.execute(text(f"DROP TABLE {fresh.name}"))
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("TRUNCATE trending_artists, trending_shows"))
+    else:
+        for kind in ("artist", "show"):
+            await conn.execute(delete(STATE[kind][0]))
+    written = {
+        "artist": await _insert_artists(conn, clock, staged["artist"]),
+        "show": await _insert_shows(conn, clock, staged["show"]),
+    }
+    for table in staged.values():
+        await conn.execute(text(f"DROP TABLE {table.name}"))
+    return written
+
+
+async def _insert_artists(conn: AsyncConnection, clock: Clock, sums: Table) -> int:
+    state = STATE["artist"][0]
+    growth = follower_growth(clock)
+    upcoming = upcoming_sums(clock)
+    artists = ARTISTS
+    rows = select(
+        artists.c.id,
+        artists.c.popularity,
+        *(snap(func.coalesce(sums.c[name], float_(0.0))) for name in SUMS),
+        growth.c.growth,
+        _growth_day(growth),
+        func.coalesce(upcoming.c.upcoming, float_(0.0)),
+        upcoming.c.until,
+        literal(clock.now, state.c.as_of.type),
+    ).select_from(
+        artists.outerjoin(sums, sums.c.id == artists.c.id)
+        .outerjoin(growth, growth.c.id == artists.c.id)
+        .outerjoin(upcoming, upcoming.c.id == artists.c.id)
+    )
+    columns = [
+        "artist_id",
+        "popularity",
+        *SUMS,
+        "growth",
+        "growth_day",
+        "upcoming",
+        "upcoming_until",
+        "as_of",
+    ]
+    result = await conn.execute(insert(state).from_select(columns, rows))
     return int(result.rowcount)
 
 
-async def _staged_sums(
-    conn: AsyncConnection, clock: Clock, kind: str, window: EventWindow
-) -> Table | None:
-    """PostgreSQL: the activity sums over every event, staged in a temporary table first.
+def _show_rows(clock: Clock, inputs: Any) -> Any:
+    """The state row of each show of ``inputs`` (``id``, ``artist_id``, ``popularity``,
+    ``status``, ``local_date`` and the sums as of now)."""
+    x = inputs.c
+    cancelled = x.status == ShowStatus.CANCELLED.value
+    ahead_date = _ahead_date(x.status, x.local_date)
+    bound = show_bound(
+        cancelled=cancelled,
+        ahead_date=ahead_date,
+        popularity=x.popularity,
+        follows=x.follows,
+        views=x.views,
+        votes=x.votes,
+        attendance=x.attendance,
+    )
+    return select(
+        x.id,
+        x.artist_id,
+        x.popularity,
+        cancelled.label("cancelled"),
+        *(x[name] for name in SUMS),
+        literal(clock.now, STATE["show"][0].c.as_of.type).label("as_of"),
+        ahead_date.label("ahead_date"),
+        bound.label("bound"),
+    )
 
-    A data-modifying statement never runs in parallel; ``CREATE TABLE ... AS`` may, so the one
-    pass over all the events that a full recomputation needs uses the parallel workers (and
-    the ``UPDATE`` then joins a table of one row per artist or show). ``None`` elsewhere."""
-    if conn.dialect.name != "postgresql":
+
+_SHOW_COLUMNS = [
+    "show_id",
+    "artist_id",
+    "popularity",
+    "cancelled",
+    *SUMS,
+    "as_of",
+    "ahead_date",
+    "bound",
+]
+
+
+async def _insert_shows(conn: AsyncConnection, clock: Clock, sums: Table) -> int:
+    state = STATE["show"][0]
+    shows = SHOWS
+    inputs = fenced(
+        select(
+            shows.c.id,
+            shows.c.artist_id,
+            ARTISTS.c.popularity,
+            shows.c.status,
+            shows.c.local_date,
+            *(snap(func.coalesce(sums.c[name], float_(0.0))).label(name) for name in SUMS),
+        ).select_from(
+            shows.join(ARTISTS, ARTISTS.c.id == shows.c.artist_id).outerjoin(
+                sums, sums.c.id == shows.c.id
+            )
+        ),
+        "show_inputs",
+    )
+    result = await conn.execute(insert(state).from_select(_SHOW_COLUMNS, _show_rows(clock, inputs)))
+    return int(result.rowcount)
+
+
+# ---------------------------------------------------------------------------------------------
+# Incremental: the rows whose inputs changed
+
+
+def _sums_now(clock: Clock, state: Table, fresh: Any, redo: Any) -> dict[str, ColumnElement[Any]]:
+    """Each activity sum as of now: stored * decay + the new events, or (``as_of`` NULL) all
+    the row's events recounted (``redo``; None when no row is marked)."""
+    zero = float_(0.0)
+    decay = clock.decay_since(state.c.as_of)
+    return {
+        name: snap(
+            case(
+                (
+                    state.c.as_of.is_(None),
+                    func.coalesce(redo.c[name], zero) if redo is not None else zero,
+                ),
+                else_=state.c[name] * decay + func.coalesce(fresh.c[name], zero),
+            )
+        )
+        for name in SUMS
+    }
+
+
+def _outer(source: Any, subquery: Any, key: Any) -> Any:
+    return source if subquery is None else source.outerjoin(subquery, subquery.c.id == key)
+
+
+async def _recounts(conn: AsyncConnection, clock: Clock, kind: str, window: EventWindow) -> Any:
+    """The sums of every event of the rows of ``kind`` marked for a recount; ``None`` when no
+    row is (the usual case: no pass over the events at all)."""
+    state, key, _ = STATE[kind]
+    if await conn.scalar(select(state.c[key]).where(state.c.as_of.is_(None)).limit(1)) is None:
         return None
-    query = select(activity_sums(clock, kind, window.condition(clock), parallel=True))
-    staged = CreateTableAs(query, f"trending_staged_{kind}", temporary=True)
-    await conn.execute(staged)
-    await conn.execute(text(f"ANALYZE {staged.table.name}"))
-    return staged.table
+    owner = ACTIVITY.c.artist_id if kind == "artist" else ACTIVITY.c.show_id
+    stale = select(state.c[key]).where(state.c.as_of.is_(None))
+    everything = EventWindow(window.last_id, None).condition(clock)
+    return activity_sums(clock, kind, and_(everything, owner.in_(stale)), name="redo")
+
+
+async def update_changed(
+    conn: AsyncConnection, clock: Clock, window: EventWindow, previous: Watermark
+) -> dict[str, int]:
+    """Rewrite the state rows whose inputs changed since ``previous`` (see the module's
+    docstring). Returns the rows rewritten per kind."""
+    since = previous.computed_at - FEED_OVERLAP
+    events = window.condition(clock)
+    a_state, s_state = STATE["artist"][0], STATE["show"][0]
+    edited_shows = select(SHOWS.c.id).where(SHOWS.c.updated_at > since)
+    edited_artists = select(ARTISTS.c.id).where(ARTISTS.c.updated_at > since)
+    show_ids = union(
+        select(ACTIVITY.c.show_id.label("id")).where(events, ACTIVITY.c.show_id.is_not(None)),
+        select(s_state.c.show_id).where(s_state.c.as_of.is_(None)),
+        edited_shows,
+        select(SHOWS.c.id).where(SHOWS.c.artist_id.in_(edited_artists)),
+    )
+    touched_shows = await _temporary(conn, select(show_ids.subquery()), "trending_touched_show")
+    artist_ids = union(
+        select(ACTIVITY.c.artist_id.label("id")).where(events, ACTIVITY.c.artist_id.is_not(None)),
+        select(a_state.c.artist_id).where(a_state.c.as_of.is_(None)),
+        edited_artists,
+        select(SNAPSHOTS.c.artist_id).where(SNAPSHOTS.c.captured_at > since),
+        select(a_state.c.artist_id).where(a_state.c.upcoming_until < clock.today),
+        # Shows edited or new: their headliner now and the one the row knew.
+        select(SHOWS.c.artist_id).where(SHOWS.c.id.in_(select(touched_shows.c.id))),
+        select(s_state.c.artist_id).where(
+            s_state.c.show_id.in_(edited_shows), s_state.c.artist_id.is_not(None)
+        ),
+    )
+    touched_artists = await _temporary(
+        conn, select(artist_ids.subquery()), "trending_touched_artist"
+    )
+    written = {
+        "artist": await _update_artists(conn, clock, window, touched_artists),
+        "show": await _update_shows(conn, clock, window, touched_shows),
+    }
+    for table in (touched_shows, touched_artists):
+        await conn.execute(text(f"DROP TABLE {table.name}"))
+    return written
+
+
+async def _update_artists(
+    conn: AsyncConnection, clock: Clock, window: EventWindow, touched: Table
+) -> int:
+    state = STATE["artist"][0]
+    ids = select(touched.c.id)
+    fresh = activity_sums(
+        clock, "artist", and_(window.condition(clock), ACTIVITY.c.artist_id.in_(ids))
+    )
+    redo = await _recounts(conn, clock, "artist", window)
+    growth = follower_growth(clock, ids)
+    upcoming = upcoming_sums(clock, ids)
+    sums = _sums_now(clock, state, fresh, redo)
+    rows = fenced(
+        select(
+            state.c.artist_id.label("id"),
+            ARTISTS.c.popularity,
+            *(value.label(name) for name, value in sums.items()),
+            growth.c.growth,
+            _growth_day(growth).label("growth_day"),
+            func.coalesce(upcoming.c.upcoming, float_(0.0)).label("upcoming"),
+            upcoming.c.until,
+        )
+        .select_from(
+            _outer(
+                state.join(ARTISTS, ARTISTS.c.id == state.c.artist_id).outerjoin(
+                    fresh, fresh.c.id == state.c.artist_id
+                ),
+                redo,
+                state.c.artist_id,
+            )
+            .outerjoin(growth, growth.c.id == state.c.artist_id)
+            .outerjoin(upcoming, upcoming.c.id == state.c.artist_id)
+        )
+        .where(state.c.artist_id.in_(ids)),
+        "artist_rows",
+    )
+    z = rows.c
+    statement = (
+        update_(state)
+        .where(state.c.artist_id == z.id)
+        .values(
+            popularity=z.popularity,
+            **{name: z[name] for name in SUMS},
+            growth=z.growth,
+            growth_day=z.growth_day,
+            upcoming=z.upcoming,
+            upcoming_until=z.until,
+            as_of=literal(clock.now, state.c.as_of.type),
+        )
+    )
+    return int((await conn.execute(statement)).rowcount)
+
+
+async def _update_shows(
+    conn: AsyncConnection, clock: Clock, window: EventWindow, touched: Table
+) -> int:
+    state = STATE["show"][0]
+    ids = select(touched.c.id)
+    fresh = activity_sums(clock, "show", and_(window.condition(clock), ACTIVITY.c.show_id.in_(ids)))
+    redo = await _recounts(conn, clock, "show", window)
+    sums = _sums_now(clock, state, fresh, redo)
+    inputs = fenced(
+        select(
+            state.c.show_id.label("id"),
+            SHOWS.c.artist_id,
+            ARTISTS.c.popularity,
+            SHOWS.c.status,
+            SHOWS.c.local_date,
+            *(value.label(name) for name, value in sums.items()),
+        )
+        .select_from(
+            _outer(
+                state.join(SHOWS, SHOWS.c.id == state.c.show_id)
+                .join(ARTISTS, ARTISTS.c.id == SHOWS.c.artist_id)
+                .outerjoin(fresh, fresh.c.id == state.c.show_id),
+                redo,
+                state.c.show_id,
+            )
+        )
+        .where(state.c.show_id.in_(ids)),
+        "show_inputs",
+    )
+    rows = fenced(_show_rows(clock, inputs), "show_rows")
+    z = rows.c
+    statement = (
+        update_(state)
+        .where(state.c.show_id == z.id)
+        .values({name: z[name] for name in _SHOW_COLUMNS[1:]})
+    )
+    return int((await conn.execute(statement)).rowcount)
+
+
+# ---------------------------------------------------------------------------------------------
+# History and watermark
 
 
 def oldest_history_day(today: date) -> date:
@@ -239,30 +438,36 @@ def oldest_history_day(today: date) -> date:
 
 
 async def write_history(conn: AsyncConnection, clock: Clock) -> int:
-    """Replace today's history rows with the day's top scores of each kind; drop expired days."""
+    """Replace today's history rows with the day's top scores of each kind (at ``now``); drop
+    expired days."""
     h = HISTORY
     await conn.execute(
         delete(h).where(or_(h.c.day == clock.today, h.c.day < oldest_history_day(clock.today)))
     )
     written = 0
     for kind in ("artist", "show"):
-        state, key, _ = STATE[kind]
-        rows = (
-            select(
-                literal(kind).label("entity_type"),
-                state.c[key],
-                literal(clock.today, Date).label("day"),
-                state.c.score,
+        best = await ranked(conn, clock, kind, HISTORY_TOP, start=await _last_kth(conn, kind))
+        if best:
+            await conn.execute(
+                insert(h),
+                [
+                    {"entity_type": kind, "entity_id": r.id, "day": clock.today, "score": r.score}
+                    for r in best
+                ],
             )
-            .where(state.c.score > 0)
-            .order_by(state.c.score.desc(), state.c[key])
-            .limit(HISTORY_TOP)
-        )
-        result = await conn.execute(
-            insert(h).from_select(["entity_type", "entity_id", "day", "score"], rows)
-        )
-        written += int(result.rowcount)
+        written += len(best)
     return written
+
+
+async def _last_kth(conn: AsyncConnection, kind: str) -> float:
+    """The lowest score of the latest day's history of ``kind`` (a first threshold for the
+    ranking: the day's top moves little), or 40 without one."""
+    h = HISTORY
+    latest = select(func.max(h.c.day)).where(h.c.entity_type == kind).scalar_subquery()
+    value = await conn.scalar(
+        select(func.min(h.c.score)).where(h.c.entity_type == kind, h.c.day == latest)
+    )
+    return 40.0 if value is None else float(value)
 
 
 async def write_watermark(conn: AsyncConnection, clock: Clock, *, mode: str, event_id: int) -> None:

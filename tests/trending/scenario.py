@@ -13,11 +13,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+from models.trending.scores import scores_at_last_run
 from settings import Settings
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 TODAY = date(2025, 6, 1)
 HALF_LIFE = timedelta(hours=72)
+# When the fixture's catalogue rows were written (their updated_at / captured_at): before the
+# first run, so the change feed of later runs finds only what a test edits.
+CATALOGUED = datetime(2025, 5, 1, tzinfo=UTC)
 
 TABLES = SQLModel.metadata.tables
 ARTISTS = TABLES["artists"]
@@ -46,6 +50,8 @@ def artist(artist_id: int, *, popularity: int | None, followers: int | None) -> 
         "slug": f"artist-{artist_id}",
         "popularity": popularity,
         "followers": followers,
+        "created_at": CATALOGUED,
+        "updated_at": CATALOGUED,
     }
 
 
@@ -56,11 +62,19 @@ def show(show_id: int, *, artist_id: int, local_date: date, status: str) -> dict
         "name": f"Show {show_id}",
         "local_date": local_date,
         "status": status,
+        "created_at": CATALOGUED,
+        "updated_at": CATALOGUED,
     }
 
 
 def snapshot(artist_id: int, day: date, followers: int | None) -> dict[str, Any]:
-    return {"artist_id": artist_id, "day": day, "followers": followers, "popularity": None}
+    return {
+        "artist_id": artist_id,
+        "day": day,
+        "followers": followers,
+        "popularity": None,
+        "captured_at": CATALOGUED,
+    }
 
 
 def events(
@@ -151,11 +165,11 @@ async def seed(engine: AsyncEngine) -> None:
 
 
 async def scores(engine: AsyncEngine, trends: Any) -> dict[int, float]:
-    """The stored scores of ``ARTIST_TRENDS`` or ``SHOW_TRENDS``, by artist or show id."""
-    key = next(iter(trends.primary_key.columns))
+    """The scores of ``ARTIST_TRENDS`` or ``SHOW_TRENDS`` rows, by artist or show id, at the
+    instant of the last run (computed when read: ``models/trending/scores.py``)."""
+    kind = "artist" if trends is ARTIST_TRENDS else "show"
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(key, trends.c.score).order_by(key))).all()
-    return {int(r[0]): float(r[1]) for r in rows}
+        return await scores_at_last_run(conn, kind, trending_settings())
 
 
 async def rows(engine: AsyncEngine, table: Any) -> list[tuple[Any, ...]]:

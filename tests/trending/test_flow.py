@@ -102,7 +102,7 @@ async def test_daily_flow_scores_and_records_one_successful_ledger_row(
     assert "1. Artist 1 (#1) — 64.00" in summary
     assert "1. Show 1 (#1) — 48.50" in summary
     table = json.loads(await _artifact("calculate-trending-changes"))
-    assert len(table) == 11  # 7 artists, 4 shows
+    assert len(table) == 10  # 7 artists, 3 shows (the cancelled show 2 scores 0: not ranked)
     assert table[1] == {"kind": "artist", "rank": 2, "id": 5, "name": "Artist 5", "score": 23.52}
     assert table[7] == {"kind": "show", "rank": 1, "id": 1, "name": "Show 1", "score": 48.5}
 
@@ -110,7 +110,8 @@ async def test_daily_flow_scores_and_records_one_successful_ledger_row(
 async def test_dry_run_flow_ranks_but_writes_only_its_ledger_row(flow_db: AsyncEngine) -> None:
     counts = await calculate_trending(mode="daily", dry_run=True, as_of=NOW)
 
-    assert counts == DAILY_COUNTS
+    # the forecast step reads the committed state: none after a rolled-back run
+    assert counts == {**DAILY_COUNTS, "forecast_rows": 0}
     assert await scores(flow_db, ARTIST_TRENDS) == {}
     assert await rows(flow_db, HISTORY) == []
     [run] = await _ledger(flow_db)
@@ -128,16 +129,16 @@ async def test_hourly_then_full_flows_agree_and_record_one_row_each(
     after_hourly = (await scores(flow_db, ARTIST_TRENDS), await scores(flow_db, SHOW_TRENDS))
     full = await calculate_trending(mode="full", as_of=NOW + timedelta(hours=72))
 
-    # artists 1, 2, 5 and shows 1, 3, 4 change: decay, and artist 1's show passed
+    # only artist 1's inputs change (its show passed); decay moves the scores when read
     assert hourly == {
         "artists_added": 0,
         "shows_added": 0,
-        "artists_scored": 3,
-        "shows_scored": 3,
+        "artists_scored": 1,
+        "shows_scored": 0,
         "history_rows": 0,
-        "forecast_rows": 0,
     }
-    assert (full["artists_scored"], full["shows_scored"], full["history_rows"]) == (4, 2, 10)
+    # a full run rebuilds every row
+    assert (full["artists_scored"], full["shows_scored"], full["history_rows"]) == (7, 4, 10)
     assert (await scores(flow_db, ARTIST_TRENDS), await scores(flow_db, SHOW_TRENDS)) == (
         after_hourly
     )

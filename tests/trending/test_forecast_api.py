@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.trending import recalculate_trending
+from models.trending.forecast import recalculate_forecast
 from monitor.api import create_app
 from settings import Settings
 from tests.trending.scenario import ARTISTS, NOW, artist, seed, trending_settings
@@ -25,6 +26,7 @@ GOOD = {"Authorization": f"Bearer {SECRET}"}
 async def client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     await seed(engine)
     await recalculate_trending(engine, mode="daily", now=NOW, settings=trending_settings())
+    await recalculate_forecast(engine, now=NOW, settings=trending_settings())
     async with engine.begin() as conn:  # an artist found after the run: no forecast yet
         await conn.execute(insert(ARTISTS), [artist(8, popularity=10, followers=None)])
     settings = Settings(_env_file=None, cron_secret=SecretStr(SECRET))

@@ -13,6 +13,7 @@ from cli.main import app
 from models.db import make_engine
 from models.migrate import upgrade
 from models.trending import recalculate_trending
+from models.trending.forecast import recalculate_forecast
 from tests.trending.scenario import NOW, seed, trending_settings
 from tests.trending.test_forecast import ARTIST_1
 
@@ -29,6 +30,7 @@ def scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         try:
             await seed(engine)
             await recalculate_trending(engine, mode="daily", now=NOW, settings=trending_settings())
+            await recalculate_forecast(engine, now=NOW, settings=trending_settings())
         finally:
             await engine.dispose()
 

@@ -64,10 +64,10 @@ async def test_a_run_without_new_events_ages_the_stored_sums_and_rewrites_only_m
     assert result.counts() == {
         "artists_added": 0,
         "shows_added": 0,
-        "artists_scored": 3,  # 1, 2, 5; artist 7 has activity, but its score stays 18
-        "shows_scored": 3,  # 1 and 4 decay, 3 comes closer
+        # only artist 1's inputs change (its show passed); the other scores move when read
+        "artists_scored": 1,
+        "shows_scored": 0,  # 1 and 4 decay, 3 comes closer: computed when read
         "history_rows": 0,
-        "forecast_rows": 0,
     }
     assert (result.full, result.since) == (False, NOW)
     assert await scores(engine, ARTIST_TRENDS) == {
@@ -88,10 +88,12 @@ async def test_a_run_without_new_events_ages_the_stored_sums_and_rewrites_only_m
         4: 3.0,  # 15*(1.25/6.25)
     }
     after = {r[0]: r for r in await rows(engine, ARTIST_TRENDS)}
-    for untouched in (3, 4, 6, 7):
+    for untouched in (2, 3, 4, 5, 6, 7):
         assert after[untouched] == before[untouched]
-    # no new event: the sums stay as of the daily run, only the score moved
-    assert await _sums(engine, 1) == (20.0, 5.0, 10.0, 5.0, NOW)
+    # no new event: artist 2's sums stay as of the daily run, only its score moved when read
+    assert await _sums(engine, 2) == (20.0, 0.0, 0.0, 0.0, NOW)
+    # artist 1 is rewritten (its show passed): its sums aged by one half-life, as of LATER
+    assert await _sums(engine, 1) == (10.0, 2.5, 5.0, 2.5, LATER)
     assert (await _full_scores(engine, LATER)) == (
         await scores(engine, ARTIST_TRENDS),
         await scores(engine, SHOW_TRENDS),
@@ -134,8 +136,9 @@ async def test_new_events_are_added_to_the_aged_sums_exactly_as_a_full_run_count
     incremental = (await scores(engine, ARTIST_TRENDS), await scores(engine, SHOW_TRENDS))
 
     assert daily.full is False
-    # 1, 2, 3 took events; 5 decays (23.52 -> 23.39); show 3 took votes, 1 and 4 decay
-    assert (daily.artists_scored, daily.shows_scored) == (4, 3)
+    # 1, 2, 3 took events and show 3 took votes: only their rows are rewritten (5, 1 and 4
+    # decay when read)
+    assert (daily.artists_scored, daily.shows_scored) == (3, 1)
     v = 7 * 2 ** (-5 / 72)  # 7 views, 5 hours old
     assert incremental[0][3] == 20.59 == round((15 + 10 * v / (v + 20)) / 85 * 100, 2)
     q = 4 * 2 ** (-4 / 72)  # 4 votes, 4 hours old
@@ -270,11 +273,12 @@ async def test_the_first_run_and_one_after_a_run_without_an_event_mark_recompute
     async with engine.begin() as conn:  # as revision 0003 leaves an older watermark
         await conn.execute(update(WATERMARKS).values(event_id=None))
     again = await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    # a full run rebuilds every row
     assert (again.full, again.since, again.artists_scored, again.shows_scored) == (
         True,
         NOW,
-        0,
-        0,
+        7,
+        4,
     )
 
 

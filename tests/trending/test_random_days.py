@@ -121,20 +121,31 @@ class World:
         async with self.engine.begin() as conn:
             await conn.execute(insert(ACTIVITY), rows)
 
-    async def catalogue_changes(self, today: date) -> None:
-        """A day of sync: a cancellation, a postponement, a new show and artist, new figures."""
+    async def catalogue_changes(self, at: datetime) -> None:
+        """A day of sync: a cancellation, a postponement, a moved date, a new show and artist,
+        new figures; each edit stamped ``updated_at`` (``captured_at``) = ``at``, as the sync
+        stamps them."""
         rng = self.rng
+        today = at.date()
         async with self.engine.begin() as conn:
             for status in ("cancelled", "postponed"):
                 target = rng.choice(list(self.shows))
-                await conn.execute(update(SHOWS).where(SHOWS.c.id == target).values(status=status))
+                await conn.execute(
+                    update(SHOWS).where(SHOWS.c.id == target).values(status=status, updated_at=at)
+                )
+            target = rng.choice(list(self.shows))
+            await conn.execute(
+                update(SHOWS)
+                .where(SHOWS.c.id == target)
+                .values(local_date=today + timedelta(days=rng.randrange(0, 30)), updated_at=at)
+            )
             await self._add_artist(conn, max(self.artists) + 1)
             await self._add_show(conn, max(self.shows) + 1, today)
             moved = rng.choice(self.artists)
             await conn.execute(
                 update(ARTISTS)
                 .where(ARTISTS.c.id == moved)
-                .values(popularity=rng.randrange(0, 101))
+                .values(popularity=rng.randrange(0, 101), updated_at=at)
             )
             snapshots = [
                 {
@@ -142,6 +153,7 @@ class World:
                     "day": today,
                     "followers": rng.randrange(500, 50_000),
                     "popularity": None,
+                    "captured_at": at,
                 }
                 for a in self.artists
                 if rng.random() < 0.5
@@ -157,15 +169,23 @@ class World:
 
 
 async def _assert_equals_full(engine: AsyncEngine, run: TrendingResult) -> None:
-    """The run's ranking and stored scores equal a full recomputation's (rolled back)."""
+    """The run's ranking and every row's score equal a full recomputation's (rolled back): a
+    row missing from the full ranking scores 0 there."""
     full = await recalculate_trending(
         engine, mode="full", now=run.now, settings=SETTINGS, dry_run=True, top=ALL
     )
     assert full.full is True
     assert run.top_artists == full.top_artists
     assert run.top_shows == full.top_shows
-    assert await scores(engine, ARTIST_TRENDS) == {r.id: r.score for r in full.top_artists}
-    assert await scores(engine, SHOW_TRENDS) == {r.id: r.score for r in full.top_shows}
+    artists, shows = await scores(engine, ARTIST_TRENDS), await scores(engine, SHOW_TRENDS)
+    async with engine.connect() as conn:
+        artist_ids = set((await conn.execute(select(ARTISTS.c.id))).scalars())
+        show_ids = set((await conn.execute(select(SHOWS.c.id))).scalars())
+    assert (set(artists), set(shows)) == (artist_ids, show_ids)  # every row scored
+    full_artists = {r.id: r.score for r in full.top_artists}
+    full_shows = {r.id: r.score for r in full.top_shows}
+    assert artists == {key: full_artists.get(key, 0.0) for key in artist_ids}
+    assert shows == {key: full_shows.get(key, 0.0) for key in show_ids}
 
 
 @pytest.mark.parametrize("seed", [15])
@@ -184,7 +204,7 @@ async def test_incremental_runs_over_random_days_equal_full_recomputations_row_f
         for at in [*hours, daily_at]:
             await world.activity(previous, at)
             if at == daily_at:
-                await world.catalogue_changes(at.date())
+                await world.catalogue_changes(at)
             if day == 3 and at == daily_at:
                 await world.merge(now=at)
             mode: TrendingMode = "daily" if at == daily_at else "hourly"
@@ -195,7 +215,8 @@ async def test_incremental_runs_over_random_days_equal_full_recomputations_row_f
             previous = at
     assert incremental_runs == 3 * DAYS
     # The world really moved: every kind of change happened, and most rows were rescored.
-    assert (len(run.top_artists), len(run.top_shows)) == (12 + DAYS - 1, 30 + DAYS)
+    last_scores = (await scores(engine, ARTIST_TRENDS), await scores(engine, SHOW_TRENDS))
+    assert (len(last_scores[0]), len(last_scores[1])) == (12 + DAYS - 1, 30 + DAYS)
     assert len({r.score for r in run.top_shows}) > 10
     async with engine.connect() as conn:
         future = await conn.scalar(select(func.count()).where(ACTIVITY.c.occurred_at > previous))
