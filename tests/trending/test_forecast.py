@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import models.trending.forecast
 from models.trending import recalculate_trending
-from models.trending.forecast import recalculate_forecast
-from models.trending.forecast import FORECAST
+from models.trending.forecast import FORECAST, recalculate_forecast
 from tests.trending.scenario import ARTIST_TRENDS as STATE
 from tests.trending.scenario import ARTISTS, NOW, TODAY, rows, scores, seed, trending_settings
 
