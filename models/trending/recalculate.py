@@ -4,8 +4,8 @@
 events since the previous run are added, so no run rescans all the activity. ``daily`` also
 replaces the day's ``trending_history`` rows (the artists' forecast is a step of its
 own: ``models.trending.forecast.recalculate_forecast``). ``full`` recomputes every sum
-from the raw events (for repairs and for checking); so does the first run, and a run after one that left no event
-watermark. All three give the same scores.
+from the raw events (for repairs and for checking); so does the first run, and a run after
+one that left no event watermark. All three give the same scores.
 """
 
 from __future__ import annotations
