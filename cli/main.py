@@ -907,7 +907,7 @@ def trending(
                 scope_id=scope_id,
                 kind=kind,
                 limit=limit,
-                now=utcnow(),
+                now=now(),
                 settings=settings,
             )
 
@@ -1006,7 +1006,7 @@ def forecast(
     url = _open_database(settings, at_head=True)
 
     found = _read_database(
-        url, lambda engine: read_forecast(engine, artist_id, now=utcnow(), settings=settings)
+        url, lambda engine: read_forecast(engine, artist_id, now=now(), settings=settings)
     )
     if found is None:
         _fail(f"no artist with id {artist_id}")
@@ -1026,10 +1026,10 @@ def forecast(
     if not found.days:
         console.print(f"No forecast for {found.name} yet (the daily trending run makes it).")
         return
-    now = "none" if found.score is None else f"{found.score:.2f}"
+    current = "none" if found.score is None else f"{found.score:.2f}"
     console.print(
         f"Trending forecast of {found.name} (#{found.artist_id}), made {found.made_on}; "
-        f"score now {now}",
+        f"score now {current}",
         soft_wrap=True,
     )
     table = Table()

@@ -7,7 +7,8 @@ the history, then, as a step of its own, forecasts each artist's score on the ne
 (``models/trending/forecast.py``). ``full`` rebuilds every input from the raw events (repairs,
 checks) and gives the same scores. Deployed
 hourly at :30 and daily at 07:00. ``daily`` and ``full`` then compute geographic trending and
-similar artists (``models/insights.py``). ``dry_run`` computes and ranks, then rolls back.
+similar artists (``models/insights.py``). ``dry_run`` computes and ranks, then rolls back;
+it skips the forecast (which reads the committed state) and reports it as skipped.
 """
 
 from __future__ import annotations
@@ -58,12 +59,22 @@ async def calculate_trending(
         )
         _report(run, result)
         if params.mode != "hourly":
-            # The forecast: a step of its own, in its own transaction.
-            forecast_rows = await recalculate_forecast_task(
-                run.engine, now=now, settings=run.settings, dry_run=params.dry_run
-            )
-            run.count("forecast_rows", forecast_rows)
-            run.summary_lines.append(f"Forecast: {forecast_rows} rows (each artist's next 7 days).")
+            if params.dry_run:
+                # The forecast reads the committed scores' inputs, which a dry run rolled
+                # back: it would forecast from the previous run's state. Skipped, and said so.
+                run.summary_lines.append(
+                    "Forecast: skipped (dry run: it reads the committed state, and this run's "
+                    "was rolled back)."
+                )
+            else:
+                # The forecast: a step of its own, in its own transaction.
+                forecast_rows = await recalculate_forecast_task(
+                    run.engine, now=now, settings=run.settings
+                )
+                run.count("forecast_rows", forecast_rows)
+                run.summary_lines.append(
+                    f"Forecast: {forecast_rows} rows (each artist's next 7 days)."
+                )
             # Geographic trending and similar artists, from the scores just written.
             insights = await recalculate_insights_task(
                 run.engine, now=now, settings=run.settings, dry_run=params.dry_run

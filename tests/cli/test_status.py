@@ -17,7 +17,15 @@ import cli.main
 from cli.main import app
 from monitor.api import create_app
 from settings import Settings
-from tests.monitor.factories import ARTIST_TRENDS, ARTISTS, RUNS, artist, insert_rows, run
+from tests.monitor.factories import (
+    ARTIST_TRENDS,
+    ARTISTS,
+    RUNS,
+    artist,
+    artist_trend,
+    insert_rows,
+    run,
+)
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -38,7 +46,7 @@ async def api_answer(engine: AsyncEngine) -> tuple[str, dict[str, Any]]:
                 artist(3),
             ],
         ),
-        (ARTIST_TRENDS, [{"artist_id": 1, "score": 71.5}]),
+        (ARTIST_TRENDS, [artist_trend(1, 71.5, at=NOW)]),
         (
             RUNS,
             [

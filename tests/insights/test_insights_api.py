@@ -68,7 +68,7 @@ async def test_trending_shows_of_a_city_and_global(client: httpx.AsyncClient) ->
     )
     assert [i["id"] for i in city.json()["items"]] == [2, 3]
     assert world.json()["day"] is None
-    assert [(i["id"], i["score"]) for i in world.json()["items"]] == [(2, 60.0)]
+    assert [(i["id"], i["score"]) for i in world.json()["items"]] == [(2, 41.0)]
 
 
 async def test_a_major_market_without_venues_is_empty(client: httpx.AsyncClient) -> None:

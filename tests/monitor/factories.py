@@ -21,6 +21,7 @@ from models.tables import (
     TrendingShow,
     Venue,
 )
+from models.trending.formula import HALF_SATURATION, SHOW_WEIGHTS
 
 ARTISTS = Artist.__table__  # type: ignore[attr-defined]
 VENUES = Venue.__table__  # type: ignore[attr-defined]
@@ -60,6 +61,88 @@ def show(show_id: int, *, artist_id: int, **fields: Any) -> dict[str, Any]:
         "artist_id": artist_id,
         "local_date": date(2026, 3, 1),
         **fields,
+    }
+
+
+def _saturated_input(fraction: float, key: str) -> float:
+    """The input ``x`` whose saturating transform ``x / (x + k)`` is ``fraction``."""
+    k = HALF_SATURATION[key]
+    return k * fraction / (1.0 - fraction)
+
+
+def artist_trend(artist_id: int, score: float, *, at: datetime) -> dict[str, Any]:
+    """A ``trending_artists`` row (stored inputs, as of ``at``) that scores exactly ``score``
+    when read at ``at``: no popularity, and every other component (growth measured on
+    ``at``'s day, app follows, the upcoming-shows sum, holding past ``at``'s day, and the
+    three activity sums) is the same fraction ``score / 100`` of its points, so the weighted
+    mean is ``score`` (models/trending/formula.py)."""
+    if not 0.0 <= score < 100.0:
+        raise ValueError(f"an artist score is in [0, 100), got {score!r}")
+    c = score / 100.0
+    return {
+        "artist_id": artist_id,
+        "popularity": None,
+        "growth": _saturated_input(c, "spotify_growth"),
+        "growth_day": at.date(),
+        "follows": _saturated_input(c, "app_followers"),
+        "upcoming": _saturated_input(c, "upcoming_shows"),
+        "upcoming_until": date(at.year + 1, 1, 1),
+        "views": _saturated_input(c, "views"),
+        "votes": _saturated_input(c, "votes"),
+        "attendance": _saturated_input(c, "attendance"),
+        "as_of": at,
+    }
+
+
+# Without the headliner's popularity, a show's points are proximity + the four activity sums.
+_SHOW_SUMS = {
+    "follows": "app_followers",
+    "views": "views",
+    "votes": "votes",
+    "attendance": "attendance",
+}
+_SHOW_ACTIVITY_POINTS = sum(SHOW_WEIGHTS[key] for key in _SHOW_SUMS.values())
+_SHOW_POINTS = _SHOW_ACTIVITY_POINTS + SHOW_WEIGHTS["proximity"]
+
+
+def show_trend(
+    show_id: int, score: float, *, at: datetime, views: float | None = None
+) -> dict[str, Any]:
+    """A ``trending_shows`` row (stored inputs, as of ``at``) that scores exactly ``score``
+    when read at ``at``. No headliner popularity; a score up to the activity's share of the
+    points (68.75) comes from activity alone with the show not ahead (no proximity points);
+    above it the show is ahead on ``at``'s day (proximity 1, all its 25 points) and the
+    activity makes up the rest. ``views`` fixes that sum; every other activity component is
+    the same fraction of its points."""
+    activity_max = 100.0 * _SHOW_ACTIVITY_POINTS / _SHOW_POINTS
+    if not 0.0 <= score < 100.0:
+        raise ValueError(f"a show score is in [0, 100), got {score!r}")
+    ahead = score > activity_max
+    points = score / 100.0 * _SHOW_POINTS - (SHOW_WEIGHTS["proximity"] if ahead else 0)
+    fractions: dict[str, float] = {}
+    if views is not None:
+        fractions["views"] = views / (views + HALF_SATURATION["views"])
+        points -= SHOW_WEIGHTS["views"] * fractions["views"]
+    rest = [name for name in _SHOW_SUMS if name not in fractions]
+    c = points / sum(SHOW_WEIGHTS[_SHOW_SUMS[name]] for name in rest)
+    if not 0.0 <= c < 1.0:
+        raise ValueError(f"no activity scores {score!r} with views={views!r}")
+    fractions |= dict.fromkeys(rest, c)
+    activity = sum(SHOW_WEIGHTS[_SHOW_SUMS[name]] * f for name, f in fractions.items())
+    return {
+        "show_id": show_id,
+        "popularity": None,
+        "cancelled": False,
+        **{
+            name: views
+            if name == "views" and views is not None
+            else _saturated_input(f, _SHOW_SUMS[name])
+            for name, f in fractions.items()
+        },
+        "as_of": at,
+        "ahead_date": at.date() if ahead else None,
+        # The score without its proximity points, unrounded (formula.show_bound).
+        "bound": 100.0 * activity / _SHOW_POINTS,
     }
 
 

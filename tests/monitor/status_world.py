@@ -18,9 +18,11 @@ from tests.monitor.factories import (
     SHOWS,
     VENUES,
     artist,
+    artist_trend,
     insert_rows,
     run,
     show,
+    show_trend,
     sync_error,
     venue,
 )
@@ -70,8 +72,11 @@ async def build_status_world(engine: AsyncEngine) -> None:
         ),
         (VENUES, [venue(1, name="The Fillmore", city="San Francisco")]),
         (SHOWS, [show(1, artist_id=1, venue_id=1, local_date=date(2026, 3, 20))]),
-        (ARTIST_TRENDS, [{"artist_id": 1, "score": 91.5}, {"artist_id": 2, "score": 40.25}]),
-        (SHOW_TRENDS, [{"show_id": 1, "score": 70.0}]),
+        (
+            ARTIST_TRENDS,
+            [artist_trend(1, 91.5, at=NOW), artist_trend(2, 40.25, at=NOW)],
+        ),
+        (SHOW_TRENDS, [show_trend(1, 70.0, at=NOW)]),
         (HISTORY, history),
         (RUNS, runs),
         (

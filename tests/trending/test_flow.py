@@ -10,11 +10,12 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from flows.calculate_trending import CalculateTrendingParams, calculate_trending
+from models.trending.forecast import FORECAST
 from settings import get_settings
 from tests.trending.scenario import ARTIST_TRENDS, HISTORY, NOW, SHOW_TRENDS, rows, scores, seed
 from tests.trending.test_scores import EXPECTED_ARTISTS, EXPECTED_SHOWS
@@ -110,14 +111,21 @@ async def test_daily_flow_scores_and_records_one_successful_ledger_row(
 async def test_dry_run_flow_ranks_but_writes_only_its_ledger_row(flow_db: AsyncEngine) -> None:
     counts = await calculate_trending(mode="daily", dry_run=True, as_of=NOW)
 
-    # the forecast step reads the committed state: none after a rolled-back run
-    assert counts == {**DAILY_COUNTS, "forecast_rows": 0}
+    # The forecast step reads the committed state (this run's was rolled back): skipped, and
+    # the summary says so; no forecast_rows count.
+    assert counts == {k: v for k, v in DAILY_COUNTS.items() if k != "forecast_rows"}
     assert await scores(flow_db, ARTIST_TRENDS) == {}
     assert await rows(flow_db, HISTORY) == []
     [run] = await _ledger(flow_db)
     assert (run["status"], run["dry_run"]) == ("success", True)
     summary = await _artifact("calculate-trending-summary")
     assert "Dry run: computed and ranked, then rolled back; nothing was written." in summary
+    assert (
+        "Forecast: skipped (dry run: it reads the committed state, and this run's was rolled "
+        "back)." in summary
+    )
+    async with flow_db.connect() as conn:
+        assert await conn.scalar(select(func.count()).select_from(FORECAST)) == 0
 
 
 async def test_hourly_then_full_flows_agree_and_record_one_row_each(

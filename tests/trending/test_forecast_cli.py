@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import cli.main
 from cli.main import app
 from models.db import make_engine
 from models.migrate import upgrade
@@ -37,6 +38,8 @@ def scored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     asyncio.run(build())
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("COLUMNS", "120")
+    # The score "now" is computed when read: at the run's instant, not the wall clock's.
+    monkeypatch.setattr(cli.main, "now", lambda: NOW)
 
 
 def test_forecast_table_and_json(scored: None) -> None:
