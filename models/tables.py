@@ -406,12 +406,13 @@ class TrendingArtist(SQLModel, table=True):
     follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    popularity: int | None = None
     growth: float | None = None
-    growth_day: date | None = None
     upcoming: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
-    upcoming_until: date | None = None
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Added by revision 0012, after the columns above (the order a migrated table has).
+    popularity: int | None = None
+    growth_day: date | None = None
+    upcoming_until: date | None = None
 
     __table_args__ = (_stale_index("trending_artists", "artist_id"), _TRENDING_STORAGE)
 
@@ -426,14 +427,15 @@ class TrendingShow(SQLModel, table=True):
     __tablename__ = "trending_shows"
 
     show_id: int = Field(foreign_key="shows.id", primary_key=True, ondelete="CASCADE")
-    artist_id: int | None = None
-    popularity: int | None = None
-    cancelled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     views: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     follows: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     votes: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     attendance: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
     as_of: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Added by revision 0012, after the columns above (the order a migrated table has).
+    artist_id: int | None = None
+    popularity: int | None = None
+    cancelled: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     ahead_date: date | None = None
     bound: float = Field(default=0.0, sa_column_kwargs={"server_default": "0"})
 

@@ -62,7 +62,9 @@ def test_trending_json_of_a_city(world: None) -> None:
         "us/il/rosemont",
         "2026-03-10",
     )
-    assert [(i["id"], i["score"]) for i in payload["items"]] == [(1, 50.0)]
+    # Show 1 (artist 1, popularity 80, in 14 days, 20 views): 16 + 12.5 + 7.5 = 36.0
+    # (tests/insights/test_geo_trending.build_scored_world).
+    assert [(i["id"], i["score"]) for i in payload["items"]] == [(1, 36.0)]
 
 
 @pytest.mark.parametrize(
