@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from clients.setlistfm import SfmSetlist, SfmVenue
+from clients.setlistfm import SfmSetlist, SfmSong, SfmVenue
 from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction, TmEvent, TmVenue
 from models.artists import ArtistCandidate
@@ -137,22 +137,27 @@ def setlist_record(setlist: SfmSetlist) -> SetlistRecord:
         url=setlist.url,
         last_updated=setlist.last_updated,
         sets=tuple(
-            SetRecord(
-                name=s.name,
-                encore=s.encore,
-                songs=tuple(
-                    SongRecord(
-                        title=song.name,
-                        info=song.info,
-                        tape=song.tape,
-                        cover_name=song.cover.name if song.cover else None,
-                        cover_mbid=song.cover.mbid if song.cover else None,
-                        with_name=song.with_artist.name if song.with_artist else None,
-                    )
-                    for song in s.songs
-                    if song.name
-                ),
-            )
+            SetRecord(name=s.name, encore=s.encore, songs=_song_records(s.songs))
             for s in setlist.sets
         ),
     )
+
+
+def _song_records(songs: list[SfmSong]) -> tuple[SongRecord, ...]:
+    """The named songs of a set, in order (a hot loop: tens of thousands of songs per sync)."""
+    records = []
+    for song in songs:
+        if not song.name:
+            continue
+        cover, guest = song.cover, song.with_artist
+        records.append(
+            SongRecord(
+                song.name,
+                song.info,
+                song.tape,
+                cover.name if cover else None,
+                cover.mbid if cover else None,
+                guest.name if guest else None,
+            )
+        )
+    return tuple(records)
