@@ -204,7 +204,8 @@ def prefect_harness() -> Iterator[str]:
     from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_URL, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from tests.prefect_server import one_certificate, prefect_server
+    from cli.simulate import one_certificate_bundle
+    from tests.prefect_server import prefect_server
 
     server = make_url(PG_SERVER_URL)
     admin_url = server.set(database="postgres").render_as_string(hide_password=False)
@@ -221,7 +222,9 @@ def prefect_harness() -> Iterator[str]:
             with (
                 prefect_test_harness(server_startup_timeout=120),
                 tempfile.TemporaryDirectory() as directory,
-                temporary_settings({PREFECT_API_SSL_CERT_FILE: one_certificate(Path(directory))}),
+                temporary_settings(
+                    {PREFECT_API_SSL_CERT_FILE: one_certificate_bundle(Path(directory))}
+                ),
             ):
                 yield str(PREFECT_API_URL.value())
             return

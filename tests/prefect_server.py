@@ -14,13 +14,11 @@ server is plain HTTP, so no certificate is ever checked.
 from __future__ import annotations
 
 import inspect
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import certifi
 import prefect.context
 import prefect.settings
 from prefect.events.worker import EventsWorker
@@ -30,17 +28,9 @@ from prefect.server.database.dependencies import temporary_database_interface
 from prefect.testing.utilities import _find_available_port
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-__all__ = ["one_certificate", "prefect_server"]
+from cli.simulate import one_certificate_bundle
 
-
-def one_certificate(directory: Path) -> Path:
-    """A CA file holding the first certificate of certifi's bundle."""
-    bundle = Path(certifi.where()).read_text()
-    first = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", bundle, re.S)
-    assert first is not None, f"no certificate in {certifi.where()}"
-    path = directory / "one-certificate.pem"
-    path.write_text(first.group(0))
-    return path
+__all__ = ["prefect_server"]
 
 
 @contextmanager
@@ -57,7 +47,7 @@ def prefect_server(database_url: str, *, startup_timeout: int = 120) -> Iterator
         prior = SubprocessASGIServer._instances.get(None)
         SubprocessASGIServer._instances[None] = server
         server.start(timeout=startup_timeout)
-        ca_file = one_certificate(Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        ca_file = one_certificate_bundle(Path(stack.enter_context(tempfile.TemporaryDirectory())))
         stack.enter_context(
             prefect.settings.temporary_settings(
                 updates={
