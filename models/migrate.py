@@ -51,6 +51,23 @@ async def upgrade(url: str, revision: str = "head") -> None:
         await engine.dispose()
 
 
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = _config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def downgrade(url: str, revision: str) -> None:
+    """Take the database at ``url`` back to ``revision``, in one transaction where the dialect
+    allows (the migration tests' way down)."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_downgrade, revision)
+    finally:
+        await engine.dispose()
+
+
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 

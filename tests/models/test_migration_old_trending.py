@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from alembic import command
 from sqlalchemy import bindparam, inspect, text
-from sqlalchemy.engine import Connection
 
 from models.db import make_engine
-from models.migrate import _config, current_revision, upgrade
+from models.migrate import current_revision, downgrade, upgrade
 from models.types import UTCDateTime
 
 AT = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
@@ -74,20 +72,6 @@ async def _columns(url: str, table: str) -> set[str]:
         await engine.dispose()
 
 
-async def _downgrade(url: str, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        config = _config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(run)
-    finally:
-        await engine.dispose()
-
-
 async def test_0006_drops_the_old_columns_and_keeps_every_row(empty_database_url: str) -> None:
     url = empty_database_url
     await _fill_at_0005(url)
@@ -109,7 +93,7 @@ async def test_downgrading_0006_adds_the_columns_back_empty(empty_database_url: 
     await _fill_at_0005(url)
     await upgrade(url, "0006")
 
-    await _downgrade(url, "0005")
+    await downgrade(url, "0005")
 
     assert await current_revision(url) == "0005"
     assert await _rows(

@@ -4,12 +4,10 @@ after it is a full recomputation: the scores read after it are the scores stored
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import bindparam, insert, inspect, text
-from sqlalchemy.engine import Connection
 
 from models.db import make_engine
-from models.migrate import _config, current_revision, upgrade
+from models.migrate import current_revision, downgrade, upgrade
 from models.trending import recalculate_trending
 from models.types import UTCDateTime
 from tests.trending.scenario import (
@@ -92,20 +90,6 @@ async def _schema(url: str, table: str) -> tuple[set[str], set[str]]:
         await engine.dispose()
 
 
-async def _downgrade(url: str, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        config = _config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(run)
-    finally:
-        await engine.dispose()
-
-
 async def test_0012_keeps_the_rows_and_the_next_run_reads_the_scores_stored_before(
     empty_database_url: str,
 ) -> None:
@@ -151,7 +135,7 @@ async def test_downgrading_0012_restores_the_score_column_and_clears_the_mark(
     await _fill_at_0011(url)
     await upgrade(url, "0012")
 
-    await _downgrade(url, "0011")
+    await downgrade(url, "0011")
 
     assert await current_revision(url) == "0011"
     artist_columns, _ = await _schema(url, "trending_artists")

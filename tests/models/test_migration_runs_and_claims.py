@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
 from sqlalchemy import bindparam, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from models.db import make_engine
-from models.migrate import _config, current_revision, upgrade
+from models.migrate import current_revision, downgrade, upgrade
 from models.types import UTCDateTime
 
 AT = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
@@ -95,20 +93,6 @@ async def test_upgrading_to_0004_keeps_runs_error_links_and_artists(
     assert await _rows(url, "SELECT status FROM sync_runs WHERE id = 1") == [("crashed",)]
 
 
-async def _downgrade(url: str, revision: str) -> None:
-    def run(connection: Connection) -> None:
-        config = _config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(run)
-    finally:
-        await engine.dispose()
-
-
 async def test_downgrading_0004_turns_crashed_into_failed_and_keeps_links(
     empty_database_url: str,
 ) -> None:
@@ -117,7 +101,7 @@ async def test_downgrading_0004_turns_crashed_into_failed_and_keeps_links(
     await upgrade(url, "0004")
     await _set_crashed(url)
 
-    await _downgrade(url, "0003")
+    await downgrade(url, "0003")
 
     assert await current_revision(url) == "0003"
     assert await _rows(url, "SELECT id, status FROM sync_runs ORDER BY id") == [
