@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Float,
+    Select,
     Subquery,
     Table,
     and_,
@@ -60,7 +61,9 @@ __all__ = [
     "activity_sums",
     "follower_growth",
     "last_event_id",
+    "pair_sums",
     "read_watermark",
+    "regrouped",
     "top",
     "upcoming_sums",
 ]
@@ -121,14 +124,9 @@ def activity_sums(
     events: ColumnElement[bool],
     *,
     name: str = "activity",
-    parallel: bool = False,
 ) -> Subquery:
-    """Per artist (or show): decayed views, net follows, votes, attendance of ``events``.
-
-    ``parallel``: without the planner fence around the events, so that PostgreSQL may split
-    the scan between its workers (a fence is a ``LIMIT`` node, above which nothing runs in
-    parallel). Each event's kind selects one branch of one sum, so its weight is computed once
-    either way."""
+    """Per artist (or show): decayed views, net follows, votes, attendance of ``events`` (the
+    incremental runs' few events; a full recomputation reads them all once, ``pair_sums``)."""
     ua = ACTIVITY
     key = ua.c.artist_id if kind == "artist" else ua.c.show_id
     events_query = select(
@@ -137,7 +135,7 @@ def activity_sums(
         clock.decay_since(ua.c.occurred_at).label("weight"),
     ).where(key.is_not(None), events)
     events_name = f"{kind}_{name}_events"
-    weighted = events_query.subquery(events_name) if parallel else fenced(events_query, events_name)
+    weighted = fenced(events_query, events_name)
     e = weighted.c
 
     def total(*kinds: ActivityKind) -> ColumnElement[float]:
@@ -162,6 +160,52 @@ def activity_sums(
         )
         .group_by(e.id)
         .subquery(f"{kind}_{name}")
+    )
+
+
+def pair_sums(clock: Clock, events: ColumnElement[bool]) -> Select[Any]:
+    """Decayed views, net follows, votes and attendance of ``events`` per ``(artist_id,
+    show_id)``: one pass over the events gives both kinds' sums (``regrouped``), where a pass
+    per kind read them twice. No planner fence (PostgreSQL may split the scan between its
+    workers). Each sum adds only the events of its kinds (``FILTER``): an event costs one
+    weight and one addition, not four; a sum without events is NULL."""
+    ua = ACTIVITY
+    weight = clock.decay_since(ua.c.occurred_at)
+
+    def total(*kinds: ActivityKind) -> ColumnElement[float]:
+        values = [k.value for k in kinds]
+        return func.sum(weight, type_=Float).filter(ua.c.kind.in_(values))
+
+    signed = case((ua.c.kind == ActivityKind.UNFOLLOW.value, -weight), else_=weight)
+    follows = func.sum(signed, type_=Float).filter(
+        ua.c.kind.in_([ActivityKind.FOLLOW.value, ActivityKind.UNFOLLOW.value])
+    )
+    return (
+        select(
+            ua.c.artist_id,
+            ua.c.show_id,
+            total(ActivityKind.VIEW).label("views"),
+            follows.label("follows"),
+            total(ActivityKind.VOTE_UP, ActivityKind.VOTE_DOWN).label("votes"),
+            total(ActivityKind.ATTENDANCE).label("attendance"),
+        )
+        .where(or_(ua.c.artist_id.is_not(None), ua.c.show_id.is_not(None)), events)
+        .group_by(ua.c.artist_id, ua.c.show_id)
+    )
+
+
+def regrouped(pairs: Table, kind: str) -> Subquery:
+    """``pair_sums`` (staged in ``pairs``) summed per artist or per show: ``id`` and the four
+    sums (NULL when the entity has none of a sum's events)."""
+    key = pairs.c.artist_id if kind == "artist" else pairs.c.show_id
+    return (
+        select(
+            key.label("id"),
+            *(func.sum(pairs.c[name], type_=Float).label(name) for name in SUMS),
+        )
+        .where(key.is_not(None))
+        .group_by(key)
+        .subquery(f"{kind}_activity")
     )
 
 

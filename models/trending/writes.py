@@ -2,9 +2,11 @@
 watermark. No score is stored: ``models/trending/scores.py`` computes it when read.
 
 A **full** run rebuilds both state tables from scratch: the activity sums over every event are
-staged per kind by ``CREATE TEMPORARY TABLE ... AS`` (PostgreSQL runs it in parallel; it never
-parallelises a data-modifying statement), then the tables are emptied and refilled by one
-``INSERT ... SELECT`` each, with every input as of ``now``.
+staged per ``(artist_id, show_id)`` in one pass by ``CREATE TEMPORARY TABLE ... AS`` (PostgreSQL
+runs it in parallel; it never parallelises a data-modifying statement), then the tables are
+emptied and refilled by one ``INSERT ... SELECT`` each (summing the staged rows per artist, per
+show), with every input as of ``now``; on PostgreSQL their secondary indexes are dropped before
+and built after the inserts.
 
 An **incremental** run rewrites only the rows whose inputs changed: rows with events since the
 previous run (their stored sums aged to ``now`` plus the new events: exact for an exponential
@@ -38,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import update as update_
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateIndex, DropIndex
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.tables import ShowStatus, TrendingHistory
@@ -55,6 +58,8 @@ from models.trending.queries import (
     Watermark,
     activity_sums,
     follower_growth,
+    pair_sums,
+    regrouped,
     upcoming_sums,
 )
 from models.trending.scores import ranked
@@ -140,16 +145,19 @@ async def _temporary(conn: AsyncConnection, query: Any, name: str) -> Table:
 async def rebuild(conn: AsyncConnection, clock: Clock, window: EventWindow) -> dict[str, int]:
     """Every state row rebuilt from the catalogue and every event of ``window``, as of now.
     Returns the rows written per kind."""
-    staged = {
-        kind: await _temporary(
-            conn,
-            select(activity_sums(clock, kind, window.condition(clock), parallel=True)),
-            f"trending_staged_{kind}",
-        )
-        for kind in ("artist", "show")
-    }
-    if conn.dialect.name == "postgresql":
+    # One pass over the events for both kinds, staged (PostgreSQL runs CREATE TABLE ... AS in
+    # parallel; it never parallelises a data-modifying statement).
+    pairs = await _temporary(conn, pair_sums(clock, window.condition(clock)), "trending_staged")
+    staged = {kind: regrouped(pairs, kind) for kind in ("artist", "show")}
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
         await conn.execute(text("TRUNCATE trending_artists, trending_shows"))
+        # A secondary index is built once from the rows (a sort) instead of taking them one
+        # by one in random order; the primary key takes them in order. TRUNCATE holds the
+        # tables' exclusive lock until the end of the transaction.
+        for kind in ("artist", "show"):
+            for index in STATE[kind][0].indexes:
+                await conn.execute(DropIndex(index))
     else:
         for kind in ("artist", "show"):
             await conn.execute(delete(STATE[kind][0]))
@@ -157,12 +165,15 @@ async def rebuild(conn: AsyncConnection, clock: Clock, window: EventWindow) -> d
         "artist": await _insert_artists(conn, clock, staged["artist"]),
         "show": await _insert_shows(conn, clock, staged["show"]),
     }
-    for table in staged.values():
-        await conn.execute(text(f"DROP TABLE {table.name}"))
+    if postgres:
+        for kind in ("artist", "show"):
+            for index in STATE[kind][0].indexes:
+                await conn.execute(CreateIndex(index))
+    await conn.execute(text(f"DROP TABLE {pairs.name}"))
     return written
 
 
-async def _insert_artists(conn: AsyncConnection, clock: Clock, sums: Table) -> int:
+async def _insert_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
     state = STATE["artist"][0]
     growth = follower_growth(clock)
     upcoming = upcoming_sums(clock)
@@ -234,7 +245,7 @@ _SHOW_COLUMNS = [
 ]
 
 
-async def _insert_shows(conn: AsyncConnection, clock: Clock, sums: Table) -> int:
+async def _insert_shows(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
     state = STATE["show"][0]
     shows = SHOWS
     inputs = fenced(
