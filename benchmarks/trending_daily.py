@@ -49,12 +49,17 @@ from models.trending import TrendingMode, TrendingResult, recalculate_trending
 from models.trending.forecast import recalculate_forecast
 from models.trending.formula import Clock
 from models.trending.scores import entity_scores
+from models.trending.writes import FEED_OVERLAP
 from settings import Settings
 
 T = TypeVar("T")
 
 DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 NOW = datetime(2025, 6, 1, 7, 0, tzinfo=UTC)
+# The instant the catalogue was loaded (created_at, updated_at, captured_at): before the change
+# feed's overlap of the first run (NOW), so the quiet hour after it sees no edit. Stamped at NOW,
+# every row was "edited" within FEED_OVERLAP and the quiet hour rewrote every state row.
+LOADED = NOW - FEED_OVERLAP - timedelta(hours=1)
 SNAPSHOT_DAYS = 15
 EVENT_DAYS = 90
 NEW_EVENTS = 1_000
@@ -75,7 +80,7 @@ _LOAD = [
         SELECT g, 'Artist ' || g, 'artist ' || g, 'artist-' || g,
                CASE WHEN g % 10 = 0 THEN NULL ELSE (g * 37) % 101 END,
                CASE WHEN g % 10 = 0 THEN NULL ELSE (g * 7919) % 2000000 END,
-               0, :now, :now
+               0, :loaded, :loaded
         FROM generate_series(1, {artists}) AS g
         """,
     ),
@@ -87,7 +92,7 @@ _LOAD = [
         SELECT a, CAST(:today AS date) - d, (a * 37) % 101,
                CASE WHEN a % 10 = 0 THEN NULL
                     ELSE ((a * 7919) % 2000000) * (1000 - d * ((a % 7) - 2)) / 1000 END,
-               0, 0, 0, :now
+               0, 0, 0, :loaded
         FROM generate_series(1, {artists}) AS a, generate_series(0, {last_snapshot_day}) AS d
         """,
     ),
@@ -100,7 +105,7 @@ _LOAD = [
                CASE WHEN g % 50 = 0 THEN 'cancelled'
                     WHEN (g * 13) % 240 - 60 < 0 THEN 'completed'
                     ELSE 'upcoming' END,
-               :now, :now
+               :loaded, :loaded
         FROM generate_series(1, {shows}) AS g
         """,
     ),
@@ -160,7 +165,7 @@ async def _admin(server: str, sql: str) -> None:
 
 
 async def _load(engine: AsyncEngine, *, artists: int, shows: int, events: int) -> None:
-    params = {"now": NOW, "today": NOW.date()}
+    params = {"now": NOW, "loaded": LOADED, "today": NOW.date()}
     sizes: dict[str, object] = {
         "artists": artists,
         "shows": shows,
@@ -223,10 +228,10 @@ async def _geography(engine: AsyncEngine, *, artists: int) -> None:
                 " market_id, created_at, updated_at)"
                 f" SELECT g, 'Venue ' || g, 'venue ' || g, 'City ' || (g % {CITIES}),"
                 f" 'S' || (g % {CITIES}) % 50, 'US',"
-                f" ({markets})[1 + (g % {CITIES}) % {len(MARKET_NAMES)}], :now, :now"
+                f" ({markets})[1 + (g % {CITIES}) % {len(MARKET_NAMES)}], :loaded, :loaded"
                 f" FROM generate_series(1, {VENUES}) AS g"
             ),
-            {"now": NOW},
+            {"loaded": LOADED},
         )
         await conn.execute(
             text(
@@ -396,6 +401,16 @@ async def _reset_trending(engine: AsyncEngine) -> None:
     """A kept database as loaded: no trending state, no events added by a previous run."""
     async with engine.begin() as conn:
         await conn.execute(text("DELETE FROM user_activity WHERE occurred_at > :now"), {"now": NOW})
+        # A database kept before the catalogue was stamped at LOADED: stamp it so.
+        for table, column in (("artists", "updated_at"), ("shows", "updated_at")):
+            await conn.execute(
+                text(f"UPDATE {table} SET {column} = :loaded WHERE {column} > :loaded"),
+                {"loaded": LOADED},
+            )
+        await conn.execute(
+            text("UPDATE artist_snapshots SET captured_at = :loaded WHERE captured_at > :loaded"),
+            {"loaded": LOADED},
+        )
         for table in ("trending_artists", "trending_shows", "trending_watermarks"):
             await conn.execute(text(f"TRUNCATE {table}"))
         await conn.execute(
