@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clients.errors import redact
-from models.db import make_engine
+from models.db import run_engine
 from models.ledger import (
     CrashedRun,
     close_flow_run,
@@ -254,59 +254,67 @@ async def tracked_run(
     """
     settings = settings or get_settings()
     prefect_traffic.install()
-    own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    async with AsyncExitStack() as stack:
+        if engine is None:
+            engine = await stack.enter_async_context(run_engine(settings.database_url))
+        async with _tracked(job, mode, parameters, dry_run, settings, engine) as run:
+            yield run
+
+
+@asynccontextmanager
+async def _tracked(
+    job: str,
+    mode: str | None,
+    parameters: BaseModel | Mapping[str, Any],
+    dry_run: bool,
+    settings: Settings,
+    engine: AsyncEngine,
+) -> AsyncIterator[RunTracker]:
     params = (
         parameters.model_dump(mode="json")
         if isinstance(parameters, BaseModel)
         else dict(parameters)
     )
+    crashed = await _close_dead_runs(engine, settings)
+    for closed in crashed:
+        logger.warning("ledger run #%s (%s) closed: %s", closed.id, closed.job, closed.reason)
+    run_id = await start_run(
+        engine,
+        job=job,
+        mode=mode,
+        parameters=params,
+        dry_run=dry_run,
+        flow_run_id=_flow_run_id(),
+    )
+    run = RunTracker(
+        job=job, mode=mode, dry_run=dry_run, engine=engine, settings=settings, run_id=run_id
+    )
     try:
-        crashed = await _close_dead_runs(engine, settings)
-        for closed in crashed:
-            logger.warning("ledger run #%s (%s) closed: %s", closed.id, closed.job, closed.reason)
-        run_id = await start_run(
+        async with keep_alive(
             engine,
-            job=job,
-            mode=mode,
-            parameters=params,
-            dry_run=dry_run,
-            flow_run_id=_flow_run_id(),
-        )
-        run = RunTracker(
-            job=job, mode=mode, dry_run=dry_run, engine=engine, settings=settings, run_id=run_id
-        )
-        try:
-            async with keep_alive(
-                engine,
-                run_id,
-                every=timedelta(seconds=settings.run_heartbeat_seconds),
-                claim_lease=timedelta(minutes=settings.sync_claim_lease_minutes),
-            ):
-                yield run
-            run.count_prefect_traffic()
-        except BaseException as exc:
-            summary = run.redact(f"{type(exc).__name__}: {exc}")
-            if run.errors:
-                summary += "\n" + (run.error_summary() or "")
-            await finish_run(
-                engine, run_id, status=RunStatus.FAILED, counts=run.counts, error_summary=summary
-            )
-            run.summary_lines.append(f"Failed: {summary}")
-            await _publish(run, RunStatus.FAILED)
-            raise
-        status = run.status
+            run_id,
+            every=timedelta(seconds=settings.run_heartbeat_seconds),
+            claim_lease=timedelta(minutes=settings.sync_claim_lease_minutes),
+        ):
+            yield run
+        run.count_prefect_traffic()
+    except BaseException as exc:
+        summary = run.redact(f"{type(exc).__name__}: {exc}")
+        if run.errors:
+            summary += "\n" + (run.error_summary() or "")
         await finish_run(
-            engine, run_id, status=status, counts=run.counts, error_summary=run.error_summary()
+            engine, run_id, status=RunStatus.FAILED, counts=run.counts, error_summary=summary
         )
-        await _publish(run, status)
-        if status is RunStatus.FAILED:
-            raise RunFailed(
-                f"{job}: nothing went through; ledger run #{run_id}: {run.error_summary()}"
-            )
-    finally:
-        if own_engine:
-            await engine.dispose()
+        run.summary_lines.append(f"Failed: {summary}")
+        await _publish(run, RunStatus.FAILED)
+        raise
+    status = run.status
+    await finish_run(
+        engine, run_id, status=status, counts=run.counts, error_summary=run.error_summary()
+    )
+    await _publish(run, status)
+    if status is RunStatus.FAILED:
+        raise RunFailed(f"{job}: nothing went through; ledger run #{run_id}: {run.error_summary()}")
 
 
 async def record_refusal(
@@ -315,21 +323,21 @@ async def record_refusal(
     """Record a run refused before its work started (credentials, rate limits): one ``failed``
     ledger row with the reason. Best effort: an unreachable database must not hide the
     original error."""
-    engine = make_engine(settings.database_url)
-    try:
-        await record_refused_run(
-            engine,
-            job=job,
-            mode=getattr(params, "mode", None),
-            parameters=params.model_dump(mode="json"),
-            dry_run=bool(getattr(params, "dry_run", False)),
-            reason=redact(f"refused: {type(error).__name__}: {error}", settings.secret_values()),
-            flow_run_id=_flow_run_id(),
-        )
-    except Exception as exc:  # the database itself may be what is missing
-        logger.warning("could not record the refused run: %s", redact(str(exc)))
-    finally:
-        await engine.dispose()
+    async with run_engine(settings.database_url) as engine:
+        try:
+            await record_refused_run(
+                engine,
+                job=job,
+                mode=getattr(params, "mode", None),
+                parameters=params.model_dump(mode="json"),
+                dry_run=bool(getattr(params, "dry_run", False)),
+                reason=redact(
+                    f"refused: {type(error).__name__}: {error}", settings.secret_values()
+                ),
+                flow_run_id=_flow_run_id(),
+            )
+        except Exception as exc:  # the database itself may be what is missing
+            logger.warning("could not record the refused run: %s", redact(str(exc)))
 
 
 async def record_refused_start(flow: Any, flow_run: Any, state: Any) -> None:
@@ -337,24 +345,22 @@ async def record_refused_start(flow: Any, flow_run: Any, state: Any) -> None:
     parameters failed validation) still gets one ``failed`` row with the reason. A run that
     failed after opening its row already has it: nothing more is written."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
     parameters = dict(getattr(flow_run, "parameters", None) or {})
     mode = parameters.get("mode")
-    try:
-        await record_refused_run(
-            engine,
-            job=str(flow.name),
-            mode=mode if isinstance(mode, str) else None,
-            parameters={key: repr(value)[:200] for key, value in parameters.items()},
-            dry_run=parameters.get("dry_run") is True,
-            reason=redact(f"refused: {state.message or state.name}", settings.secret_values()),
-            flow_run_id=str(flow_run.id),
-            if_unrecorded=True,
-        )
-    except Exception as exc:  # the database itself may be what is missing
-        logger.warning("could not record the refused run: %s", redact(str(exc)))
-    finally:
-        await engine.dispose()
+    async with run_engine(settings.database_url) as engine:
+        try:
+            await record_refused_run(
+                engine,
+                job=str(flow.name),
+                mode=mode if isinstance(mode, str) else None,
+                parameters={key: repr(value)[:200] for key, value in parameters.items()},
+                dry_run=parameters.get("dry_run") is True,
+                reason=redact(f"refused: {state.message or state.name}", settings.secret_values()),
+                flow_run_id=str(flow_run.id),
+                if_unrecorded=True,
+            )
+        except Exception as exc:  # the database itself may be what is missing
+            logger.warning("could not record the refused run: %s", redact(str(exc)))
 
 
 async def close_ledger_on_crash(flow: Any, flow_run: Any, state: Any) -> None:
@@ -363,8 +369,7 @@ async def close_ledger_on_crash(flow: Any, flow_run: Any, state: Any) -> None:
     del flow
     cancelled = bool(getattr(state, "is_cancelled", lambda: False)())
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
+    async with run_engine(settings.database_url) as engine:
         await close_flow_run(
             engine,
             flow_run_id=str(flow_run.id),
@@ -374,8 +379,6 @@ async def close_ledger_on_crash(flow: Any, flow_run: Any, state: Any) -> None:
                 settings.secret_values(),
             ),
         )
-    finally:
-        await engine.dispose()
 
 
 def job_flow(name: str, *, timeout_hours: float) -> Callable[[Callable[P, R]], Flow[P, R]]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sqlite3
+import weakref
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +29,7 @@ __all__ = [
     "make_engine",
     "make_sessionmaker",
     "register_math_functions",
+    "run_engine",
     "session_scope",
 ]
 
@@ -58,6 +62,39 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+# The engines flow runs borrow, per event loop and URL (see ``run_engine``).
+_RUN_ENGINES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AsyncEngine]] = (
+    weakref.WeakKeyDictionary()
+)
+_BORROWERS: Counter[int] = Counter()
+
+
+@asynccontextmanager
+async def run_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine for ``url`` that outlives the block: the one every run in this event loop
+    borrows.
+
+    A new engine per flow run compiled every statement again on each run (an engine's compiled
+    statements are cached on the engine, keyed by its dialect): in a simulated month of 1,320
+    runs, a fifth of the wall time. The engine is kept per event loop (an asyncpg or aiosqlite
+    connection belongs to the loop that opened it) and per URL. When its last borrower leaves,
+    its pool is disposed: no connection stays open between runs, and the compiled statements
+    stay."""
+    loop = asyncio.get_running_loop()
+    engines = _RUN_ENGINES.setdefault(loop, {})
+    engine = engines.get(url)
+    if engine is None:
+        engine = engines[url] = make_engine(url)
+    _BORROWERS[id(engine)] += 1
+    try:
+        yield engine
+    finally:
+        _BORROWERS[id(engine)] -= 1
+        if not _BORROWERS[id(engine)]:
+            del _BORROWERS[id(engine)]
+            await engine.dispose()
 
 
 def has_math_functions(cursor: Any) -> bool:

@@ -69,33 +69,31 @@ async def publish_health(flow: Any, flow_run: Any, state: Any) -> None:
     del flow, flow_run, state
     from prefect.artifacts import create_markdown_artifact
 
-    from models.db import make_engine
+    from models.db import run_engine
     from models.types import utcnow
     from settings import get_settings
     from tasks.prefect_runs import emit_health_scored
 
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        report = await compute_health(
-            engine,
-            hours=WINDOW_HOURS,
-            now=utcnow(),
-            stale_after_hours=settings.sync_stale_after_hours,
-            run_stale_after=timedelta(minutes=settings.run_heartbeat_stale_minutes),
-            settings=settings,
-        )
-        await create_markdown_artifact(  # type: ignore[misc]
-            markdown=health_markdown(report),
-            key=HEALTH_ARTIFACT_KEY,
-            description="MySetlist sync health after this run",
-        )
-        emit_health_scored(
-            scores=report.health_score.model_dump(),
-            threshold=settings.alert_health_below,
-            window_hours=WINDOW_HOURS,
-        )
-    except Exception as exc:
-        logger.warning("health report not published: %s", type(exc).__name__)
-    finally:
-        await engine.dispose()
+    async with run_engine(settings.database_url) as engine:
+        try:
+            report = await compute_health(
+                engine,
+                hours=WINDOW_HOURS,
+                now=utcnow(),
+                stale_after_hours=settings.sync_stale_after_hours,
+                run_stale_after=timedelta(minutes=settings.run_heartbeat_stale_minutes),
+                settings=settings,
+            )
+            await create_markdown_artifact(  # type: ignore[misc]
+                markdown=health_markdown(report),
+                key=HEALTH_ARTIFACT_KEY,
+                description="MySetlist sync health after this run",
+            )
+            emit_health_scored(
+                scores=report.health_score.model_dump(),
+                threshold=settings.alert_health_below,
+                window_hours=WINDOW_HOURS,
+            )
+        except Exception as exc:
+            logger.warning("health report not published: %s", type(exc).__name__)

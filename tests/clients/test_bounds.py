@@ -290,3 +290,35 @@ def test_a_malformed_record_holds_no_control_character_and_a_bounded_excerpt() -
 
 def test_today_is_inside_the_plausible_window() -> None:
     assert bounds.FIRST_PLAUSIBLE_DAY < date.today() < bounds.LAST_PLAUSIBLE_DAY
+
+
+def _every_code_point() -> str:
+    return "".join(chr(point) for point in range(0x110000))
+
+
+def test_control_characters_are_exactly_the_unicode_categories_cc_and_cs() -> None:
+    import unicodedata
+
+    every = _every_code_point()
+    refused = {c for c in every if unicodedata.category(c) in ("Cc", "Cs")}
+    assert len(refused) == 65 + 2048
+    assert {c for c in every if bounds.control_character(c) is not None} == refused
+    kept = {c for c in every if bounds.control_character(c, multiline=True) is not None}
+    assert kept == refused - {"\t", "\n", "\r"}
+    assert bounds.control_character("a\tb\x85") == "U+0009"
+    assert bounds.control_character("a\tb\x85", multiline=True) == "U+0085"
+    assert bounds.control_character("ok \u00e9\u4e2d\U0001f3b8") is None
+
+
+def test_an_url_with_any_kind_of_whitespace_is_refused() -> None:
+    class Link(BaseModel):
+        url: bounds.HttpUrl
+
+    spaces = [c for c in _every_code_point() if c.isspace()]
+    assert len(spaces) == 29
+    for space in spaces:
+        if bounds.control_character(space) is not None:
+            continue  # refused as a control character first
+        with pytest.raises(ValidationError, match="whitespace"):
+            Link(url=f"https://example.com/a{space}b")
+    assert Link(url="https://example.com/a%20b").url == "https://example.com/a%20b"
