@@ -66,8 +66,9 @@ from models.tables import (
     TrendingShow,
     Venue,
 )
-from models.trending.formula import Clock
-from models.trending.scores import entity_scores, ranked, show_scores
+from models.trending.formula import Clock, show_score, snap
+from models.trending.recalculate import PG_WORK_MEM
+from models.trending.scores import SUMS, entity_scores, ranked
 from models.trending.sql import float_
 from settings import Settings
 
@@ -158,14 +159,25 @@ def _round(value: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.floor(value * float_(100.0) + float_(0.5), type_=Float) / float_(100.0)
 
 
-def _eligible(clock: Clock) -> Any:
-    """One row per show that counts: its market, city, proximity, decayed sums and score."""
-    s, v, t = _shows.c, _venues.c, _show_trends.c
+def _eligible(clock: Clock, decays: Table) -> Any:
+    """One row per show that counts: its market, city, proximity, decayed sums and score.
+
+    ``decays``: the decay to now of each distinct ``as_of`` of the state rows (a few: one per
+    run). Joined instead of computed per row: the score's expression names each decayed sum
+    about six times, and PostgreSQL evaluates an inlined ``power`` at each of them."""
+    s, v, t, d = _shows.c, _venues.c, _show_trends.c, decays.c
     ahead = clock.is_ahead(s.status, s.local_date)
-    has_sums = t.as_of.is_not(None)
-    decay = case((has_sums, clock.decay_since(t.as_of)), else_=float_(0.0))
-    # The global score at the same instant (models/trending/scores.py).
-    scores = show_scores(clock, fence=False)
+    decay = func.coalesce(d.decay, float_(0.0))
+    decayed = {name: t[name] * decay for name in SUMS}
+    # The global score at the same instant (models/trending/scores.py): the same inputs, each
+    # decayed sum snapped as a reader snaps it.
+    score = show_score(
+        clock,
+        cancelled=t.cancelled,
+        ahead_date=t.ahead_date,
+        popularity=t.popularity,
+        **{name: snap(value) for name, value in decayed.items()},
+    )
     return (
         select(
             s.id.label("show_id"),
@@ -176,16 +188,13 @@ def _eligible(clock: Clock) -> Any:
                 else_=None,
             ).label("city_id"),
             case((ahead, clock.proximity(s.local_date)), else_=float_(0.0)).label("proximity"),
-            (t.follows * decay).label("follows"),
-            (t.views * decay).label("views"),
-            (t.votes * decay).label("votes"),
-            (t.attendance * decay).label("attendance"),
-            scores.c.score,
+            *(value.label(name) for name, value in decayed.items()),
+            score.label("score"),
         )
         .select_from(
             _shows.join(_venues, v.id == s.venue_id)
             .join(_show_trends, t.show_id == s.id)
-            .join(scores, scores.c.id == s.id)
+            .outerjoin(decays, d.as_of == t.as_of)
         )
         .where(
             s.status != ShowStatus.CANCELLED.value,
@@ -197,13 +206,22 @@ def _eligible(clock: Clock) -> Any:
 
 
 _STAGED = "geo_trending_staged"
+_DECAYS = "geo_trending_decays"
 
 
 async def _stage(conn: AsyncConnection, clock: Clock) -> Table:
     """The eligible shows, once per artist on the bill (``headliner`` 1 for the headliner's
     row), staged in a temporary table: the four rankings read it instead of joining the
     catalogue four times."""
-    eligible = _eligible(clock)
+    t = _show_trends.c
+    decays = await _temporary(
+        conn,
+        select(t.as_of, clock.decay_since(t.as_of).label("decay"))
+        .where(t.as_of.is_not(None))
+        .group_by(t.as_of),
+        _DECAYS,
+    )
+    eligible = _eligible(clock, decays)
     e = eligible.c
     headliners = select(
         _shows.c.id.label("show_id"), _shows.c.artist_id, literal(1, Integer).label("headliner")
@@ -223,11 +241,17 @@ async def _stage(conn: AsyncConnection, clock: Clock) -> Table:
         e.attendance,
         e.score,
     ).select_from(eligible.join(billed, billed.c.show_id == e.show_id))
-    await conn.execute(text(f"DROP TABLE IF EXISTS {_STAGED}"))
-    staged = CreateTableAs(query, _STAGED, temporary=True)
+    staged = await _temporary(conn, query, _STAGED)
+    await conn.execute(text(f"DROP TABLE {_DECAYS}"))
+    return staged
+
+
+async def _temporary(conn: AsyncConnection, query: Any, name: str) -> Table:
+    await conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    staged = CreateTableAs(query, name, temporary=True)
     await conn.execute(staged)
     if conn.dialect.name == "postgresql":
-        await conn.execute(text(f"ANALYZE {_STAGED}"))
+        await conn.execute(text(f"ANALYZE {name}"))
     return staged.table
 
 
@@ -313,24 +337,25 @@ async def recalculate_geo_trending(conn: AsyncConnection, clock: Clock) -> GeoRe
     Run it after the global scores of the same instant: show activity is read from
     ``trending_shows``."""
     g = GEO
+    if conn.dialect.name == "postgresql":
+        # As the global run (models/trending/recalculate.py): room for the per-scope hash
+        # aggregates (with the default 4 MB they spill to disk), and no JIT compilation of the
+        # score expressions (it took longer than evaluating them).
+        await conn.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+        await conn.execute(text("SET LOCAL jit = off"))
     oldest = clock.today - timedelta(days=GEO_HISTORY_DAYS - 1)
     await conn.execute(delete(g).where(or_(g.c.day == clock.today, g.c.day < oldest)))
     rows: dict[str, int] = {}
     staged = await _stage(conn, clock)
     for scope in ("market", "city"):
         for kind in ("artist", "show"):
-            await conn.execute(
+            result = await conn.execute(
                 insert(g).from_select(
                     ["scope", "scope_id", "entity_type", "day", "entity_id", "score"],
                     _ranked_rows(clock, scope, kind, staged),
                 )
             )
-            counted = (
-                select(func.count())
-                .select_from(g)
-                .where(and_(g.c.scope == scope, g.c.entity_type == kind, g.c.day == clock.today))
-            )
-            rows[f"{scope}_{kind}s"] = int((await conn.execute(counted)).scalar_one())
+            rows[f"{scope}_{kind}s"] = int(result.rowcount)
     await conn.execute(text(f"DROP TABLE {_STAGED}"))
     return GeoResult(rows=rows)
 
