@@ -58,9 +58,8 @@ from models.ledger import (
 from models.sync_state import needs_sync_clause
 from models.tables import Artist, RunStatus, Setlist, Show, ShowStatus, SyncError, SyncRun, Venue
 from models.tables import TrendingArtist as ArtistTrend
-from models.tables import TrendingShow as ShowTrend
 from models.trending.formula import Clock
-from models.trending.scores import entity_scores, ranked
+from models.trending.scores import ranked
 from settings import Settings
 
 __all__ = [
@@ -108,7 +107,6 @@ _setlists = Setlist.__table__  # type: ignore[attr-defined]
 _runs = SyncRun.__table__  # type: ignore[attr-defined]
 _errors = SyncError.__table__  # type: ignore[attr-defined]
 _artist_trends = ArtistTrend.__table__  # type: ignore[attr-defined]
-_show_trends = ShowTrend.__table__  # type: ignore[attr-defined]
 
 # Report key -> ledger job name.
 _JOB_KEYS: dict[str, str] = {
@@ -494,19 +492,18 @@ async def _top_artists(conn: AsyncConnection, clock: Clock, top: int) -> list[Tr
     if top == 0:
         return []
     c = _artists.c
-    ranked = await _ranked(conn, clock, "artist", top)
-    if ranked is None:
+    best = await ranked(conn, clock, "artist", top)
+    if not best:
         return []
-    rows = (
-        await conn.execute(
-            select(c.id, c.name, c.slug, ranked.c.score.label("trending_score"))
-            .select_from(ranked.join(_artists, c.id == ranked.c.id))
-            .order_by(ranked.c.score.desc(), c.id)
+    rows = {
+        r.id: r
+        for r in await conn.execute(
+            select(c.id, c.name, c.slug).where(c.id.in_([b.id for b in best]))
         )
-    ).all()
+    }
     return [
-        TrendingArtist(id=r.id, name=r.name, slug=r.slug, trending_score=r.trending_score)
-        for r in rows
+        TrendingArtist(id=b.id, name=rows[b.id].name, slug=rows[b.id].slug, trending_score=b.score)
+        for b in best
     ]
 
 
@@ -514,11 +511,12 @@ async def _top_shows(conn: AsyncConnection, clock: Clock, top: int) -> list[Tren
     if top == 0:
         return []
     s, a, v = _shows.c, _artists.c, _venues.c
-    ranked = await _ranked(conn, clock, "show", top)
-    if ranked is None:
+    best = await ranked(conn, clock, "show", top)
+    if not best:
         return []
-    rows = (
-        await conn.execute(
+    rows = {
+        r.id: r._mapping
+        for r in await conn.execute(
             select(
                 s.id,
                 s.name,
@@ -527,28 +525,14 @@ async def _top_shows(conn: AsyncConnection, clock: Clock, top: int) -> list[Tren
                 v.name.label("venue_name"),
                 s.local_date,
                 s.status,
-                ranked.c.score.label("trending_score"),
             )
             .select_from(
-                ranked.join(_shows, s.id == ranked.c.id)
-                .join(_artists, s.artist_id == a.id)
-                .outerjoin(_venues, s.venue_id == v.id)
+                _shows.join(_artists, s.artist_id == a.id).outerjoin(_venues, s.venue_id == v.id)
             )
-            .order_by(ranked.c.score.desc(), s.id)
+            .where(s.id.in_([b.id for b in best]))
         )
-    ).all()
-    return [TrendingShow.model_validate(dict(r._mapping)) for r in rows]
-
-
-async def _ranked(conn: AsyncConnection, clock: Clock, kind: str, top: int) -> Any:
-    """The ``top`` best positive trending scores at ``clock`` (ties by id), as ``(id, score)``
-    rows (``models.trending.scores.ranked``); None when nothing scores."""
-    best = await ranked(conn, clock, kind, top)
-    if not best:
-        return None
-    state = _artist_trends if kind == "artist" else _show_trends
-    key = state.c.artist_id if kind == "artist" else state.c.show_id
-    return entity_scores(clock, kind, key.in_([b.id for b in best]))
+    }
+    return [TrendingShow.model_validate({**rows[b.id], "trending_score": b.score}) for b in best]
 
 
 async def _recent_errors(conn: AsyncConnection, limit: int, *, now: datetime) -> list[RecentError]:
