@@ -518,9 +518,11 @@ def temporary_prefect() -> Iterator[None]:
     subprocess server on a temporary SQLite file. Chosen over PostgreSQL: no global concurrency
     limit is taken (``RATE_LIMITER=local``), and a trivial flow run measured cheaper on it
     (README, "Simulated month"). Run logs stay local (``PREFECT_LOGGING_TO_API_ENABLED``) and
-    only warnings are printed. The server is plain ``http://`` on 127.0.0.1: the clients' SSL
-    contexts load one certificate, not a CA bundle (``one_certificate_bundle``)."""
+    only warnings are printed. The clients fetch no CSRF token (the test server asks for none;
+    one request less per flow run). The server is plain ``http://`` on 127.0.0.1: the clients'
+    SSL contexts load one certificate, not a CA bundle (``one_certificate_bundle``)."""
     from prefect.settings import (
+        PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
         PREFECT_LOGGING_LEVEL,
         PREFECT_LOGGING_TO_API_ENABLED,
         PREFECT_SERVER_ANALYTICS_ENABLED,
@@ -533,6 +535,9 @@ def temporary_prefect() -> Iterator[None]:
             PREFECT_LOGGING_LEVEL: "WARNING",
             PREFECT_LOGGING_TO_API_ENABLED: False,
             PREFECT_SERVER_ANALYTICS_ENABLED: False,
+            # The test server does not ask for CSRF tokens: a client fetching one costs a
+            # request per flow run (each run opens its own client).
+            PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False,
             **prefect_client_tls(Path(tmp)),
         }
         with temporary_settings(settings), prefect_test_harness(server_startup_timeout=120):
