@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, func, literal
+from sqlalchemy import Date, Float, Integer, and_, bindparam, case, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.tables import ShowStatus
@@ -85,7 +85,10 @@ _EPOCH = date(1970, 1, 1)
 
 @dataclass(frozen=True)
 class Clock:
-    """The instant a recalculation scores at, and the half-lives, as SQL-ready values."""
+    """The instant a recalculation scores at, and the half-lives, as SQL-ready values.
+
+    ``named``: the instant enters SQL as named parameters (``clock_*``, values from ``params``)
+    instead of literals, so a statement built once runs at any instant (``named_form``)."""
 
     now: datetime
     now_epoch: int
@@ -93,6 +96,7 @@ class Clock:
     today_day: int
     activity_half_life_s: float
     show_half_life_days: float
+    named: bool = False
 
     @classmethod
     def at(cls, now: datetime, settings: Settings | None) -> Clock:
@@ -118,22 +122,56 @@ class Clock:
             show_half_life_days=float(show_days),
         )
 
+    def named_form(self) -> Clock:
+        """This clock with its instant as named parameters (the half-lives stay literals)."""
+        return replace(self, named=True)
+
+    def params(self, days: range) -> dict[str, Any]:
+        """The values of a named clock's parameters at this instant, for the days ``days``
+        (offsets from today) that ``day`` named."""
+        return {
+            "clock_now_epoch": self.now_epoch,
+            "clock_today_day": self.today_day,
+            **{_day_name(offset): self.today + timedelta(days=offset) for offset in days},
+        }
+
+    def now_epoch_sql(self) -> ColumnElement[int]:
+        if self.named:
+            return bindparam("clock_now_epoch", self.now_epoch, type_=Integer)
+        return literal(self.now_epoch, Integer)
+
+    def today_day_sql(self) -> ColumnElement[int]:
+        """Whole days from 1970-01-01 to today."""
+        if self.named:
+            return bindparam("clock_today_day", self.today_day, type_=Integer)
+        return literal(self.today_day, Integer)
+
+    def day(self, offset: int = 0) -> Any:
+        """The date ``offset`` days from today: a ``date`` (bound where it is compared), or
+        a named ``Date`` parameter for a named clock."""
+        value = self.today + timedelta(days=offset)
+        return bindparam(_day_name(offset), value, type_=Date) if self.named else value
+
     def decay_since(self, instant: ColumnElement[Any]) -> ColumnElement[float]:
         """``2 ** (-(now - instant) / half_life)`` in whole seconds; 0 past ``MIN_EXPONENT``."""
-        age = epoch_seconds(instant) - literal(self.now_epoch, Integer)
+        age = epoch_seconds(instant) - self.now_epoch_sql()
         return pow2(age / float_(self.activity_half_life_s))
 
     def days_until(self, day: ColumnElement[Any]) -> ColumnElement[int]:
-        return epoch_day(day) - literal(self.today_day, Integer)
+        return epoch_day(day) - self.today_day_sql()
 
     def is_ahead(
         self, status: ColumnElement[Any], local_date: ColumnElement[Any]
     ) -> ColumnElement[bool]:
-        return and_(status.in_(AHEAD_STATUSES), local_date >= self.today)
+        return and_(status.in_(AHEAD_STATUSES), local_date >= self.day())
 
     def proximity(self, local_date: ColumnElement[Any]) -> ColumnElement[float]:
         """``2 ** (-days_until / show half-life)`` (1.0 today; 0 centuries ahead)."""
         return pow2(-self.days_until(local_date) / float_(self.show_half_life_days))
+
+
+def _day_name(offset: int) -> str:
+    return f"clock_day_{offset}" if offset >= 0 else f"clock_day_m{-offset}"
 
 
 def snap(value: ColumnElement[Any]) -> ColumnElement[float]:
@@ -237,7 +275,7 @@ def show_score(
 
     ``ahead_date``: the show's date when its status is ahead (else NULL); it is ahead while that
     date is today or later."""
-    ahead = and_(ahead_date.is_not(None), ahead_date >= clock.today)
+    ahead = and_(ahead_date.is_not(None), ahead_date >= clock.day())
     proximity = case((ahead, clock.proximity(ahead_date)), else_=float_(0.0))
     terms = _show_terms(
         ahead=ahead,

@@ -19,18 +19,17 @@ score at a reader's ``now`` from them, exactly what the formula gives for those 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Float,
-    Integer,
+    Select,
     Subquery,
     Table,
     and_,
+    bindparam,
     case,
     func,
-    literal,
     null,
     or_,
     select,
@@ -91,7 +90,7 @@ def artist_scores(clock: Clock, where: ColumnElement[bool] | None = None) -> Sub
     t, shows = ARTIST_STATE, _SHOWS
     as_of_day = func.floor(epoch_seconds(t.c.as_of) / float_(86400.0), type_=Float)
     grown = t.c.upcoming * pow2(
-        (literal(clock.today_day, Integer) - as_of_day) / float_(clock.show_half_life_days)
+        (clock.today_day_sql() - as_of_day) / float_(clock.show_half_life_days)
     )
     recounted = (
         select(func.coalesce(func.sum(clock.proximity(shows.c.local_date), type_=Float), 0.0))
@@ -102,10 +101,10 @@ def artist_scores(clock: Clock, where: ColumnElement[bool] | None = None) -> Sub
     )
     upcoming = case(
         (t.c.upcoming_until.is_(None), float_(0.0)),
-        (t.c.upcoming_until >= clock.today, grown),
+        (t.c.upcoming_until >= clock.day(), grown),
         else_=recounted,
     )
-    oldest = clock.today - timedelta(days=GROWTH_LATEST_MAX_AGE_DAYS)
+    oldest = clock.day(-GROWTH_LATEST_MAX_AGE_DAYS)
     growth = case((t.c.growth_day >= oldest, t.c.growth), else_=null())
     decay = _decay(clock, t)
     inputs = fenced(
@@ -169,39 +168,73 @@ def entity_scores(clock: Clock, kind: str, where: ColumnElement[bool] | None = N
     return artist_scores(clock, where) if kind == "artist" else show_scores(clock, where)
 
 
+#: The ranking statements, built once per process for named clocks (``Clock.named_form``)
+#: and run at any instant with ``_params``: building one costs more than running it.
+_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+#: Per ``limit``: the lowest score of the last full show ranking, where the next one starts.
+_LAST_CUT: dict[int, float] = {}
+# The ranking's named days: the growth's oldest snapshot day to the last per-date test.
+_NAMED_DAYS = range(-GROWTH_LATEST_MAX_AGE_DAYS, _DATES + 1)
+
+
+def _params(clock: Clock, threshold: float | None = None) -> dict[str, Any]:
+    params = clock.params(_NAMED_DAYS)
+    if threshold is not None:
+        params.update(ranking_need=threshold - _SLACK, ranking_at_least=threshold)
+    return params
+
+
+def _ranking(clock: Clock, kind: str, limit: int, *, candidates: bool) -> Select[Any]:
+    """The statement of the ``limit`` best positive scores of ``kind`` (with ``candidates``:
+    among the shows that may reach the threshold, scoring at least it), for ``_params``."""
+    key = (kind, limit, candidates, clock.activity_half_life_s, clock.show_half_life_days)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        named = clock.named_form()
+        if kind == "artist":
+            scores = artist_scores(named)
+        else:
+            scores = show_scores(named, _show_candidates(named) if candidates else None)
+        query: Select[Any] = select(scores.c.id, scores.c.score).where(scores.c.score > 0)
+        if candidates:
+            query = query.where(scores.c.score >= bindparam("ranking_at_least", type_=Float))
+        statement = query.order_by(scores.c.score.desc(), scores.c.id).limit(limit)
+        if len(_STATEMENTS) >= 256:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = statement
+    return statement
+
+
 async def _best(
-    conn: AsyncConnection, scores: Subquery, limit: int, *, at_least: float | None = None
+    conn: AsyncConnection, statement: Select[Any], params: dict[str, Any]
 ) -> list[Scored]:
-    query = select(scores.c.id, scores.c.score).where(scores.c.score > 0)
-    if at_least is not None:
-        query = query.where(scores.c.score >= at_least)
-    query = query.order_by(scores.c.score.desc(), scores.c.id).limit(limit)
-    return [Scored(int(r[0]), float(r[1])) for r in (await conn.execute(query)).all()]
+    return [Scored(int(r[0]), float(r[1])) for r in (await conn.execute(statement, params)).all()]
 
 
-def _show_candidates(clock: Clock, threshold: float) -> ColumnElement[bool]:
-    """Shows whose score at ``clock`` may reach ``threshold``: ``bound`` plus the most the
-    proximity of the show's date can add, per date of the next ``_DATES`` days (each an index
-    range of ``(ahead_date, bound)``), one test for the dates after, one for the rest."""
+def _show_candidates(clock: Clock) -> ColumnElement[bool]:
+    """Shows whose score at ``clock`` may reach the threshold (``ranking_need`` is it less the
+    slack): ``bound`` plus the most the proximity of the show's date can add, per date of the
+    next ``_DATES`` days (each an index range of ``(ahead_date, bound)``), one test for the
+    dates after, one for the rest."""
     t = SHOW_STATE
-    need = threshold - _SLACK
+    need = bindparam("ranking_need", type_=Float)
     tests: list[ColumnElement[bool]] = []
     for days in range(_DATES):
         proximity = 2.0 ** (-days / clock.show_half_life_days)
         tests.append(
             and_(
-                t.c.ahead_date == clock.today + timedelta(days=days),
-                t.c.bound >= need - PROXIMITY_POINTS_MAX * proximity,
+                t.c.ahead_date == clock.day(days),
+                t.c.bound >= need - float_(PROXIMITY_POINTS_MAX * proximity),
             )
         )
     proximity = 2.0 ** (-_DATES / clock.show_half_life_days)
     tests.append(
         and_(
-            t.c.ahead_date >= clock.today + timedelta(days=_DATES),
-            t.c.bound >= need - PROXIMITY_POINTS_MAX * proximity,
+            t.c.ahead_date >= clock.day(_DATES),
+            t.c.bound >= need - float_(PROXIMITY_POINTS_MAX * proximity),
         )
     )
-    tests.append(and_(t.c.ahead_date < clock.today, t.c.bound >= need))
+    tests.append(and_(t.c.ahead_date < clock.day(), t.c.bound >= need))
     tests.append(and_(t.c.ahead_date.is_(None), t.c.bound >= need))
     return or_(*tests)
 
@@ -217,7 +250,7 @@ async def ranked(
     kind: str,
     limit: int,
     *,
-    start: float = 40.0,
+    start: float | None = None,
 ) -> list[Scored]:
     """The ``limit`` best positive scores of ``kind`` at ``clock.now``, best first, ties by id.
 
@@ -229,21 +262,28 @@ async def ranked(
     score ``T`` or more, the best ``limit`` of them are the best of all shows (ties included:
     a show left out scores below every one of them); else ``T`` is lowered and the test
     repeated (``T`` = 0 scores every show). The bounds hold from each row's ``as_of`` on: for a
-    ``now`` before the last run, every show is scored."""
+    ``now`` before the last run, every show is scored. The first ``T`` is ``start``, by default
+    just under the lowest score of the process's previous ranking of as many shows (scores
+    move little between runs), else 40; any ``T`` gives the same, exact answer."""
     if limit <= 0:
         return []
     if kind == "artist":
-        return await _best(conn, artist_scores(clock), limit)
+        return await _best(conn, _ranking(clock, kind, limit, candidates=False), _params(clock))
+    if start is None:
+        start = _LAST_CUT[limit] - 1.0 if limit in _LAST_CUT else 40.0
     last_run = await conn.scalar(select(func.max(_WATERMARKS.c.computed_at)))
     for threshold in _thresholds(start):
         if threshold <= 0.0 or last_run is None or clock.now < last_run:
-            return await _best(conn, show_scores(clock), limit)
+            best = await _best(conn, _ranking(clock, kind, limit, candidates=False), _params(clock))
+            break
         best = await _best(
-            conn, show_scores(clock, _show_candidates(clock, threshold)), limit, at_least=threshold
+            conn, _ranking(clock, kind, limit, candidates=True), _params(clock, threshold)
         )
         if len(best) >= limit:
-            return best
-    return []  # unreachable: the last threshold is 0
+            break
+    if len(best) >= limit:
+        _LAST_CUT[limit] = best[-1].score
+    return best
 
 
 async def scores_at_last_run(
