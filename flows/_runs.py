@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -11,7 +12,7 @@ from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 from prefect import Flow, flow
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.states import Completed
@@ -213,13 +214,21 @@ async def _publish(run: RunTracker, status: RunStatus) -> None:
     if not _in_flow_run():
         return
     key = run.job.replace("_", "-")
-    await create_markdown_artifact(  # type: ignore[misc]
-        markdown=_markdown(run, status), key=f"{key}-summary", description=f"{run.job} summary"
-    )
-    if run.changes:
-        await create_table_artifact(  # type: ignore[misc]
-            table=run.changes[:500], key=f"{key}-changes", description=f"{run.job}: what changed"
+    # The two artifacts are independent: sent together, the run waits for one round trip.
+    artifacts = [
+        acreate_markdown_artifact(
+            markdown=_markdown(run, status), key=f"{key}-summary", description=f"{run.job} summary"
         )
+    ]
+    if run.changes:
+        artifacts.append(
+            acreate_table_artifact(
+                table=run.changes[:500],
+                key=f"{key}-changes",
+                description=f"{run.job}: what changed",
+            )
+        )
+    await asyncio.gather(*artifacts)
 
 
 async def _close_dead_runs(engine: AsyncEngine, settings: Settings) -> list[CrashedRun]:
