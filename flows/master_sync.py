@@ -14,9 +14,10 @@ Phases, in order (each a function below; Prefect task runs in brackets):
    upcoming Ticketmaster shows, its MusicBrainz id (setlist.fm search by Ticketmaster id, then
    exact name) and its new or edited setlists, stored with its success mark, the batch's artists
    in one transaction (each alone if that fails) [``sync-artist-batch``, ``SYNC_BATCH_SIZE``
-   artists each]. A name search's result is taken
-   only when unambiguous, and ids found for an artist go to its row or nowhere
-   (``docs/storage.md``, "Identity and homonyms").
+   artists each]. A name search's result is taken only when unambiguous and spelled alike,
+   leading article included (a Spotify hit only a leading article sets apart waits for
+   setlist.fm, linked by id, to spell the artist so: ``tasks/matching.py``), and ids found for
+   an artist go to its row or nowhere (``docs/storage.md``, "Identity and homonyms").
 4. ``backfill_history`` (``daily``/``full``): older setlists of the artists whose published
    history is not complete yet, page after page from each one's stored cursor, within
    ``SETLIST_HISTORY_PAGES_PER_RUN`` pages (its own share of the setlist.fm quota), after the
@@ -73,12 +74,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from clients.errors import AuthError, QuotaExhausted
-from clients.setlistfm import SfmArtist
+from clients.setlistfm import SfmArtist, SfmSetlist
+from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction, TmEvent
 from flows._artist_sync import (
     SyncRun,
@@ -104,7 +106,9 @@ from tasks.mapping import attraction_candidate, spotify_candidate
 from tasks.matching import (
     Known,
     Pick,
+    confirm,
     known_for,
+    names_from_sort_name,
     pick_attraction,
     pick_setlistfm_artist,
     pick_spotify_artist,
@@ -181,15 +185,37 @@ async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[Artist
     return chosen
 
 
-async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]:
+@dataclass
+class SpotifyRead:
+    """What ``refresh_spotify`` did for the chosen artists.
+
+    ``ids``: the artists whose Spotify data was read or searched for (``artist_id in read``).
+    ``names``: Spotify's name for each artist read by its stored Spotify id (a source linked by
+    id: it may confirm another source's spelling, ``tasks/matching.py`` rule 4). ``held_back``:
+    the name searches whose one hit only a leading article set apart from the artist's name,
+    taken in ``sync_artists`` if setlist.fm, linked by id, spells the artist so."""
+
+    ids: set[int] = field(default_factory=set)
+    names: dict[int, str] = field(default_factory=dict)
+    held_back: dict[int, Pick[SpotifyArtist]] = field(default_factory=dict)
+
+    def __contains__(self, artist_id: object) -> bool:
+        return artist_id in self.ids
+
+    def add(self, artist_id: int) -> None:
+        self.ids.add(artist_id)
+
+
+async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> SpotifyRead:
     """Spotify metadata for the chosen artists: one batched read for those with a Spotify id,
     an exact-name search for the others, at most once per ``SPOTIFY_RESEARCH_AFTER_DAYS``.
-    Returns the ids of the artists whose Spotify data was read or searched for (their
-    ``spotify_synced_at`` moves with their sync, so a miss is not searched again at once)."""
+    Returns the artists whose Spotify data was read or searched for (their
+    ``spotify_synced_at`` moves with their sync, so a miss is not searched again at once), with
+    what ``sync_artists`` needs to confirm a hit held back (``SpotifyRead``)."""
     run, upstream = sync.run, sync.upstream
     with_id = {a.spotify_id: a for a in chosen if a.spotify_id}
     candidates: list[ArtistCandidate] = []
-    read: set[int] = set()
+    read = SpotifyRead()
     if with_id:
         try:
             found = await cached(read_spotify_artists_task, run.settings, "spotify")(
@@ -207,6 +233,7 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]
             if artist.id in with_id:
                 candidates.append(spotify_candidate(artist))
                 read.add(with_id[artist.id].id)
+                read.names[with_id[artist.id].id] = artist.name
     research_before = sync.now - timedelta(days=run.settings.spotify_research_after_days)
     due = [
         a
@@ -228,9 +255,13 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> set[int]
             continue
         read.add(row.id)  # searched: found or not, not again before the pause
         known = await _known(sync, row, "spotify_id", [a.id for a in results], results)
-        pick = pick_spotify_artist(row.name, results, known)
+        pick = pick_spotify_artist(
+            row.name, results, known, also_known_as=names_from_sort_name(row.sort_name)
+        )
         if pick.found is not None:
             found_for_rows.append((row.id, spotify_candidate(pick.found)))
+        elif pick.held_back is not None:  # setlist.fm, linked by id, may confirm it
+            read.held_back[row.id] = pick
         else:
             _unmatched(sync, row, "Spotify", pick)
     if candidates:
@@ -256,12 +287,14 @@ class MbidLookup:
 
     ``searched``: setlist.fm was asked this run (a search that found nothing is a completed
     setlist.fm sync too). ``identity``: the ids to link when the search found the artist.
-    ``exact``: found by the artist's Ticketmaster id (not by name)."""
+    ``exact``: found by the artist's Ticketmaster id (not by name); ``names``: then, how
+    setlist.fm spells the artist (its name, and the name its sort name stands for)."""
 
     mbid: str | None
     searched: bool = False
     identity: ArtistCandidate | None = None
     exact: bool = False
+    names: tuple[str, ...] = ()
 
 
 def _unmatched(sync: SyncRun, artist: ArtistToSync, source: str, pick: Pick[Any]) -> None:
@@ -290,10 +323,13 @@ async def _record_conflicts(sync: SyncRun, conflicts: list[tuple[str, str]]) -> 
         await sync.run.error(source="identity", key=key, entity="artist", error=why)
 
 
-async def resolve_mbid(sync: SyncRun, artist: ArtistToSync) -> MbidLookup:
+async def resolve_mbid(
+    sync: SyncRun, artist: ArtistToSync, also_known_as: Sequence[str] = ()
+) -> MbidLookup:
     """The artist's MusicBrainz id: stored, or found on setlist.fm by Ticketmaster id (exact) or
-    by name (one unambiguous exact normalised match, ``tasks/matching.py``). An artist searched
-    for recently and not found is not searched again before ``SETLIST_RESEARCH_AFTER_DAYS``."""
+    by name (one unambiguous exact normalised match spelled alike with the artist's name or
+    ``also_known_as``, ``tasks/matching.py``). An artist searched for recently and not found is
+    not searched again before ``SETLIST_RESEARCH_AFTER_DAYS``."""
     if artist.mbid:
         return MbidLookup(artist.mbid)
     searched_at = artist.setlistfm_synced_at
@@ -305,7 +341,13 @@ async def resolve_mbid(sync: SyncRun, artist: ArtistToSync) -> MbidLookup:
     )
     ids = [i for a in found for i in (a.mbid, str(a.tmid or "")) if i]
     known = await _known(sync, artist, "mbid", ids, list(found))
-    pick = pick_setlistfm_artist(artist.name, found, known, ticketmaster_id=artist.ticketmaster_id)
+    pick = pick_setlistfm_artist(
+        artist.name,
+        found,
+        known,
+        ticketmaster_id=artist.ticketmaster_id,
+        also_known_as=[*also_known_as, *names_from_sort_name(artist.sort_name)],
+    )
     match = pick.found
     if match is None:
         _unmatched(sync, artist, "setlist.fm", pick)
@@ -317,10 +359,13 @@ async def resolve_mbid(sync: SyncRun, artist: ArtistToSync) -> MbidLookup:
         mbid=match.mbid,
         sort_name=match.sort_name,
     )
-    return MbidLookup(match.mbid, searched=True, identity=identity, exact=pick.exact)
+    names = (match.name, *names_from_sort_name(match.sort_name)) if pick.exact else ()
+    return MbidLookup(match.mbid, searched=True, identity=identity, exact=pick.exact, names=names)
 
 
-async def find_ticketmaster_id(sync: SyncRun, artist: ArtistToSync) -> Pick[TmAttraction] | None:
+async def find_ticketmaster_id(
+    sync: SyncRun, artist: ArtistToSync, also_known_as: Sequence[str] = ()
+) -> Pick[TmAttraction] | None:
     """The Ticketmaster attraction of an artist we know without one (found through Spotify):
     the attraction linking its Spotify id, else one unambiguous exact normalised name
     (``tasks/matching.py``). ``None``: not searched (it has an id, or was searched within
@@ -335,7 +380,12 @@ async def find_ticketmaster_id(sync: SyncRun, artist: ArtistToSync) -> Pick[TmAt
     ids = [i for a in results for i in (a.id, a.spotify_id, a.mbid) if i]
     known = await _known(sync, artist, "ticketmaster_id", ids, list(results))
     pick = pick_attraction(
-        artist.name, results, known, spotify_id=artist.spotify_id, mbid=artist.mbid
+        artist.name,
+        results,
+        known,
+        spotify_id=artist.spotify_id,
+        mbid=artist.mbid,
+        also_known_as=[*also_known_as, *names_from_sort_name(artist.sort_name)],
     )
     if pick.found is None:
         _unmatched(sync, artist, "Ticketmaster", pick)
@@ -343,7 +393,7 @@ async def find_ticketmaster_id(sync: SyncRun, artist: ArtistToSync) -> Pick[TmAt
 
 
 async def sync_artists(
-    sync: SyncRun, chosen: list[ArtistToSync], *, spotify_read: set[int]
+    sync: SyncRun, chosen: list[ArtistToSync], *, spotify_read: SpotifyRead
 ) -> dict[str, str]:
     """Every chosen artist's upcoming shows and new or edited setlists, stored with its success
     mark a batch of artists at a time (``sync_in_batches``; a first read from page 1 records
@@ -358,7 +408,9 @@ async def sync_artists(
         sources = ["spotify"] if artist.id in spotify_read else []
         exact: set[str] = set()
         found_attraction = None
-        tm_search = await find_ticketmaster_id(sync, artist)
+        # Spotify's name for the artist's stored Spotify id: a source linked by id.
+        spotify_names = [n] if (n := spotify_read.names.get(artist.id)) else []
+        tm_search = await find_ticketmaster_id(sync, artist, spotify_names)
         if tm_search is not None:
             sources.append("ticketmaster")  # searched: found or not, not again before the pause
             if (found_attraction := tm_search.found) is not None:
@@ -375,7 +427,7 @@ async def sync_artists(
             complete = fetched_events.complete
             if "ticketmaster" not in sources:
                 sources.append("ticketmaster")
-        lookup = await resolve_mbid(sync, artist)
+        lookup = await resolve_mbid(sync, artist, spotify_names)
         # Found by a Ticketmaster id that was itself only a name match: not exact either.
         if lookup.exact and (found_attraction is None or "ticketmaster_id" in exact):
             exact.add("mbid")
@@ -391,6 +443,8 @@ async def sync_artists(
             setlists, history = await read_new_setlists(
                 sync, artist, lookup.mbid, known_versions[artist.id]
             )
+        if (held := spotify_read.held_back.get(artist.id)) is not None:
+            identity = await _confirm_spotify(sync, artist, held, lookup, setlists, identity)
         return ArtistSync(  # stored with its batch; its id conflicts recorded then
             artist_id=artist.id,
             identity=identity,
@@ -405,6 +459,46 @@ async def sync_artists(
         )
 
     return await sync_in_batches(sync, chosen, sync_artist, label="master sync")
+
+
+async def _confirm_spotify(
+    sync: SyncRun,
+    artist: ArtistToSync,
+    held: Pick[SpotifyArtist],
+    lookup: MbidLookup,
+    setlists: Sequence[SfmSetlist] | None,
+    identity: ArtistCandidate | None,
+) -> ArtistCandidate | None:
+    """The Spotify hit held back for ``artist`` (only a leading article set it apart), taken when
+    setlist.fm, linked to the artist by id, spells the artist alike: its answer to the artist's
+    Ticketmaster id, the artist named in the setlists read by its stored MusicBrainz id, else
+    (one request) its answer to that id (``tasks/matching.py`` rule 4). Otherwise not taken, and
+    counted as ambiguous."""
+    names = list(lookup.names)
+    hit = confirm(held, names)
+    if hit is None and artist.mbid and lookup.mbid == artist.mbid:
+        names = [s.artist.name for s in setlists or () if s.artist.mbid == artist.mbid]
+        if not names:  # no setlist read this run names it: ask setlist.fm by its id
+            found = await sync.upstream.require_setlistfm().search_artists(mbid=artist.mbid)
+            names = [
+                name
+                for a in found
+                if a.mbid == artist.mbid
+                for name in (a.name, *names_from_sort_name(a.sort_name))
+            ]
+        hit = confirm(held, names)
+    if hit is None:
+        _unmatched(sync, artist, "Spotify", held)
+        return identity
+    logger.info(
+        "artist %s (%s): Spotify %s %r taken: setlist.fm spells the artist so",
+        artist.id,
+        artist.name,
+        hit.id,
+        hit.name,
+    )
+    base = identity if identity is not None else ArtistCandidate(name=artist.name)
+    return base.combine(spotify_candidate(hit))
 
 
 async def backfill_history(sync: SyncRun, *, stopped: dict[str, str]) -> None:

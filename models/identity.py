@@ -6,7 +6,14 @@ import functools
 import re
 import unicodedata
 
-__all__ = ["normalize_name", "normalize_title", "slug_candidates", "slugify"]
+__all__ = [
+    "leading_article",
+    "normalize_name",
+    "normalize_title",
+    "slug_candidates",
+    "slugify",
+    "spelled_alike",
+]
 
 _ARTICLE = re.compile(r"^(the|a|an)\s+")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
@@ -31,6 +38,22 @@ def normalize_name(name: str) -> str:
     folded = _SPACES.sub(" ", _NON_WORD.sub(" ", _fold(name))).strip()
     without_article = _ARTICLE.sub("", folded)
     return without_article or folded
+
+
+def leading_article(name: str) -> str | None:
+    """The leading article ``normalize_name`` drops (``"the"``, ``"a"``, ``"an"``), or ``None``."""
+    folded = _SPACES.sub(" ", _NON_WORD.sub(" ", _fold(name))).strip()
+    found = _ARTICLE.match(folded)
+    return found.group(1) if found is not None and _ARTICLE.sub("", folded) else None
+
+
+def spelled_alike(first: str, second: str) -> bool:
+    """One name, leading article included: ``normalize_name`` equal and the same leading article.
+    ``"The Young Owls"`` and ``"THE YOUNG OWLS!"`` are spelled alike; ``"Young Owls"`` is not
+    (``tasks/matching.py``: a leading article may be another artist)."""
+    return normalize_name(first) == normalize_name(second) and leading_article(
+        first
+    ) == leading_article(second)
 
 
 @functools.lru_cache(maxsize=65536)  # a setlist sync normalises the same titles many times over

@@ -90,6 +90,7 @@ class ArtistToSync:
     sync_failures: int
     spotify_synced_at: datetime | None = None
     ticketmaster_synced_at: datetime | None = None
+    sort_name: str | None = None  # setlist.fm's, with the MusicBrainz id ("Young Owls, The")
 
 
 def needs_sync_clause(now: datetime, stale_after_hours: float) -> ColumnElement[bool]:
@@ -135,6 +136,7 @@ def _to_sync(row: Any) -> ArtistToSync:
         sync_failures=row.sync_failures,
         spotify_synced_at=row.spotify_synced_at,
         ticketmaster_synced_at=row.ticketmaster_synced_at,
+        sort_name=row.sort_name,
     )
 
 
@@ -149,6 +151,7 @@ def _columns() -> list[Any]:
         artists.c.sync_failures,
         artists.c.spotify_synced_at,
         artists.c.ticketmaster_synced_at,
+        artists.c.sort_name,
     ]
 
 

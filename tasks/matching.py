@@ -1,9 +1,12 @@
 """Which search result is the artist we searched for: the homonym rules (pure functions).
 
 A name search (Spotify, Ticketmaster, setlist.fm) answers with every artist whose name fits. Two
-different artists may share a name once normalised ("The Young Owls" and "Young Owls": a leading
-article is a variant of one name between sources, so it cannot tell two artists apart). A result
-is taken only when it is *unambiguous*:
+different artists may share a name once normalised (``models.identity.normalize_name``: case,
+accents, punctuation, ``&``/``and`` and a leading article do not count). A leading article is
+*sometimes* a variant of one name between sources (Ticketmaster lists "The Young Owls" as "Young
+Owls"), and sometimes the only difference between two artists ("Young Owls", known to
+Ticketmaster alone, and "The Young Owls" on Spotify and setlist.fm). So a result is taken only
+when it is *unambiguous*:
 
 1. an exact link wins: the result carries one of the artist's own ids (a Ticketmaster attraction
    linking the artist's Spotify id, a setlist.fm artist with the artist's Ticketmaster id);
@@ -12,12 +15,24 @@ is taken only when it is *unambiguous*:
    an attraction's Spotify / MusicBrainz link that is not the artist's), or another of our rows
    holds their id (that row is that artist);
 3. exactly one candidate left, and no other row of ours with the same name still lacking that
-   kind of id (the result could be either's): taken. Otherwise none is taken, and ``Pick.why``
-   says why; the search is stamped, so it waits its pause before being asked again.
+   kind of id (the result could be either's);
+4. and the candidate is *spelled alike* (``models.identity.spelled_alike``: the same leading
+   article, or none on both sides), either with the name we searched for or with a name a
+   source linked to the artist by id gives it (``also_known_as``: setlist.fm's sort name
+   "Young Owls, The" stored with the MusicBrainz id, setlist.fm's answer to the artist's own
+   Ticketmaster id, Spotify's name for the artist's stored Spotify id). A candidate that only a
+   leading article sets apart is *held back* (``Pick.held_back``): not taken now, and taken
+   later in the same sync only if such a linked source spells it so (``confirm``).
+
+A result that passes is taken; otherwise none is, and ``Pick.why`` says why; the search is
+stamped, so it waits its pause before being asked again. A candidate of the same normalised name
+still counts in rule 3 whatever its article: "Young Owls" and "The Young Owls" both found for
+"Young Owls" are two candidates, and neither is taken.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -26,20 +41,26 @@ from clients.setlistfm import SfmArtist
 from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction
 from models.artists import other_rows_knowledge
-from models.identity import normalize_name
+from models.identity import normalize_name, spelled_alike
 from tasks.store import Writer
 
 __all__ = [
     "Known",
     "Pick",
+    "confirm",
     "known_for",
+    "names_from_sort_name",
     "pick_attraction",
     "pick_setlistfm_artist",
     "pick_spotify_artist",
+    "spelled_alike",
     "tmid_contradicts",
 ]
 
 T = TypeVar("T")
+
+#: A sort name that moved a leading article to the end: "Young Owls, The".
+_SORTED_ARTICLE = re.compile(r"(.+?),\s*(the|a|an)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,12 +76,35 @@ class Known:
 @dataclass(frozen=True)
 class Pick(Generic[T]):
     """The result taken (``None``: none), whether it was an exact link, and why none was
-    (``ambiguous``: results of the name were there, but could be another artist's)."""
+    (``ambiguous``: results of the name were there, but could be another artist's).
+    ``held_back``: the one candidate, not taken because only a leading article sets it apart
+    from the name searched for (``spelled``: its name); ``confirm`` takes it when a source
+    linked to the artist by id spells it so."""
 
     found: T | None = None
     exact: bool = False
     why: str | None = None
     ambiguous: bool = False
+    held_back: T | None = None
+    spelled: str | None = None
+
+
+def names_from_sort_name(sort_name: str | None) -> tuple[str, ...]:
+    """The name with its leading article that a sort name like setlist.fm's ``"Young Owls, The"``
+    stands for (``("The Young Owls",)``); none for any other sort name."""
+    if not sort_name:
+        return ()
+    found = _SORTED_ARTICLE.fullmatch(sort_name.strip())
+    return (f"{found.group(2)} {found.group(1)}",) if found is not None else ()
+
+
+def confirm(pick: Pick[T], names: Iterable[str]) -> T | None:
+    """The held-back candidate of ``pick`` when one of ``names`` (given to the artist by a source
+    linked to it by id) spells it alike; else ``None``."""
+    if pick.held_back is None or pick.spelled is None:
+        return None
+    spelled = pick.spelled
+    return pick.held_back if any(spelled_alike(name, spelled) for name in names) else None
 
 
 async def known_for(
@@ -91,9 +135,11 @@ def _one(
     label: str,
     known: Known,
     excluded: Callable[[T], str | None],
+    spelling: Callable[[T], str],
+    also_known_as: Iterable[str],
 ) -> Pick[T]:
-    """Rules 2 and 3 over ``results`` (already of the searched normalised name); ``ids`` gives a
-    result's own id first, then the ids it links."""
+    """Rules 2 to 4 over ``results`` (already of the searched normalised name); ``ids`` gives a
+    result's own id first, then the ids it links; ``spelling`` its name."""
 
     def key(result: T) -> str:
         return ids(result)[0]
@@ -126,17 +172,38 @@ def _one(
             "of our artists have that name: it could be any of theirs",
             ambiguous=True,
         )
-    return Pick(next(iter(candidates.values())))
+    (candidate,) = candidates.values()
+    spelled = spelling(candidate)
+    if not any(spelled_alike(known_name, spelled) for known_name in (name, *also_known_as)):
+        return Pick(
+            why=f"one {label} artist named {name!r}, spelled {spelled!r}: a leading article "
+            "apart, it may be another artist",
+            ambiguous=True,
+            held_back=candidate,
+            spelled=spelled,
+        )
+    return Pick(candidate)
 
 
 def pick_spotify_artist(
-    name: str, results: Sequence[SpotifyArtist], known: Known
+    name: str,
+    results: Sequence[SpotifyArtist],
+    known: Known,
+    *,
+    also_known_as: Iterable[str] = (),
 ) -> Pick[SpotifyArtist]:
     """The Spotify artist named ``name`` (a search by name: Spotify artists carry no other id)."""
     wanted = normalize_name(name)
     same = [a for a in results if normalize_name(a.name) == wanted]
     return _one(
-        name, same, ids=lambda a: [a.id], label="Spotify", known=known, excluded=lambda a: None
+        name,
+        same,
+        ids=lambda a: [a.id],
+        label="Spotify",
+        known=known,
+        excluded=lambda a: None,
+        spelling=lambda a: a.name,
+        also_known_as=also_known_as,
     )
 
 
@@ -147,6 +214,7 @@ def pick_attraction(
     *,
     spotify_id: str | None,
     mbid: str | None,
+    also_known_as: Iterable[str] = (),
 ) -> Pick[TmAttraction]:
     """The Ticketmaster attraction of the artist named ``name`` with these ids: the one linking
     its Spotify id (exact), else by name without a link to another artist."""
@@ -171,11 +239,18 @@ def pick_attraction(
         label="Ticketmaster",
         known=known,
         excluded=excluded,
+        spelling=lambda a: a.name,
+        also_known_as=also_known_as,
     )
 
 
 def pick_setlistfm_artist(
-    name: str, results: Sequence[SfmArtist], known: Known, *, ticketmaster_id: str | None
+    name: str,
+    results: Sequence[SfmArtist],
+    known: Known,
+    *,
+    ticketmaster_id: str | None,
+    also_known_as: Iterable[str] = (),
 ) -> Pick[SfmArtist]:
     """The setlist.fm artist of the artist named ``name``: the one with its Ticketmaster id
     (exact), else by name without another ``tmid``."""
@@ -198,4 +273,6 @@ def pick_setlistfm_artist(
         label="setlist.fm",
         known=known,
         excluded=excluded,
+        spelling=lambda a: a.name,
+        also_known_as=also_known_as,
     )

@@ -5,6 +5,7 @@ PostgreSQL; the rows are laid down by hand, so each test sees exactly the homony
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 import pytest
@@ -193,3 +194,143 @@ async def test_an_artist_ticketmaster_does_not_know_is_searched_again_only_after
     assert within == 1
     assert sandbox.stats.count("ticketmaster", ATTRACTIONS) == 2
     assert (await rows(world))[own]["ticketmaster_id"] is None
+
+
+def article_homonym(sandbox: Sandbox) -> SandboxArtist:
+    """A core artist "The X" on Spotify and setlist.fm, the only one of its normalised name,
+    whose setlist.fm entry carries no ``tmid`` (so no Ticketmaster id tells it apart there) and
+    whose attraction links its Spotify id."""
+    names = Counter(normalize_name(a.name) for a in sandbox.catalog.artists)
+    return next(
+        a
+        for a in sandbox.catalog.artists
+        if a.kind == "core"
+        and a.name.startswith("The ")
+        and a.ticketmaster_name == a.name
+        and a.link_spotify
+        and a.mbid
+        and a.setlistfm_tmid is None
+        and names[normalize_name(a.name)] == 1
+    )
+
+
+async def test_x_known_from_ticketmaster_only_never_takes_the_ids_of_the_x(
+    world: SyncWorld, use_sandbox: StartSandbox
+) -> None:
+    sandbox = use_sandbox(artists=200)
+    the_x = article_homonym(sandbox)
+    plain = the_x.name.removeprefix("The ")
+    # "X", an artist Ticketmaster alone knows: Spotify's search for its name finds only "The X",
+    # and so does setlist.fm's.
+    x = await add_row(world, plain, ticketmaster_id=NOBODY_TM)
+
+    outcome = await master_sync(mode="daily", limit=1)
+    first = await rows(world)
+    found = await sync_artist(ref=the_x.spotify_id)  # then "The X" itself
+    after = await rows(world)
+
+    ids = ("name", "spotify_id", "ticketmaster_id", "mbid", "popularity", "followers")
+    assert {k: first[x][k] for k in ids} == {
+        "name": plain,
+        "spotify_id": None,
+        "ticketmaster_id": NOBODY_TM,
+        "mbid": None,
+        "popularity": None,
+        "followers": None,
+    }
+    assert first[x]["spotify_synced_at"] is not None  # searched: waits out its pause
+    assert first[x]["setlistfm_synced_at"] is not None
+    assert _counts(outcome, "artists_synced", "identity_ambiguous") == (1, 2)
+    assert isinstance(found, dict)
+    the_row = int(found["artist_id"])
+    assert set(after) == {x, the_row}  # two artists, two rows
+    assert {k: after[x][k] for k in ids} == {k: first[x][k] for k in ids}
+    assert (
+        after[the_row]["name"],
+        after[the_row]["spotify_id"],
+        after[the_row]["ticketmaster_id"],
+    ) == (the_x.name, the_x.spotify_id, the_x.ticketmaster_id)
+    assert await open_errors(world) == []
+
+
+def article_variant(sandbox: Sandbox, *, with_setlists: bool) -> SandboxArtist:
+    """A core artist "The X" that Ticketmaster lists as "X" (the sources' legitimate article
+    variant), whose attraction does not link its Spotify id, the only one of its normalised
+    name, with its Ticketmaster id on setlist.fm, with setlists or without."""
+    names = Counter(normalize_name(a.name) for a in sandbox.catalog.artists)
+    return next(
+        a
+        for a in sandbox.catalog.artists
+        if a.kind == "core"
+        and a.name.startswith("The ")
+        and a.ticketmaster_name == a.name.removeprefix("The ")
+        and not a.link_spotify
+        and a.setlistfm_tmid == a.ticketmaster_id
+        and (a.activity > 0) == with_setlists
+        and names[normalize_name(a.name)] == 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("artists", "mbid_stored", "with_setlists"),
+    [(200, False, True), (200, True, True), (300, True, False)],
+    ids=["found-by-tmid", "mbid-stored", "mbid-stored-no-setlists"],
+)
+async def test_an_article_variant_keeps_matching_when_setlistfm_spells_it_so(
+    world: SyncWorld,
+    use_sandbox: StartSandbox,
+    artists: int,
+    mbid_stored: bool,
+    with_setlists: bool,
+) -> None:
+    sandbox = use_sandbox(artists=artists)
+    artist = article_variant(sandbox, with_setlists=with_setlists)
+    # Our row has Ticketmaster's spelling ("X"); Spotify's search finds only "The X". setlist.fm,
+    # linked by id (its answer to our Ticketmaster id, the setlists of our MusicBrainz id, or
+    # its answer to that id), spells the artist "The X": the hit is ours.
+    own = await add_row(
+        world,
+        artist.ticketmaster_name,
+        ticketmaster_id=artist.ticketmaster_id,
+        mbid=artist.mbid if mbid_stored else None,
+    )
+
+    outcome = await master_sync(mode="daily", limit=1)
+    after = await rows(world)
+
+    assert _counts(outcome, "artists_synced", "identity_ambiguous") == (1, 0)
+    assert (after[own]["spotify_id"], after[own]["mbid"]) == (artist.spotify_id, artist.mbid)
+    assert after[own]["popularity"] is not None
+    assert await open_errors(world) == []
+
+
+async def test_setlistfm_takes_an_article_variant_spotify_spells_so_by_our_spotify_id(
+    world: SyncWorld, use_sandbox: StartSandbox
+) -> None:
+    sandbox = use_sandbox(artists=1000)
+    names = Counter(normalize_name(a.name) for a in sandbox.catalog.artists)
+    artist = next(
+        a
+        for a in sandbox.catalog.artists
+        if a.kind == "core"
+        and a.name.startswith("The ")
+        and a.ticketmaster_name == a.name.removeprefix("The ")
+        and a.setlistfm_tmid is None
+        and names[normalize_name(a.name)] == 1
+    )
+    # Our row "X" (Ticketmaster's spelling) holds its Spotify id; setlist.fm does not know its
+    # Ticketmaster id, and its name search finds "The X": Spotify, read by our Spotify id, spells
+    # the artist so.
+    own = await add_row(
+        world,
+        artist.ticketmaster_name,
+        ticketmaster_id=artist.ticketmaster_id,
+        spotify_id=artist.spotify_id,
+    )
+
+    outcome = await master_sync(mode="daily", limit=1)
+    after = await rows(world)
+
+    assert _counts(outcome, "artists_synced", "identity_ambiguous") == (1, 0)
+    assert after[own]["mbid"] == artist.mbid
+    assert await open_errors(world) == []

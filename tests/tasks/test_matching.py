@@ -8,9 +8,12 @@ from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction
 from tasks.matching import (
     Known,
+    confirm,
+    names_from_sort_name,
     pick_attraction,
     pick_setlistfm_artist,
     pick_spotify_artist,
+    spelled_alike,
     tmid_contradicts,
 )
 
@@ -34,9 +37,13 @@ def test_spotify_two_hits_of_one_normalised_name_are_ambiguous() -> None:
 
 def test_spotify_a_hit_another_row_holds_is_that_row_and_leaves_the_other() -> None:
     results = [_spotify(SP_PLAIN, "Young Owls"), _spotify(SP_THE, "The Young Owls")]
-    pick = pick_spotify_artist("Young Owls", results, Known(held_elsewhere=frozenset({SP_PLAIN})))
-    assert pick.found == results[1]
-    assert not pick.exact
+    known = Known(held_elsewhere=frozenset({SP_PLAIN}))
+    pick = pick_spotify_artist("Young Owls", results, known)
+    spelled = pick_spotify_artist("Young Owls", results, known, also_known_as=["The Young Owls"])
+    # The one left is spelled with an article ours lacks: held back until a linked source
+    # spells our artist so (rule 4).
+    assert (pick.found, pick.held_back) == (None, results[1])
+    assert (spelled.found, spelled.exact) == (results[1], False)
 
 
 def test_spotify_one_hit_for_two_rows_of_that_name_is_ambiguous() -> None:
@@ -91,7 +98,7 @@ def test_a_legacy_numeric_tmid_cannot_contradict_a_discovery_id() -> None:
 def test_attraction_linking_our_spotify_id_is_exact_one_linking_another_is_excluded() -> None:
     ours = TmAttraction(id="K8vZ917aaaa", name="Young Owls", spotify_id=SP_THE)
     theirs = TmAttraction(id="K8vZ917bbbb", name="Young Owls", spotify_id=SP_PLAIN)
-    unlinked = TmAttraction(id="K8vZ917cccc", name="The Young Owls")
+    unlinked = TmAttraction(id="K8vZ917cccc", name="YOUNG OWLS")
     exact = pick_attraction("Young Owls", [theirs, ours], Known(), spotify_id=SP_THE, mbid=None)
     by_name = pick_attraction(
         "Young Owls", [theirs, unlinked], Known(), spotify_id=SP_THE, mbid=None
@@ -120,3 +127,65 @@ def test_attraction_whose_link_another_row_holds_is_that_row() -> None:
         "the Ticketmaster artists named 'Young Owls' are others: K8vZ917aaaa (another of our "
         f"artists holds {MB_PLAIN})"
     )
+
+
+# A leading article is part of the name (issue 12, the 5,000-artist month): "Young Owls" known
+# from Ticketmaster only, and a different "The Young Owls" on Spotify and setlist.fm.
+
+
+def test_spotify_one_hit_with_another_leading_article_is_held_back_not_taken() -> None:
+    the_owls = _spotify(SP_THE, "The Young Owls")
+    pick = pick_spotify_artist("Young Owls", [the_owls], Known())
+    assert (pick.found, pick.ambiguous, pick.held_back) == (None, True, the_owls)
+    assert pick.why == (
+        "one Spotify artist named 'Young Owls', spelled 'The Young Owls': a leading article "
+        "apart, it may be another artist"
+    )
+
+
+def test_spotify_hit_with_another_article_is_taken_when_a_linked_source_spells_it_so() -> None:
+    the_owls = _spotify(SP_THE, "The Young Owls")
+    pick = pick_spotify_artist("Young Owls", [the_owls], Known(), also_known_as=("the young owls",))
+    assert (pick.found, pick.exact, pick.held_back) == (the_owls, False, None)
+    assert confirm(pick_spotify_artist("Young Owls", [the_owls], Known()), ["The Young Owls"]) == (
+        the_owls
+    )
+    assert confirm(pick_spotify_artist("Young Owls", [the_owls], Known()), ["Young Owls"]) is None
+
+
+def test_setlistfm_name_hit_with_another_leading_article_is_held_back_not_taken() -> None:
+    the_owls = SfmArtist(mbid=MB_THE, name="The Young Owls")
+    pick = pick_setlistfm_artist("Young Owls", [the_owls], Known(), ticketmaster_id="K8vZ917bbbb")
+    assert (pick.found, pick.held_back) == (None, the_owls)
+    assert pick.why == (
+        "one setlist.fm artist named 'Young Owls', spelled 'The Young Owls': a leading article "
+        "apart, it may be another artist"
+    )
+    spelled = pick_setlistfm_artist(
+        "Young Owls",
+        [the_owls],
+        Known(),
+        ticketmaster_id="K8vZ917bbbb",
+        also_known_as=["The Young Owls"],
+    )
+    assert spelled.found == the_owls
+
+
+def test_attraction_name_hit_with_another_leading_article_is_held_back_not_taken() -> None:
+    the_owls = TmAttraction(id="K8vZ917cccc", name="The Young Owls")
+    pick = pick_attraction("Young Owls", [the_owls], Known(), spotify_id=SP_PLAIN, mbid=None)
+    assert (pick.found, pick.held_back) == (None, the_owls)
+
+
+def test_a_name_sort_name_gives_the_spelling_with_its_article() -> None:
+    assert names_from_sort_name("Young Owls, The") == ("The Young Owls",)
+    assert names_from_sort_name("Perfect Circle, A") == ("A Perfect Circle",)
+    assert names_from_sort_name("Hart, June") == ()
+    assert names_from_sort_name(None) == ()
+
+
+def test_spelled_alike_keeps_the_article_and_ignores_the_rest() -> None:
+    assert spelled_alike("The Young Owls", "THE YOUNG OWLS!")
+    assert spelled_alike("Beyoncé & Jay-Z", "beyonce and jay z")
+    assert not spelled_alike("The Young Owls", "Young Owls")
+    assert not spelled_alike("A Young Owls", "The Young Owls")
