@@ -6,8 +6,11 @@ On a fresh SQLite file and the in-process sandbox (caps lifted, Prefect's epheme
 harness): discovery (``limit`` = all artists), a full master sync, the sandbox calendar moved
 ``--days`` forward (the homonym twins start touring within ten days), discovery and a full
 master sync again. Then, from ``sandbox.truth.Truth`` (never from what the flows believe): the
-rows whose ids belong to two real artists, the real artists held by two rows, and which rows
-hold each side of every homonym pair. Prints JSON.
+rows whose ids belong to two real artists, the real artists held by two rows, which rows hold
+each side of every homonym pair, the ids linked (of the rows that are one real artist: how many
+of its real ids they hold; the recall of the links) and the legitimate article variants (an
+artist Ticketmaster lists without its leading article, "Young Owls" for "The Young Owls": which
+of its ids its row holds, which it could). Prints JSON.
 """
 
 from __future__ import annotations
@@ -68,8 +71,14 @@ async def _run(artists: int, seed: int, days: float, database_url: str) -> dict[
         rows = (await conn.execute(select(table))).mappings().all()
     await engine.dispose()
 
+    from models.identity import leading_article, normalize_name
+
+    id_fields = ("spotify_id", "ticketmaster_id", "mbid")
     owners: defaultdict[int, set[int]] = defaultdict(set)
     mixed = []
+    ids_held = dict.fromkeys(id_fields, 0)
+    ids_true = dict.fromkeys(id_fields, 0)
+    row_of: dict[int, dict[str, Any]] = {}
     for row in rows:
         real = {
             found.index
@@ -80,6 +89,20 @@ async def _run(artists: int, seed: int, days: float, database_url: str) -> dict[
             mixed.append({"row": row["id"], "name": row["name"], "real_artists": sorted(real)})
         for index in real:
             owners[index].add(row["id"])
+        if len(real) == 1:
+            (index,) = real
+            artist = truth.artist(index)
+            row_of[index] = dict(row)
+            for field in id_fields:
+                if getattr(artist, field):
+                    ids_true[field] += 1
+                    ids_held[field] += int(row[field] == getattr(artist, field))
+    variants = [
+        a
+        for a in truth.artists()
+        if normalize_name(a.name) == normalize_name(a.ticketmaster_name)
+        and leading_article(a.name) != leading_article(a.ticketmaster_name)
+    ]
     return {
         "artists": artists,
         "rows": len(rows),
@@ -93,6 +116,23 @@ async def _run(artists: int, seed: int, days: float, database_url: str) -> dict[
                 "twin_rows": sorted(owners.get(pair.twin.index, ())),
             }
             for pair in truth.homonyms()
+        ],
+        "ids_linked": {
+            field: {"held": ids_held[field], "of": ids_true[field]} for field in id_fields
+        },
+        "article_variants": [
+            {
+                "name": a.name,
+                "ticketmaster_name": a.ticketmaster_name,
+                "rows": sorted(owners.get(a.index, ())),
+                "ids": [f for f in id_fields if getattr(a, f)],
+                "held": [
+                    f
+                    for f in id_fields
+                    if a.index in row_of and row_of[a.index][f] == getattr(a, f) and getattr(a, f)
+                ],
+            }
+            for a in variants
         ],
         "flows_wall_seconds": round(wall, 1),
     }
