@@ -8,6 +8,7 @@ watermark of the last run and the ranking read back after a run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -43,7 +44,7 @@ from models.trending.formula import (
     GROWTH_SPAN_DAYS,
     Clock,
 )
-from models.trending.scores import ranked
+from models.trending.scores import Scored, ranked
 from models.trending.sql import epoch_day, epoch_seconds, fenced, float_
 
 __all__ = [
@@ -347,10 +348,17 @@ async def last_event_id(conn: AsyncConnection) -> int:
 
 
 async def top(
-    conn: AsyncConnection, clock: Clock, kind: str, limit: int
+    conn: AsyncConnection,
+    clock: Clock,
+    kind: str,
+    limit: int,
+    *,
+    ranking: Sequence[Scored] | None = None,
 ) -> tuple[RankedEntity, ...]:
-    """The ``limit`` best scores of a kind at ``clock.now`` (ties by id), named."""
-    best = await ranked(conn, clock, kind, limit)
+    """The ``limit`` best scores of a kind at ``clock.now`` (ties by id), named. ``ranking``:
+    the exact top of at least ``limit`` entries (or all positive scores) at the same instant,
+    already read."""
+    best = list(ranking[:limit]) if ranking is not None else await ranked(conn, clock, kind, limit)
     if not best:
         return ()
     ids = [b.id for b in best]

@@ -26,7 +26,9 @@ from models.trending.queries import (
     read_watermark,
     top,
 )
+from models.trending.scores import Scored
 from models.trending.writes import (
+    HISTORY_TOP,
     add_missing_rows,
     rebuild,
     update_changed,
@@ -143,10 +145,13 @@ async def recalculate_trending(
             else:
                 assert previous is not None
                 scored = await update_changed(conn, clock, window, previous)
-            history_rows = await write_history(conn, clock) if mode != "hourly" else 0
+            history = await write_history(conn, clock) if mode != "hourly" else None
+            history_rows = sum(len(best) for best in history.values()) if history else 0
             await write_watermark(conn, clock, mode=mode, event_id=window.last_id)
-            top_artists = await _top(conn, clock, "artist", top)
-            top_shows = await _top(conn, clock, "show", top)
+            # The day's history holds the exact top HISTORY_TOP of each kind at this instant.
+            rankings = history if history is not None and top <= HISTORY_TOP else {}
+            top_artists = await _top(conn, clock, "artist", top, rankings.get("artist"))
+            top_shows = await _top(conn, clock, "show", top, rankings.get("show"))
         except BaseException:
             await transaction.rollback()
             raise
@@ -179,6 +184,6 @@ def _window(newest: int, previous: Watermark | None, *, full: bool) -> EventWind
 
 
 async def _top(
-    conn: AsyncConnection, clock: Clock, kind: str, limit: int
+    conn: AsyncConnection, clock: Clock, kind: str, limit: int, ranking: list[Scored] | None
 ) -> tuple[RankedEntity, ...]:
-    return await top(conn, clock, kind, limit) if limit else ()
+    return await top(conn, clock, kind, limit, ranking=ranking) if limit else ()

@@ -62,7 +62,7 @@ from models.trending.queries import (
     regrouped,
     upcoming_sums,
 )
-from models.trending.scores import ranked
+from models.trending.scores import Scored, ranked
 from models.trending.sql import fenced, float_
 
 __all__ = [
@@ -448,14 +448,15 @@ def oldest_history_day(today: date) -> date:
     return today - timedelta(days=HISTORY_DAYS - 1)
 
 
-async def write_history(conn: AsyncConnection, clock: Clock) -> int:
+async def write_history(conn: AsyncConnection, clock: Clock) -> dict[str, list[Scored]]:
     """Replace today's history rows with the day's top scores of each kind (at ``now``); drop
-    expired days."""
+    expired days. Returns the rows written per kind, best first (their first entries are the
+    run's top lists: no second ranking)."""
     h = HISTORY
     await conn.execute(
         delete(h).where(or_(h.c.day == clock.today, h.c.day < oldest_history_day(clock.today)))
     )
-    written = 0
+    written: dict[str, list[Scored]] = {}
     for kind in ("artist", "show"):
         best = await ranked(conn, clock, kind, HISTORY_TOP, start=await _last_kth(conn, kind))
         if best:
@@ -466,7 +467,7 @@ async def write_history(conn: AsyncConnection, clock: Clock) -> int:
                     for r in best
                 ],
             )
-        written += len(best)
+        written[kind] = best
     return written
 
 
