@@ -20,7 +20,6 @@ against an in-process sandbox world, then a scorecard against the sandbox's trut
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import resource
@@ -249,7 +248,7 @@ async def run_simulation(
     clock = VirtualClock()
     days: list[dict[str, Any]] = []
     runs = _Runs()
-    with _environment(env), fewer_collections():
+    with _environment(env):
         settings = get_settings()
         app = create_app(
             SandboxConfig(
@@ -511,24 +510,6 @@ def one_certificate_bundle(directory: Path) -> Path:
     path = directory / "one-certificate.pem"
     path.write_text(first, encoding="ascii")
     return path
-
-
-# Young objects collected every 50,000 allocations instead of 700: the sandbox's world and the
-# flows' data make a heap of millions of objects, which the older generations' collections
-# traverse again and again. A 1,000-artist world's first 2 days: 4,431 collections taking
-# 7.4 s of 59 s -> 122 taking 3.2 s; the scorecard is the same.
-COLLECTION_THRESHOLDS: Final = (50_000, 20, 100)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """The garbage collector's thresholds at ``COLLECTION_THRESHOLDS`` for the block."""
-    before = gc.get_threshold()
-    gc.set_threshold(*COLLECTION_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 @contextmanager

@@ -212,23 +212,3 @@ def test_two_runs_of_one_world_are_compared_without_the_machine_figures() -> Non
     assert differences(first, second) == []
     moved = {**second, "shows": {**EXPECTED["shows"], "duplicates": 1}}
     assert differences(first, moved) == ["shows.duplicates: 0 != 1"]
-
-
-def test_the_collector_runs_less_often_during_a_simulation_and_as_before_after() -> None:
-    import gc
-
-    from cli.simulate import COLLECTION_THRESHOLDS, fewer_collections
-
-    before = gc.get_threshold()
-    assert before != COLLECTION_THRESHOLDS
-    during: list[tuple[int, ...]] = []
-
-    def stopped() -> None:
-        with fewer_collections():
-            during.append(gc.get_threshold())
-            raise RuntimeError("stop")
-
-    with pytest.raises(RuntimeError, match="stop"):
-        stopped()
-    assert during == [(50_000, 20, 100)]
-    assert gc.get_threshold() == before
