@@ -43,3 +43,14 @@ async def table_rows(
     """Every row of ``table`` as plain dicts (without the ``skip`` columns), in a fixed order."""
     result = await conn.execute(select(table).order_by(table.c[order_by]))
     return [{k: v for k, v in row.items() if k not in skip} for row in result.mappings()]
+
+
+async def sql_rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    """The rows ``sql`` reads from the database at ``url`` (its own engine: a migration test's
+    database is upgraded and downgraded between reads)."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in (await conn.execute(text(sql))).all()]
+    finally:
+        await engine.dispose()

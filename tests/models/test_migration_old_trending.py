@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, inspect, text
 from models.db import make_engine
 from models.migrate import current_revision, downgrade, upgrade
 from models.types import UTCDateTime
+from tests.models.conftest import sql_rows
 
 AT = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
 _TRENDING_ROWS = (
@@ -52,15 +53,6 @@ async def _fill_at_0005(url: str) -> None:
         await engine.dispose()
 
 
-async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return [tuple(row) for row in (await conn.execute(text(sql))).all()]
-    finally:
-        await engine.dispose()
-
-
 async def _columns(url: str, table: str) -> set[str]:
     engine = make_engine(url)
     try:
@@ -82,10 +74,10 @@ async def test_0006_drops_the_old_columns_and_keeps_every_row(empty_database_url
     assert await current_revision(url) == "0006"
     for table in ("artists", "shows"):
         assert not {c for c in await _columns(url, table) if c.startswith("trending")}
-    assert await _rows(url, "SELECT id, name FROM artists") == [(1, "A")]
-    assert await _rows(url, "SELECT id, artist_id FROM shows") == [(7, 1)]
-    assert await _rows(url, _TRENDING_ROWS[0]) == [(1, 40.5, 3.0)]
-    assert await _rows(url, _TRENDING_ROWS[1]) == [(7, 20.25, 4.0)]
+    assert await sql_rows(url, "SELECT id, name FROM artists") == [(1, "A")]
+    assert await sql_rows(url, "SELECT id, artist_id FROM shows") == [(7, 1)]
+    assert await sql_rows(url, _TRENDING_ROWS[0]) == [(1, 40.5, 3.0)]
+    assert await sql_rows(url, _TRENDING_ROWS[1]) == [(7, 20.25, 4.0)]
 
 
 async def test_downgrading_0006_adds_the_columns_back_empty(empty_database_url: str) -> None:
@@ -96,10 +88,10 @@ async def test_downgrading_0006_adds_the_columns_back_empty(empty_database_url: 
     await downgrade(url, "0005")
 
     assert await current_revision(url) == "0005"
-    assert await _rows(
+    assert await sql_rows(
         url, "SELECT id, trending_score, trending_views, trending_growth FROM artists"
     ) == [(1, None, 0.0, None)]
-    assert await _rows(url, "SELECT id, trending_score, trending_attendance FROM shows") == [
+    assert await sql_rows(url, "SELECT id, trending_score, trending_attendance FROM shows") == [
         (7, None, 0.0)
     ]
-    assert await _rows(url, _TRENDING_ROWS[1]) == [(7, 20.25, 4.0)]
+    assert await sql_rows(url, _TRENDING_ROWS[1]) == [(7, 20.25, 4.0)]

@@ -10,6 +10,7 @@ from models.db import make_engine
 from models.migrate import current_revision, downgrade, upgrade
 from models.trending import recalculate_trending
 from models.types import UTCDateTime
+from tests.models.conftest import sql_rows
 from tests.trending.scenario import (
     ARTIST_TRENDS,
     NOW,
@@ -66,15 +67,6 @@ async def _fill_at_0011(url: str) -> None:
         await engine.dispose()
 
 
-async def _query(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return [tuple(row) for row in (await conn.execute(text(sql))).all()]
-    finally:
-        await engine.dispose()
-
-
 async def _schema(url: str, table: str) -> tuple[set[str], set[str]]:
     """``table``'s column names and index names."""
     engine = make_engine(url)
@@ -108,13 +100,13 @@ async def test_0012_keeps_the_rows_and_the_next_run_reads_the_scores_stored_befo
     for table, index in FEED_INDEXES.items():
         assert index in (await _schema(url, table))[1], table
     # Rows kept with their sums; the event mark cleared: the next run recomputes everything.
-    assert await _query(
+    assert await sql_rows(
         url, "SELECT artist_id, views FROM trending_artists WHERE artist_id = 1"
     ) == [(1, 1.5)]
-    assert await _query(
+    assert await sql_rows(
         url, "SELECT show_id, views, bound FROM trending_shows WHERE show_id = 1"
     ) == [(1, 2.5, 0.0)]
-    assert await _query(url, "SELECT event_id FROM trending_watermarks") == [(None,)]
+    assert await sql_rows(url, "SELECT event_id FROM trending_watermarks") == [(None,)]
 
     engine = make_engine(url)
     try:
@@ -148,7 +140,7 @@ async def test_downgrading_0012_restores_the_score_column_and_clears_the_mark(
     for table in ("shows", "artists", "artist_snapshots"):
         assert FEED_INDEXES[table] not in (await _schema(url, table))[1]
     # The rows are kept, score 0 until the next run (which recomputes: the mark is cleared).
-    assert await _query(url, "SELECT artist_id, score, views FROM trending_artists") == [
+    assert await sql_rows(url, "SELECT artist_id, score, views FROM trending_artists") == [
         (artist_id, 0.0, 1.5) for artist_id in sorted(EXPECTED_ARTISTS)
     ]
-    assert await _query(url, "SELECT event_id FROM trending_watermarks") == [(None,)]
+    assert await sql_rows(url, "SELECT event_id FROM trending_watermarks") == [(None,)]

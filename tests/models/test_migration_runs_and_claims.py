@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from models.db import make_engine
 from models.migrate import current_revision, downgrade, upgrade
 from models.types import UTCDateTime
+from tests.models.conftest import sql_rows
 
 AT = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
 
@@ -54,15 +55,6 @@ async def _fill_at_0003(url: str) -> None:
         await engine.dispose()
 
 
-async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return [tuple(row) for row in (await conn.execute(text(sql))).all()]
-    finally:
-        await engine.dispose()
-
-
 async def _set_crashed(url: str) -> None:
     engine = make_engine(url)
     try:
@@ -81,16 +73,21 @@ async def test_upgrading_to_0004_keeps_runs_error_links_and_artists(
     await upgrade(url, "0004")
 
     assert await current_revision(url) == "0004"
-    assert await _rows(url, "SELECT id, job, status, heartbeat_at FROM sync_runs ORDER BY id") == [
+    assert await sql_rows(
+        url, "SELECT id, job, status, heartbeat_at FROM sync_runs ORDER BY id"
+    ) == [
         (1, "master-sync", "success", None),
         (2, "seed-comprehensive", "failed", None),
     ]
-    assert await _rows(url, "SELECT id, run_id FROM sync_errors ORDER BY id") == [(1, 2), (2, None)]
-    assert await _rows(url, "SELECT id, claimed_by_run, claimed_until FROM artists") == [
+    assert await sql_rows(url, "SELECT id, run_id FROM sync_errors ORDER BY id") == [
+        (1, 2),
+        (2, None),
+    ]
+    assert await sql_rows(url, "SELECT id, claimed_by_run, claimed_until FROM artists") == [
         (1, None, None)
     ]
     await _set_crashed(url)
-    assert await _rows(url, "SELECT status FROM sync_runs WHERE id = 1") == [("crashed",)]
+    assert await sql_rows(url, "SELECT status FROM sync_runs WHERE id = 1") == [("crashed",)]
 
 
 async def test_downgrading_0004_turns_crashed_into_failed_and_keeps_links(
@@ -104,11 +101,14 @@ async def test_downgrading_0004_turns_crashed_into_failed_and_keeps_links(
     await downgrade(url, "0003")
 
     assert await current_revision(url) == "0003"
-    assert await _rows(url, "SELECT id, status FROM sync_runs ORDER BY id") == [
+    assert await sql_rows(url, "SELECT id, status FROM sync_runs ORDER BY id") == [
         (1, "failed"),
         (2, "failed"),
     ]
-    assert await _rows(url, "SELECT id, run_id FROM sync_errors ORDER BY id") == [(1, 2), (2, None)]
+    assert await sql_rows(url, "SELECT id, run_id FROM sync_errors ORDER BY id") == [
+        (1, 2),
+        (2, None),
+    ]
     try:
         await _set_crashed(url)
     except IntegrityError:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from models.db import make_engine
 from models.migrate import _config, upgrade
 from models.types import UTCDateTime
+from tests.models.conftest import sql_rows
 
 AT = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
 FILL = [
@@ -48,15 +49,6 @@ FILL = [
 ]
 
 
-async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return [tuple(row) for row in (await conn.execute(text(sql))).all()]
-    finally:
-        await engine.dispose()
-
-
 async def test_0009_merges_duplicate_shows_and_keeps_every_link(empty_database_url: str) -> None:
     url = empty_database_url
     await upgrade(url, "0005")
@@ -73,14 +65,14 @@ async def test_0009_merges_duplicate_shows_and_keeps_every_link(empty_database_u
 
     await upgrade(url, "0009")
 
-    assert await _rows(
+    assert await sql_rows(
         url, "SELECT id, ticketmaster_id, setlistfm_id, status, venue_id FROM shows ORDER BY id"
     ) == [
         (1, "E1", "S1", "upcoming", 1),
         (3, "E3", None, "upcoming", 2),
         (4, "E4", "S5", "upcoming", 3),
     ]
-    assert await _rows(
+    assert await sql_rows(
         url,
         "SELECT id, ticketmaster_id, setlistfm_id, latitude, city_latitude FROM venues ORDER BY id",
     ) == [
@@ -90,15 +82,15 @@ async def test_0009_merges_duplicate_shows_and_keeps_every_link(empty_database_u
         (5, "T5", None, None, None),
         (6, None, "S6", None, 43.6),
     ]
-    assert await _rows(url, "SELECT id, show_id FROM setlists") == [(1, 1)]
-    assert await _rows(url, "SELECT id, show_id FROM user_activity ORDER BY id") == [
+    assert await sql_rows(url, "SELECT id, show_id FROM setlists") == [(1, 1)]
+    assert await sql_rows(url, "SELECT id, show_id FROM user_activity ORDER BY id") == [
         (1, 1),
         (2, 3),
     ]
-    assert await _rows(
+    assert await sql_rows(
         url, "SELECT show_id, artist_id, position FROM show_support_acts ORDER BY show_id"
     ) == [(1, 2, 1), (3, 1, 1)]
-    trending = await _rows(url, "SELECT show_id, score, as_of IS NULL FROM trending_shows")
+    trending = await sql_rows(url, "SELECT show_id, score, as_of IS NULL FROM trending_shows")
     assert sorted(trending) == [(1, 5.0, True), (3, 9.0, False)]
 
 
@@ -133,19 +125,19 @@ async def test_0009_downgrades_delisted_to_upcoming_and_keeps_every_link(
     finally:
         await engine.dispose()
 
-    assert await _rows(url, "SELECT id, status FROM shows ORDER BY id") == [
+    assert await sql_rows(url, "SELECT id, status FROM shows ORDER BY id") == [
         (1, "upcoming"),
         (3, "upcoming"),
         (4, "upcoming"),
     ]
-    assert await _rows(url, "SELECT id, show_id FROM user_activity ORDER BY id") == [
+    assert await sql_rows(url, "SELECT id, show_id FROM user_activity ORDER BY id") == [
         (1, 1),
         (2, 3),
     ]
-    assert await _rows(
+    assert await sql_rows(
         url, "SELECT show_id, artist_id FROM show_support_acts ORDER BY show_id"
     ) == [
         (1, 2),
         (3, 1),
     ]
-    assert await _rows(url, "SELECT id, show_id FROM setlists") == [(1, 1)]
+    assert await sql_rows(url, "SELECT id, show_id FROM setlists") == [(1, 1)]

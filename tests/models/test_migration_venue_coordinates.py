@@ -11,18 +11,10 @@ from sqlalchemy.engine import Connection
 from models.db import make_engine
 from models.migrate import _config, upgrade
 from models.types import UTCDateTime
+from tests.models.conftest import sql_rows
 
 AT = datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
 VENUES = "SELECT id, latitude, longitude, city_latitude, city_longitude FROM venues ORDER BY id"
-
-
-async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = make_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return [tuple(row) for row in (await conn.execute(text(sql))).all()]
-    finally:
-        await engine.dispose()
 
 
 async def test_0005_moves_setlistfm_city_coordinates_and_back(empty_database_url: str) -> None:
@@ -46,7 +38,7 @@ async def test_0005_moves_setlistfm_city_coordinates_and_back(empty_database_url
         await engine.dispose()
 
     await upgrade(url, "0005")
-    assert await _rows(url, VENUES) == [
+    assert await sql_rows(url, VENUES) == [
         (1, None, None, 40.5, -74.5),  # setlist.fm only: the city's, moved
         (2, 41.5, -73.5, None, None),  # Ticketmaster's own, kept
         (3, 42.5, -72.5, None, None),
@@ -64,7 +56,7 @@ async def test_0005_moves_setlistfm_city_coordinates_and_back(empty_database_url
             await conn.run_sync(downgrade)
     finally:
         await engine.dispose()
-    assert await _rows(url, "SELECT id, latitude, longitude FROM venues ORDER BY id") == [
+    assert await sql_rows(url, "SELECT id, latitude, longitude FROM venues ORDER BY id") == [
         (1, 40.5, -74.5),
         (2, 41.5, -73.5),
         (3, 42.5, -72.5),
