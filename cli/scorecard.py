@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.truth import CHANGE_KINDS, Entry, SimTruth, truth_status
+from cli.truth import CHANGE_KINDS, EVENT_CHANGE_KINDS, Change, Entry, SimTruth, truth_status
 from cli.truth import entries as true_entries
 from models.tables import Artist, Setlist, SetlistEntry, Show, Song, Venue
 from sandbox.catalog import Artist as TrueArtist
@@ -25,11 +25,18 @@ from sandbox.catalog import Event
 
 __all__ = [
     "DayQuota",
+    "Measured",
     "Scorecard",
+    "SpotifyRow",
     "compute_scorecard",
     "differences",
+    "event_changes_within",
+    "event_lag_figures",
+    "lag_figures",
     "percentile",
+    "quota_figures",
     "ratio",
+    "spotify_figures",
 ]
 
 API_QUOTAS: dict[str, int | None] = {"ticketmaster": 5000, "setlistfm": 1440, "spotify": None}
@@ -91,7 +98,10 @@ class Scorecard:
                     continue
                 out.append((section, name, _shown(value)))
             if section == "freshness":
-                for kind, lag in figures.get("lag_hours", {}).items():
+                lags = figures.get("lag_hours", {})
+                if "event_lag_hours" in figures:
+                    lags = {"event changes": figures["event_lag_hours"], **lags}
+                for kind, lag in lags.items():
                     out.append(
                         (
                             section,
@@ -100,9 +110,27 @@ class Scorecard:
                             f" / {lag['pending']}",
                         )
                     )
+                for kind, within in figures.get("event_changes_within_24h_by_kind", {}).items():
+                    out.append(
+                        (
+                            section,
+                            f"{kind} within 24 h (share / on time / due)",
+                            f"{_shown(within['share'])} / {within['on_time']} / {within['due']}",
+                        )
+                    )
             if section == "quota":
                 for api, worst in figures.get("worst_day", {}).items():
                     out.append((section, f"{api} busiest day (requests / quota)", worst))
+                for api, share in figures.get("busiest_day_share", {}).items():
+                    out.append(
+                        (
+                            section,
+                            f"{api} busiest day share of quota / days above 90 %",
+                            f"{_shown(share)} / {figures['days_above_90_percent'][api]}",
+                        )
+                    )
+                for api, per in figures.get("requests_per_synced_artist_by_api", {}).items():
+                    out.append((section, f"{api} requests per synced artist", _shown(per)))
         return out
 
 
@@ -122,6 +150,7 @@ class _Row:
     ticketmaster_id: str | None
     mbid: str | None
     synced: bool
+    spotify_synced_at: datetime | None
 
 
 def _true_artist(row: _Row, truth: SimTruth) -> tuple[TrueArtist | None, set[int]]:
@@ -146,6 +175,179 @@ def _true_artist(row: _Row, truth: SimTruth) -> tuple[TrueArtist | None, set[int
     return pointed[0], indexes
 
 
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One measured upstream change (``compute_scorecard`` says which are measured): its kind,
+    when it happened upstream, and when our row came to reflect it (None: pending at the end)."""
+
+    kind: str
+    at: datetime
+    reflected: datetime | None
+
+
+def _lag_summary(values: Sequence[float], pending: int) -> dict[str, Any]:
+    return {
+        "median": round(statistics.median(values), 2) if values else None,
+        "p95": round(p95, 2) if (p95 := percentile(values, 0.95)) is not None else None,
+        "count": len(values),
+        "pending": pending,
+    }
+
+
+def _lag_hours(change: Measured, reflected: datetime) -> float:
+    return round((reflected - change.at).total_seconds() / 3600, 4)
+
+
+def lag_figures(measured: Iterable[Measured]) -> dict[str, dict[str, Any]]:
+    """Per change kind (those with a measured change): the lag in hours from the change to the
+    row reflecting it (median and nearest-rank p95, of the reflected changes, rounded to 2
+    places), how many were reflected (``count``) and how many are pending at the end."""
+    lags: dict[str, list[float]] = {kind: [] for kind in CHANGE_KINDS}
+    pending: Counter[str] = Counter()
+    for change in measured:
+        if change.reflected is None:
+            pending[change.kind] += 1
+        else:
+            lags[change.kind].append(_lag_hours(change, change.reflected))
+    return {
+        kind: _lag_summary(values, pending[kind])
+        for kind, values in lags.items()
+        if values or pending[kind]
+    }
+
+
+def event_lag_figures(measured: Iterable[Measured]) -> dict[str, Any]:
+    """``lag_figures``' four figures over the six event kinds together (``event_lag_hours``)."""
+    events = [change for change in measured if change.kind in EVENT_CHANGE_KINDS]
+    return _lag_summary(
+        [_lag_hours(c, c.reflected) for c in events if c.reflected is not None],
+        sum(1 for c in events if c.reflected is None),
+    )
+
+
+def event_changes_within(
+    measured: Iterable[Measured], end: datetime, *, hours: int
+) -> dict[str, Any]:
+    """Event changes (the six ``EVENT_CHANGE_KINDS``) reflected within ``hours`` of happening.
+
+    Due: a measured event change whose ``hours`` had passed by ``end`` (``at + hours <= end``);
+    the ones still inside their window at the end, reflected or not, are not counted. On time: a
+    due change whose row reflected it at most ``hours`` after it happened; a due change still
+    pending at the end is late. ``event_changes_within_<hours>h``: on time / due over the six
+    kinds (None: nothing due); ``..._by_kind``: per kind with a due change, ``share``,
+    ``on_time`` and ``due``."""
+    allowed = timedelta(hours=hours)
+    due: Counter[str] = Counter()
+    on_time: Counter[str] = Counter()
+    for change in measured:
+        if change.kind not in EVENT_CHANGE_KINDS or change.at + allowed > end:
+            continue
+        due[change.kind] += 1
+        if change.reflected is not None and change.reflected <= change.at + allowed:
+            on_time[change.kind] += 1
+    name = f"event_changes_within_{hours}h"
+    return {
+        name: ratio(sum(on_time.values()), sum(due.values())),
+        f"{name}_by_kind": {
+            kind: {
+                "share": ratio(on_time[kind], due[kind]),
+                "on_time": on_time[kind],
+                "due": due[kind],
+            }
+            for kind in EVENT_CHANGE_KINDS
+            if due[kind]
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SpotifyRow:
+    """A synced row's Spotify side: its Spotify id, when its Spotify metadata was last fetched
+    (``spotify_synced_at``), and whether the truth's artist behind it is on Spotify."""
+
+    spotify_id: str | None
+    synced_at: datetime | None
+    on_spotify: bool
+
+
+def spotify_figures(rows: Iterable[SpotifyRow], end: datetime, *, days: int) -> dict[str, Any]:
+    """The age of the synced rows' Spotify metadata at ``end``.
+
+    - ``spotify_rows``: synced rows holding a Spotify id;
+    - ``spotify_synced_within_<days>d``: the share of those whose ``spotify_synced_at`` is at
+      most ``days`` days before ``end`` (a row never fetched from Spotify is not);
+    - ``spotify_oldest_days``: the oldest ``end - spotify_synced_at`` among them, in days
+      (2 places; None: none was ever fetched);
+    - ``spotify_never_synced``: those with a Spotify id but no ``spotify_synced_at``;
+    - ``synced_without_spotify_id``: synced rows with no Spotify id, and
+      ``..._on_spotify``: how many of those the truth says are on Spotify (a missed id)."""
+    window = timedelta(days=days)
+    rows = list(rows)
+    with_id = [row for row in rows if row.spotify_id]
+    ages = [end - row.synced_at for row in with_id if row.synced_at is not None]
+    without = [row for row in rows if not row.spotify_id]
+    return {
+        "spotify_rows": len(with_id),
+        f"spotify_synced_within_{days}d": ratio(sum(1 for a in ages if a <= window), len(with_id)),
+        "spotify_oldest_days": round(max(ages).total_seconds() / 86400, 2) if ages else None,
+        "spotify_never_synced": len(with_id) - len(ages),
+        "synced_without_spotify_id": len(without),
+        "synced_without_spotify_id_on_spotify": sum(1 for row in without if row.on_spotify),
+    }
+
+
+#: A day is "above" when the requests an API admitted that day exceed this share of its quota.
+QUOTA_ALERT = (9, 10)
+
+
+def quota_figures(days: Sequence[dict[str, Any]], synced_artists: int) -> dict[str, Any]:
+    """Requests per API per calendar day of the run (``days``: the simulation's day reports,
+    each ``{"date", "requests": {api: {"requests", "admitted", "over_cap"}}, "over_cap"}``;
+    ``requests`` counts every request the API received, ``admitted`` those it answered within
+    its caps, ``over_cap`` those it refused for a cap).
+
+    - ``days_over_quota``: days on which an API admitted more than its daily quota (summed over
+      the APIs with one);
+    - ``over_cap_answers``: requests refused for a cap, all APIs, all days;
+    - ``requests_per_synced_artist``: every request of every API over ``shows.synced_artists``;
+    - ``worst_day``: per API, its busiest day's requests / its daily quota;
+    - ``busiest_day_share``: per API with a daily quota (Ticketmaster 5,000, setlist.fm 1,440;
+      not Spotify: a rolling window), the most requests it admitted in a day over that quota;
+    - ``days_above_90_percent``: per API with a daily quota, the days on which it admitted more
+      than 90 % of it (Ticketmaster > 4,500, setlist.fm > 1,296);
+    - ``requests_per_synced_artist_by_api``: per API, its requests over the synced artists."""
+    per_api: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for day in days:
+        for api, figures in day["requests"].items():
+            per_api[api].append({"day": day["date"], **figures})
+    over_days = 0
+    worst: dict[str, str] = {}
+    busiest_share: dict[str, float | None] = {}
+    above: dict[str, int] = {}
+    by_api: dict[str, float | None] = {}
+    for api, entries_ in per_api.items():
+        limit = API_QUOTAS.get(api)
+        busiest = max(entries_, key=lambda e: e["requests"])
+        by_api[api] = ratio(sum(e["requests"] for e in entries_), synced_artists)
+        worst[api] = f"{busiest['requests']} / {limit if limit is not None else '-'}"
+        if limit is not None:
+            over_days += sum(1 for e in entries_ if e["admitted"] > limit)
+            busiest_share[api] = ratio(max(e["admitted"] for e in entries_), limit)
+            part, whole = QUOTA_ALERT
+            above[api] = sum(1 for e in entries_ if e["admitted"] * whole > limit * part)
+    return {
+        "days_over_quota": over_days,
+        "over_cap_answers": sum(d["over_cap"] for d in days),
+        "requests_per_synced_artist": ratio(
+            sum(e["requests"] for entries_ in per_api.values() for e in entries_), synced_artists
+        ),
+        "worst_day": worst,
+        "busiest_day_share": busiest_share,
+        "days_above_90_percent": above,
+        "requests_per_synced_artist_by_api": by_api,
+    }
+
+
 async def compute_scorecard(
     engine: AsyncEngine,
     truth: SimTruth,
@@ -160,7 +362,13 @@ async def compute_scorecard(
         a = Artist.__table__  # type: ignore[attr-defined]
         artist_rows = [
             _Row(
-                r.id, r.name, r.spotify_id, r.ticketmaster_id, r.mbid, r.last_synced_at is not None
+                r.id,
+                r.name,
+                r.spotify_id,
+                r.ticketmaster_id,
+                r.mbid,
+                r.last_synced_at is not None,
+                r.spotify_synced_at,
             )
             for r in (
                 await conn.execute(
@@ -171,6 +379,7 @@ async def compute_scorecard(
                         a.c.ticketmaster_id,
                         a.c.mbid,
                         a.c.last_synced_at,
+                        a.c.spotify_synced_at,
                     )
                 )
             ).all()
@@ -416,11 +625,10 @@ async def compute_scorecard(
     for change in changes:
         if change.kind.startswith("event_") and change.event_id is not None:
             last_of_event[change.event_id] = change.at
-    lags: dict[str, list[float]] = {kind: [] for kind in CHANGE_KINDS}
-    pending: Counter[str] = Counter()
+    measured: list[Measured] = []
 
-    def lag(kind: str, since: datetime, reflected: datetime) -> None:
-        lags[kind].append(round((reflected - since).total_seconds() / 3600, 4))
+    def reflected(change: Change, at: datetime | None) -> None:
+        measured.append(Measured(change.kind, change.at, at))
 
     for change in changes:
         if change.kind in ("setlist_published", "setlist_edited"):
@@ -432,20 +640,17 @@ async def compute_scorecard(
                 else None
             )
             if held is None or version is None or version < (change.version or 0):
-                pending[change.kind] += 1
+                reflected(change, None)
             elif change.kind == "setlist_published":
-                lag(change.kind, change.at, held.created_at)
+                reflected(change, held.created_at)
             elif version == change.version:
-                lag(change.kind, change.at, held.updated_at)
+                reflected(change, held.updated_at)
             continue
         if change.event_id is None or last_of_event.get(change.event_id) != change.at:
             continue  # superseded
         held_show = stored_by_tm.get(change.event_id)
         if change.kind == "event_new":
-            if held_show is None:
-                pending[change.kind] += 1
-            else:
-                lag(change.kind, change.at, held_show.created_at)
+            reflected(change, held_show.created_at if held_show is not None else None)
             continue
         event = change.event
         if event is None or event.sort_instant < end:
@@ -453,49 +658,29 @@ async def compute_scorecard(
         if change.kind == "event_dropped":
             if held_show is None:
                 continue  # never stored: nothing to take back
-            if held_show.status in ("cancelled", "delisted"):
-                lag(change.kind, change.at, held_show.updated_at)
-            else:
-                pending[change.kind] += 1
+            done = held_show.status in ("cancelled", "delisted")
+            reflected(change, held_show.updated_at if done else None)
             continue
         if held_show is not None and matches(event, held_show):
-            lag(change.kind, change.at, held_show.updated_at)
+            reflected(change, held_show.updated_at)
         else:
-            pending[change.kind] += 1
+            reflected(change, None)
+    # Spotify metadata: one entry per synced row (the rows behind ``shows.synced_artists``; an
+    # artist held by two rows counts twice, ``identity.extra_rows`` says how often).
+    spotify_rows = [
+        SpotifyRow(row.spotify_id, row.spotify_synced_at, synced[row.id].spotify_id is not None)
+        for row in artist_rows
+        if row.id in synced
+    ]
     freshness = {
-        "lag_hours": {
-            kind: {
-                "median": round(statistics.median(values), 2) if values else None,
-                "p95": round(p95, 2) if (p95 := percentile(values, 0.95)) is not None else None,
-                "count": len(values),
-                "pending": pending[kind],
-            }
-            for kind, values in lags.items()
-            if values or pending[kind]
-        }
+        "lag_hours": lag_figures(measured),
+        "event_lag_hours": event_lag_figures(measured),
+        **event_changes_within(measured, end, hours=24),
+        **spotify_figures(spotify_rows, end, days=7),
     }
 
     # quota -------------------------------------------------------------------------------------
-    per_api: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for day in days:
-        for api, figures in day["requests"].items():
-            per_api[api].append({"day": day["date"], **figures})
-    over_days = 0
-    worst: dict[str, str] = {}
-    total_requests = 0
-    for api, entries_ in per_api.items():
-        limit = API_QUOTAS.get(api)
-        busiest = max(entries_, key=lambda e: e["requests"])
-        total_requests += sum(e["requests"] for e in entries_)
-        worst[api] = f"{busiest['requests']} / {limit if limit is not None else '-'}"
-        if limit is not None:
-            over_days += sum(1 for e in entries_ if e["admitted"] > limit)
-    quota = {
-        "days_over_quota": over_days,
-        "over_cap_answers": sum(d["over_cap"] for d in days),
-        "requests_per_synced_artist": ratio(total_requests, len(synced_artists)),
-        "worst_day": worst,
-    }
+    quota = quota_figures(days, len(synced_artists))
     return Scorecard(identity, show_card, setlist_card, freshness, quota, trending, run)
 
 

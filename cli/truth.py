@@ -12,10 +12,19 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sandbox.catalog import Artist, Catalog, Event, Performance
-from sandbox.timeline import CHANGE_KINDS, ChangeKind
+from sandbox.timeline import CHANGE_KINDS, EVENT_CHANGE_KINDS, ChangeKind
 from sandbox.truth import Change, Truth
 
-__all__ = ["CHANGE_KINDS", "Change", "ChangeKind", "Entry", "SimTruth", "entries", "truth_status"]
+__all__ = [
+    "CHANGE_KINDS",
+    "EVENT_CHANGE_KINDS",
+    "Change",
+    "ChangeKind",
+    "Entry",
+    "SimTruth",
+    "entries",
+    "truth_status",
+]
 
 #: One song of a setlist as the database keeps it: (set index from 1, encore, title, tape, cover).
 Entry = tuple[int, int, str, bool, str | None]

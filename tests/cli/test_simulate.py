@@ -110,7 +110,21 @@ EXPECTED: dict[str, Any] = {
             "event_postponed": {"count": 1, "median": 5.67, "p95": 5.67, "pending": 0},
             "setlist_edited": {"count": 2, "median": 15.44, "p95": 23.26, "pending": 1},
             "setlist_published": {"count": 2, "median": 0.82, "p95": 1.52, "pending": 0},
-        }
+        },
+        "event_lag_hours": {"count": 1, "median": 5.67, "p95": 5.67, "pending": 0},
+        # The postponement (day 2) is due by the end and was stored 5.67 h after it.
+        "event_changes_within_24h": 1.0,
+        "event_changes_within_24h_by_kind": {
+            "event_postponed": {"due": 1, "on_time": 1, "share": 1.0},
+        },
+        # 35 of the 36 synced artists hold a Spotify id, all refreshed within the last 0.75 day;
+        # the 36th is not on Spotify.
+        "spotify_rows": 35,
+        "spotify_synced_within_7d": 1.0,
+        "spotify_oldest_days": 0.75,
+        "spotify_never_synced": 0,
+        "synced_without_spotify_id": 1,
+        "synced_without_spotify_id_on_spotify": 0,
     },
     "identity": {
         "artists_in_two_rows": 0,
@@ -130,6 +144,13 @@ EXPECTED: dict[str, Any] = {
         "over_cap_answers": 0,
         "requests_per_synced_artist": 20.0,
         "worst_day": {"setlistfm": "91 / 1440", "spotify": "4 / -", "ticketmaster": "198 / 5000"},
+        "busiest_day_share": {"setlistfm": 0.0632, "ticketmaster": 0.0396},
+        "days_above_90_percent": {"setlistfm": 0, "ticketmaster": 0},
+        "requests_per_synced_artist_by_api": {
+            "setlistfm": 4.6389,
+            "spotify": 0.1667,
+            "ticketmaster": 15.1944,
+        },
     },
     "run": {
         "artists": 60,
