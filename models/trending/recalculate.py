@@ -30,7 +30,9 @@ from models.trending.scores import Scored
 from models.trending.writes import (
     HISTORY_TOP,
     add_missing_rows,
+    catalogue_size,
     rebuild,
+    state_is_empty,
     update_changed,
     write_history,
     write_watermark,
@@ -136,10 +138,14 @@ async def recalculate_trending(
                     f"({previous.computed_at.isoformat()}); mode 'full' recomputes at any instant"
                 )
             window = _window(newest, previous, full=full)
-            added = {kind: await add_missing_rows(conn, kind) for kind in ("artist", "show")}
+            empty = full and await state_is_empty(conn)
+            if empty:  # every row is inserted by the rebuild: no empty row added first
+                added = {kind: await catalogue_size(conn, kind) for kind in ("artist", "show")}
+            else:
+                added = {kind: await add_missing_rows(conn, kind) for kind in ("artist", "show")}
             if full:
-                scored = await rebuild(conn, clock, window)
-                if postgres and not dry_run:
+                scored = await rebuild(conn, clock, window, empty=empty)
+                if postgres and empty and not dry_run:
                     # Every row is new: fresh statistics for the next statements and runs.
                     await conn.execute(text("ANALYZE trending_artists, trending_shows"))
             else:

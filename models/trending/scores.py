@@ -57,6 +57,7 @@ __all__ = [
     "Scored",
     "artist_scores",
     "entity_scores",
+    "grown_upcoming",
     "ranked",
     "scores_at_last_run",
     "show_scores",
@@ -84,14 +85,20 @@ def _decay(clock: Clock, state: Table) -> ColumnElement[float]:
     return func.coalesce(clock.decay_since(state.c.as_of), float_(0.0))
 
 
+def grown_upcoming(clock: Clock, t: Table) -> ColumnElement[float]:
+    """An artist row's upcoming-shows sum (as of ``as_of``'s UTC day) grown to today: what it
+    is while none of its shows has passed (``today <= upcoming_until``)."""
+    as_of_day = func.floor(epoch_seconds(t.c.as_of) / float_(86400.0), type_=Float)
+    return t.c.upcoming * pow2(
+        (clock.today_day_sql() - as_of_day) / float_(clock.show_half_life_days)
+    )
+
+
 def artist_scores(clock: Clock, where: ColumnElement[bool] | None = None) -> Subquery:
     """``(id, score)`` of every artist with a state row (or those matching ``where``, a
     condition on ``ARTIST_STATE``) at ``clock.now``."""
     t, shows = ARTIST_STATE, _SHOWS
-    as_of_day = func.floor(epoch_seconds(t.c.as_of) / float_(86400.0), type_=Float)
-    grown = t.c.upcoming * pow2(
-        (clock.today_day_sql() - as_of_day) / float_(clock.show_half_life_days)
-    )
+    grown = grown_upcoming(clock, t)
     recounted = (
         select(func.coalesce(func.sum(clock.proximity(shows.c.local_date), type_=Float), 0.0))
         .where(

@@ -62,7 +62,7 @@ from models.trending.queries import (
     regrouped,
     upcoming_sums,
 )
-from models.trending.scores import Scored, ranked
+from models.trending.scores import Scored, grown_upcoming, ranked
 from models.trending.sql import fenced, float_
 
 __all__ = [
@@ -71,8 +71,10 @@ __all__ = [
     "HISTORY_DAYS",
     "HISTORY_TOP",
     "add_missing_rows",
+    "catalogue_size",
     "forget_artist_activity",
     "rebuild",
+    "state_is_empty",
     "update_changed",
     "write_history",
     "write_watermark",
@@ -104,6 +106,12 @@ async def add_missing_rows(conn: AsyncConnection, kind: str) -> int:
     missing = select(catalogue.c.id).where(~exists().where(state.c[key] == catalogue.c.id))
     result = await conn.execute(insert(state).from_select([key], missing))
     return int(result.rowcount)
+
+
+async def catalogue_size(conn: AsyncConnection, kind: str) -> int:
+    """The artists (or shows) in the catalogue: one state row each."""
+    catalogue = STATE[kind][2]
+    return int(await conn.scalar(select(func.count()).select_from(catalogue)) or 0)
 
 
 async def forget_artist_activity(conn: AsyncConnection, *, artist_ids: list[int]) -> None:
@@ -142,13 +150,42 @@ async def _temporary(conn: AsyncConnection, query: Any, name: str) -> Table:
 # Full rebuild
 
 
-async def rebuild(conn: AsyncConnection, clock: Clock, window: EventWindow) -> dict[str, int]:
-    """Every state row rebuilt from the catalogue and every event of ``window``, as of now.
+async def state_is_empty(conn: AsyncConnection) -> bool:
+    """No trending state row at all (the first run, or after the state was deleted)."""
+    for kind in ("artist", "show"):
+        state, key, _ = STATE[kind]
+        if await conn.scalar(select(state.c[key]).limit(1)) is not None:
+            return False
+    return True
+
+
+async def rebuild(
+    conn: AsyncConnection, clock: Clock, window: EventWindow, *, empty: bool
+) -> dict[str, int]:
+    """Every state row recomputed from the catalogue and every event of ``window``, as of now.
+
+    ``empty`` (no state row yet): every row inserted. Otherwise every entity has a row
+    (``add_missing_rows``), and only the rows whose stored inputs differ from the recomputed
+    ones (``_same_artist``, ``_same_show``) are rewritten: the others give the same scores.
     Returns the rows written per kind."""
     # One pass over the events for both kinds, staged (PostgreSQL runs CREATE TABLE ... AS in
     # parallel; it never parallelises a data-modifying statement).
     pairs = await _temporary(conn, pair_sums(clock, window.condition(clock)), "trending_staged")
     staged = {kind: regrouped(pairs, kind) for kind in ("artist", "show")}
+    if empty:
+        written = await _insert_all(conn, clock, staged)
+    else:
+        written = {
+            "artist": await _refresh_artists(conn, clock, staged["artist"]),
+            "show": await _refresh_shows(conn, clock, staged["show"]),
+        }
+    await conn.execute(text(f"DROP TABLE {pairs.name}"))
+    return written
+
+
+async def _insert_all(
+    conn: AsyncConnection, clock: Clock, staged: dict[str, Any]
+) -> dict[str, int]:
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         await conn.execute(text("TRUNCATE trending_artists, trending_shows"))
@@ -169,29 +206,110 @@ async def rebuild(conn: AsyncConnection, clock: Clock, window: EventWindow) -> d
         for kind in ("artist", "show"):
             for index in STATE[kind][0].indexes:
                 await conn.execute(CreateIndex(index))
-    await conn.execute(text(f"DROP TABLE {pairs.name}"))
     return written
 
 
-async def _insert_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
-    state = STATE["artist"][0]
+# Two sums are the same when they differ by at most this fraction of their magnitudes: summed
+# in another order (or aged instead of recounted), equal sums differ in their last bits only.
+SAME_SUM = 1e-12
+
+
+def _close(stored: ColumnElement[Any], fresh: ColumnElement[Any]) -> ColumnElement[bool]:
+    return func.abs(stored - fresh) <= float_(SAME_SUM) * (func.abs(stored) + func.abs(fresh))
+
+
+def _same_sums(clock: Clock, state: Table, fresh: Any) -> list[ColumnElement[bool]]:
+    """The stored sums aged to now (as a reader ages them) equal the recounted ones."""
+    decay = clock.decay_since(state.c.as_of)
+    return [_close(snap(state.c[name] * decay), fresh[name]) for name in SUMS]
+
+
+def _same_artist(clock: Clock, fresh: Any) -> ColumnElement[bool]:
+    """The stored row of ``fresh``'s artist gives, at any instant from now on, the scores of
+    ``fresh`` (the recomputed inputs): the same popularity, growth and nearest show, sums and
+    upcoming-shows sum aged to now within ``SAME_SUM``."""
+    t = STATE["artist"][0]
+    return and_(
+        t.c.as_of.is_not(None),
+        t.c.popularity.is_not_distinct_from(fresh.popularity),
+        t.c.growth.is_not_distinct_from(fresh.growth),
+        t.c.growth_day.is_not_distinct_from(fresh.growth_day),
+        t.c.upcoming_until.is_not_distinct_from(fresh.until),
+        or_(fresh.until.is_(None), _close(grown_upcoming(clock, t), fresh.upcoming)),
+        *_same_sums(clock, t, fresh),
+    )
+
+
+def _same_show(clock: Clock, fresh: Any) -> ColumnElement[bool]:
+    """As ``_same_artist`` for a show: the same headliner, popularity, status and date, sums
+    aged to now within ``SAME_SUM``, and a stored ranking bound at least the recomputed one."""
+    t = STATE["show"][0]
+    return and_(
+        t.c.as_of.is_not(None),
+        t.c.artist_id.is_not_distinct_from(fresh.artist_id),
+        t.c.popularity.is_not_distinct_from(fresh.popularity),
+        t.c.cancelled == fresh.cancelled,
+        t.c.ahead_date.is_not_distinct_from(fresh.ahead_date),
+        fresh.bound - t.c.bound <= float_(SAME_SUM) * (func.abs(t.c.bound) + func.abs(fresh.bound)),
+        *_same_sums(clock, t, fresh),
+    )
+
+
+def _artist_rows(clock: Clock, sums: Any) -> Any:
+    """Every artist's inputs as of now (``sums``: its activity sums over every event)."""
     growth = follower_growth(clock)
     upcoming = upcoming_sums(clock)
     artists = ARTISTS
-    rows = select(
+    return select(
         artists.c.id,
         artists.c.popularity,
-        *(snap(func.coalesce(sums.c[name], float_(0.0))) for name in SUMS),
+        *(snap(func.coalesce(sums.c[name], float_(0.0))).label(name) for name in SUMS),
         growth.c.growth,
-        _growth_day(growth),
-        func.coalesce(upcoming.c.upcoming, float_(0.0)),
+        _growth_day(growth).label("growth_day"),
+        func.coalesce(upcoming.c.upcoming, float_(0.0)).label("upcoming"),
         upcoming.c.until,
-        literal(clock.now, state.c.as_of.type),
     ).select_from(
         artists.outerjoin(sums, sums.c.id == artists.c.id)
         .outerjoin(growth, growth.c.id == artists.c.id)
         .outerjoin(upcoming, upcoming.c.id == artists.c.id)
     )
+
+
+async def _refresh_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
+    """Rewrite the artists' rows that differ from their recomputation (every artist has one)."""
+    state = STATE["artist"][0]
+    z = fenced(_artist_rows(clock, sums), "artist_rows").c
+    statement = (
+        update_(state)
+        .where(state.c.artist_id == z.id, ~_same_artist(clock, z))
+        .values(
+            popularity=z.popularity,
+            **{name: z[name] for name in SUMS},
+            growth=z.growth,
+            growth_day=z.growth_day,
+            upcoming=z.upcoming,
+            upcoming_until=z.until,
+            as_of=literal(clock.now, state.c.as_of.type),
+        )
+    )
+    return int((await conn.execute(statement)).rowcount)
+
+
+async def _refresh_shows(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
+    """Rewrite the shows' rows that differ from their recomputation (every show has one)."""
+    state = STATE["show"][0]
+    z = fenced(_show_rows(clock, _show_inputs(sums)), "show_rows").c
+    statement = (
+        update_(state)
+        .where(state.c.show_id == z.id, ~_same_show(clock, z))
+        .values({name: z[name] for name in _SHOW_COLUMNS[1:]})
+    )
+    return int((await conn.execute(statement)).rowcount)
+
+
+async def _insert_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
+    state = STATE["artist"][0]
+    rows = _artist_rows(clock, sums).add_columns(literal(clock.now, state.c.as_of.type))
     columns = [
         "artist_id",
         "popularity",
@@ -245,10 +363,9 @@ _SHOW_COLUMNS = [
 ]
 
 
-async def _insert_shows(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
-    state = STATE["show"][0]
+def _show_inputs(sums: Any) -> Any:
     shows = SHOWS
-    inputs = fenced(
+    return fenced(
         select(
             shows.c.id,
             shows.c.artist_id,
@@ -263,7 +380,12 @@ async def _insert_shows(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
         ),
         "show_inputs",
     )
-    result = await conn.execute(insert(state).from_select(_SHOW_COLUMNS, _show_rows(clock, inputs)))
+
+
+async def _insert_shows(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
+    state = STATE["show"][0]
+    rows = _show_rows(clock, _show_inputs(sums))
+    result = await conn.execute(insert(state).from_select(_SHOW_COLUMNS, rows))
     return int(result.rowcount)
 
 

@@ -145,8 +145,8 @@ async def test_hourly_then_full_flows_agree_and_record_one_row_each(
         "shows_scored": 0,
         "history_rows": 0,
     }
-    # a full run rebuilds every row
-    assert (full["artists_scored"], full["shows_scored"], full["history_rows"]) == (7, 4, 10)
+    # a full run recomputes every row and rewrites none (the hourly run left them right)
+    assert (full["artists_scored"], full["shows_scored"], full["history_rows"]) == (0, 0, 10)
     assert (await scores(flow_db, ARTIST_TRENDS), await scores(flow_db, SHOW_TRENDS)) == (
         after_hourly
     )

@@ -3,9 +3,10 @@
 A seeded world (artists, shows, snapshots) lives through six days: events arrive between runs
 (most in the window, some late, some dated in the future, a few decades old), shows are
 cancelled, postponed and added, artists appear, popularity moves, followers are snapshotted, two
-artists merge. After every hourly and daily run, the scores and the ranking of every artist and
-show equal those of a full recomputation from the raw events at the same instant, row for row;
-at the end, equal too to a recomputation from scratch (all trending state deleted).
+artists merge. After every hourly and daily run, a full recomputation from the raw events at the
+same instant finds every row's inputs equal to the run's (it rewrites none); after every daily
+run, the scores and the ranking of every artist and show equal those of a full recomputation
+from scratch (all trending state deleted, rolled back), row for row; at the end, too, committed.
 """
 
 from __future__ import annotations
@@ -168,12 +169,39 @@ class World:
         self.shows = {s: survivor if a == loser else a for s, a in self.shows.items()}
 
 
+async def _from_scratch(engine: AsyncEngine, at: datetime) -> TrendingResult:
+    """A full recomputation at ``at`` with no trending state at all (rolled back), the state
+    put back afterwards as it was."""
+    tables = (ARTIST_TRENDS, SHOW_TRENDS, WATERMARKS)
+    async with engine.begin() as conn:
+        saved = [[dict(r) for r in (await conn.execute(select(t))).mappings()] for t in tables]
+        for table in tables:
+            await conn.execute(delete(table))
+    try:
+        return await recalculate_trending(
+            engine, mode="full", now=at, settings=SETTINGS, dry_run=True, top=ALL
+        )
+    finally:
+        async with engine.begin() as conn:
+            for table, rows in zip(tables, saved, strict=True):
+                if rows:
+                    await conn.execute(insert(table), rows)
+
+
 async def _assert_equals_full(engine: AsyncEngine, run: TrendingResult) -> None:
-    """The run's ranking and every row's score equal a full recomputation's (rolled back): a
-    row missing from the full ranking scores 0 there."""
-    full = await recalculate_trending(
+    """A full recomputation over the run's state finds every row's inputs equal to the
+    recomputed ones (within ``SAME_SUM``): it rewrites none, and ranks as the run did."""
+    over_state = await recalculate_trending(
         engine, mode="full", now=run.now, settings=SETTINGS, dry_run=True, top=ALL
     )
+    assert (over_state.artists_scored, over_state.shows_scored) == (0, 0)
+    assert (over_state.top_artists, over_state.top_shows) == (run.top_artists, run.top_shows)
+
+
+async def _assert_equals_scratch(engine: AsyncEngine, run: TrendingResult) -> None:
+    """The run's ranking and every row's score equal a full recomputation's from scratch
+    (rolled back): a row missing from the full ranking scores 0 there."""
+    full = await _from_scratch(engine, run.now)
     assert full.full is True
     assert run.top_artists == full.top_artists
     assert run.top_shows == full.top_shows
@@ -182,6 +210,7 @@ async def _assert_equals_full(engine: AsyncEngine, run: TrendingResult) -> None:
         artist_ids = set((await conn.execute(select(ARTISTS.c.id))).scalars())
         show_ids = set((await conn.execute(select(SHOWS.c.id))).scalars())
     assert (set(artists), set(shows)) == (artist_ids, show_ids)  # every row scored
+    assert (full.artists_scored, full.shows_scored) == (len(artist_ids), len(show_ids))
     full_artists = {r.id: r.score for r in full.top_artists}
     full_shows = {r.id: r.score for r in full.top_shows}
     assert artists == {key: full_artists.get(key, 0.0) for key in artist_ids}
@@ -212,6 +241,8 @@ async def test_incremental_runs_over_random_days_equal_full_recomputations_row_f
             assert run.full is False
             incremental_runs += 1
             await _assert_equals_full(engine, run)
+            if mode == "daily":
+                await _assert_equals_scratch(engine, run)
             previous = at
     assert incremental_runs == 3 * DAYS
     # The world really moved: every kind of change happened, and most rows were rescored.
