@@ -49,6 +49,7 @@ from sandbox.core import Sandbox
 from sandbox.stats import SandboxStats
 
 __all__ = [
+    "FIXED_PLAN_LIMITS",
     "SIMULATION_START",
     "DailyStats",
     "InvalidSimulation",
@@ -123,6 +124,26 @@ def _check_url(option: str, url: str) -> None:
         raise InvalidSimulation(f"{option}: not a database URL") from None
     if backend not in ("sqlite", "postgresql"):
         raise InvalidSimulation(f"{option}: SQLite or PostgreSQL only, got {backend}")
+
+
+#: The deployments' limits before the daily request plan (issue 16), when each was the plan:
+#: what ``REQUEST_PLAN=fixed`` replays, the baseline ``benchmarks/request_plan.py`` compares.
+FIXED_PLAN_LIMITS: Final = {
+    "autonomous-sync/discovery": 25,
+    "autonomous-sync/sync": 25,
+    "master-sync/daily": 50,
+}
+
+
+def _parameters(deployment: DeploymentDef) -> dict[str, Any]:
+    """The deployment's parameters; with ``REQUEST_PLAN=fixed``, its limit before the plan."""
+    from settings import get_settings
+
+    parameters = dict(deployment.parameters)
+    fixed = FIXED_PLAN_LIMITS.get(deployment.full_name)
+    if fixed is not None and get_settings().request_plan == "fixed":
+        parameters["limit"] = fixed
+    return parameters
 
 
 def schedule(start: datetime, end: datetime) -> list[tuple[datetime, DeploymentDef]]:
@@ -298,7 +319,7 @@ async def run_simulation(
                     flow = load_flow(JOBS[deployment.job])
                     began = time.perf_counter()
                     try:
-                        await flow(**deployment.parameters)
+                        await flow(**_parameters(deployment))
                     except Exception:
                         runs.failed[name] += 1
                     runs.wall[name] = runs.wall.get(name, 0.0) + time.perf_counter() - began

@@ -28,8 +28,10 @@ from pydantic import BaseModel
 
 from clients.errors import AuthError, MalformedRecord, QuotaExhausted
 from clients.setlistfm import SfmSetlist
+from flows._plan import BudgetedLimiter, PlanBudgetSpent, RequestPlan, make_plan, settle_plan
 from flows._runs import RunOutcome, RunTracker, record_refusal, tracked_run
-from models.sync_state import ArtistToSync, HistoryMark
+from models.catalog import setlist_versions
+from models.sync_state import ArtistToSync, HistoryMark, history_due
 from models.types import utcnow
 from settings import Settings, get_settings
 from tasks.deps import Upstream, check_credentials, open_upstream
@@ -40,12 +42,14 @@ from tasks.store import (
     Writer,
     record_artist_failure,
     store_artist_syncs,
+    store_history_page,
 )
-from tasks.upstream import read_artist_setlists
+from tasks.upstream import read_artist_setlists, read_history_page
 
 __all__ = [
     "ArtistOutcome",
     "SyncRun",
+    "backfill_history",
     "day_window",
     "open_sync_run",
     "read_new_setlists",
@@ -61,13 +65,21 @@ class SyncRun:
     and the run's clock reading. A plain class on purpose: Prefect walks task parameters that are
     collections, dataclasses or models, and this is passed to every task of the run."""
 
-    __slots__ = ("now", "run", "upstream", "writer")
+    __slots__ = ("now", "plan", "run", "upstream", "writer")
 
-    def __init__(self, run: RunTracker, upstream: Upstream, writer: Writer, now: datetime) -> None:
+    def __init__(
+        self,
+        run: RunTracker,
+        upstream: Upstream,
+        writer: Writer,
+        now: datetime,
+        plan: RequestPlan | None = None,
+    ) -> None:
         self.run = run
         self.upstream = upstream
         self.writer = writer
         self.now = now
+        self.plan = plan if plan is not None else RequestPlan("fixed", now.date())
 
     @property
     def settings(self) -> Settings:
@@ -88,6 +100,7 @@ class SyncRun:
         await self.record_refused_records()
         for key, value in self.upstream.request_counts().items():
             self.run.count(key, value)
+        self.run.summary_lines.extend(self.plan.lines())
         return self.run.outcome()
 
 
@@ -109,19 +122,30 @@ async def open_sync_run(
     mode = getattr(params, "mode", None)
     async with (
         tracked_run(job=job, mode=mode, parameters=params, dry_run=dry_run) as run,
-        open_rate_limiter(settings, apis, engine=run.engine) as limiter,
-        open_upstream(settings, apis=apis, limiter=limiter) as upstream,
+        open_rate_limiter(settings, apis, engine=run.engine) as rate_limiter,
     ):
-        writer = Writer(run.engine, dry_run=dry_run)
-        sync = SyncRun(run, upstream, writer, utcnow())
+        now = utcnow()
+        plan = await make_plan(run.engine, settings, job=job, mode=mode, apis=apis, now=now)
+        for line in plan.lines():
+            logger.info("%s", line)
+        plan.limiter = limiter = BudgetedLimiter(rate_limiter, plan.grants())
         try:
-            yield sync
-        except Exception:
-            try:  # a failed run keeps what it refused too, unless the database is what failed
-                await sync.record_refused_records()
-            except Exception as recording:
-                logger.warning("refused records not recorded: %s", type(recording).__name__)
-            raise
+            async with open_upstream(settings, apis=apis, limiter=limiter) as upstream:
+                writer = Writer(run.engine, dry_run=dry_run)
+                sync = SyncRun(run, upstream, writer, now, plan)
+                try:
+                    yield sync
+                except Exception:
+                    try:  # a failed run keeps what it refused too, unless the database failed
+                        await sync.record_refused_records()
+                    except Exception as recording:
+                        logger.warning("refused records not recorded: %s", type(recording).__name__)
+                    raise
+        finally:
+            try:  # what the run did not spend goes back to the day's plan
+                await settle_plan(run.engine, plan, limiter.spent)
+            except Exception as settling:
+                logger.warning("request plan not settled: %s", type(settling).__name__)
 
 
 def day_window(now: datetime, days: int) -> tuple[datetime, datetime]:
@@ -154,12 +178,74 @@ async def read_new_setlists(
     return fetched.setlists, history
 
 
+async def backfill_history(
+    sync: SyncRun, *, stopped: dict[str, str], pages: int, first_reads: bool = False
+) -> None:
+    """Older setlists of the artists whose history is not complete, least recently advanced
+    first, within ``pages`` pages (``SETLIST_HISTORY_PAGES_PER_RUN`` with a fixed plan; what is
+    left of the run's setlist.fm grant with the daily plan). Each page is stored with the cursor
+    in one transaction. ``first_reads``: artists with a MusicBrainz id never read yet too
+    (``history_due``). setlist.fm stopping (quota spent, key refused) ends the backfill for the run
+    with one error row; another failure costs that artist's backfill for this run only (an
+    error row, no failure mark: its own sync is not concerned)."""
+    run = sync.run
+    budget = pages
+    if budget <= 0 or "setlistfm" in stopped:
+        return
+    async with sync.writer.read() as conn:
+        due = await history_due(conn, limit=budget, first_reads=first_reads)
+    for entry in due:
+        if budget <= 0:
+            break
+        async with sync.writer.read() as conn:
+            known = await setlist_versions(conn, entry.artist_id)
+        number = entry.next_page
+        try:
+            while budget > 0:
+                page = await read_history_page(sync.upstream, entry.mbid, number)
+                budget -= 1
+                run.count("history_pages_read")
+                fresh = [s for s in page.setlists if known.get(s.id) != s.version_id]
+                counts = await store_history_page(
+                    sync.writer,
+                    artist_id=entry.artist_id,
+                    setlists=fresh,
+                    mark=HistoryMark(
+                        entry.mbid,
+                        number if page.trusted else number - 1,
+                        page.trusted and page.is_last,
+                    ),
+                    today=sync.now.date(),
+                    now=sync.now,
+                )
+                for key, value in counts.items():
+                    run.count(key, value)
+                if page.is_last:
+                    run.count("histories_completed", int(page.trusted))
+                    break
+                number += 1
+        except Exception as exc:
+            history_stopped = await record_setlistfm_failure(
+                run,
+                exc,
+                step="history",
+                artist_id=entry.artist_id,
+                resumes="the history backfill resumes next run",
+            )
+            if history_stopped:
+                break
+    await sync.record_refused_records()
+
+
 async def record_setlistfm_failure(
     run: RunTracker, exc: Exception, *, step: str, artist_id: int, resumes: str
 ) -> bool:
     """Record a failed setlist.fm read of one artist in ``step`` (the setlist watch, the history
     backfill). True when the API stopped (a spent quota, a refused key): the step ends there and
     ``resumes`` says when; otherwise only that artist failed and the step goes on."""
+    if isinstance(exc, PlanBudgetSpent):  # the run's share is spent: planned, not an error
+        run.count(f"{exc.api}_plan_spent")
+        return True
     if isinstance(exc, QuotaExhausted | AuthError):
         await run.error(
             source=exc.api,
@@ -266,6 +352,9 @@ async def _read_one(batches: _Batches, artist: ArtistToSync, job: ArtistJob) -> 
             run.count("artists_skipped")
             if exc.api not in batches.stopped:
                 batches.stopped[exc.api] = run.redact(str(exc))
+                if isinstance(exc, PlanBudgetSpent):  # planned: not an error
+                    run.count(f"{exc.api}_plan_spent")
+                    return None
                 await run.error(
                     source=exc.api,
                     key="run",

@@ -32,7 +32,7 @@ Spotify:
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s; 401: re-auth |
 | cached by Prefect | `read-spotify-artists`, `read-playlists`: 6 h |
 | rate limits | 180/min |
-| stops | quota spent or key refused: ends it for the run, artists untouched; 403: degrades |
+| stops | quota, key or plan share spent: API ends for the run, artists untouched; 403: degrades |
 
 Ticketmaster:
 
@@ -40,8 +40,8 @@ Ticketmaster:
 |---|---|
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
 | cached by Prefect | `sweep-markets`: 30 min |
-| rate limits | 5/s, 5,000/day |
-| stops | quota spent or key refused: ends it for the run, artists untouched |
+| rate limits | 5/s, 5,000/day; daily plan: a share of 90 % of the day |
+| stops | quota, key or plan share spent: API ends for the run, artists untouched |
 
 setlist.fm:
 
@@ -49,8 +49,8 @@ setlist.fm:
 |---|---|
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
 | cached by Prefect | nothing (read incrementally from each artist's cursor) |
-| rate limits | 2/s, 1,440/day; history backfill: 360 pages a run; setlist watch: 25 artists a run |
-| stops | quota spent or key refused: ends it for the run, artists untouched |
+| rate limits | 2/s, 1,440/day; daily plan: a share of 90 % of the day: watch, then backfill |
+| stops | quota, key or plan share spent: API ends for the run, artists untouched |
 
 No Prefect task retries a read: the client retried each request already. A failed
 artist keeps its data and its old sync time, gets an error row and a retry time
@@ -66,6 +66,7 @@ from datetime import date, timedelta
 from clients.ticketmaster import TmEvent
 from flows._artist_sync import (
     SyncRun,
+    backfill_history,
     day_window,
     open_sync_run,
     read_new_setlists,
@@ -73,15 +74,25 @@ from flows._artist_sync import (
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
+from flows.master_sync import look_up_shows, refresh_spotify
 from flows.params import AutonomousMode, AutonomousSyncParams, Limit
 from models.artists import ArtistCandidate, group_candidates
-from models.catalog import setlist_versions_of
+from models.catalog import listed_shows_at_venues, setlist_versions_of
 from models.ledger import JOB_AUTONOMOUS_SYNC
-from models.sync_state import ArtistToSync, claim_artists_for_sync, claim_awaiting_setlists
+from models.sync_state import (
+    ArtistToSync,
+    claim_artists_for_sync,
+    claim_awaiting_setlists,
+    claim_setlists_after_shows,
+    claim_spotify_rotation,
+    mark_spotify_read,
+)
 from settings import Settings, get_settings
+from tasks.deps import has_credentials
 from tasks.mapping import attraction_candidate, spotify_candidate
 from tasks.store import ArtistSync, import_artists, store_events, store_setlist_check
 from tasks.upstream import (
+    MarketSweep,
     cached,
     read_artist_events,
     read_playlists,
@@ -91,15 +102,31 @@ from tasks.upstream import (
 
 __all__ = ["AutonomousSyncParams", "apis_for", "autonomous_sync"]
 
+#: The daily plan's setlist watch: the first read this long after a show started, then again
+#: every ``WATCH_RECHECK``, for ``WATCH_DAYS`` days after it.
+WATCH_FIRST_AFTER = timedelta(hours=3)
+WATCH_RECHECK = timedelta(hours=18)
+WATCH_DAYS = 3
+#: The daily plan reads every artist's Spotify data at least this often.
+SPOTIFY_ROTATION = timedelta(days=6)
+#: Vanished shows a planned discovery run looks up at most (its Ticketmaster grant first).
+VANISHED_CHECKS_PER_RUN = 500
+#: History pages a planned sync run may read at most (its setlist.fm grant decides first).
+MAX_PAGES = 50_000
+
 
 def apis_for(params: AutonomousSyncParams, settings: Settings) -> list[str]:
-    """Ticketmaster always; Spotify only when discovery reads configured playlists; setlist.fm
-    when the sync watches for new setlists (``sync``/``full`` with a setlist.fm key and
-    ``SETLIST_WATCH_PER_RUN`` above 0)."""
+    """Ticketmaster always; Spotify when discovery reads configured playlists, or when the sync
+    keeps Spotify metadata fresh (``sync``/``full`` with the daily plan and Spotify
+    credentials); setlist.fm when the sync watches for new setlists (``sync``/``full`` with a
+    setlist.fm key and ``SETLIST_WATCH_PER_RUN`` above 0)."""
     apis = ["ticketmaster"]
-    if params.mode in ("discovery", "full") and settings.discovery_playlists:
+    syncing = params.mode in ("sync", "full")
+    if (params.mode in ("discovery", "full") and settings.discovery_playlists) or (
+        syncing and settings.request_plan == "planned" and has_credentials(settings, "spotify")
+    ):
         apis.append("spotify")
-    if params.mode in ("sync", "full") and _watching(settings):
+    if syncing and _watching(settings):
         apis.append("setlistfm")
     return apis
 
@@ -112,7 +139,7 @@ def _watching(settings: Settings) -> bool:
 @job_flow("autonomous-sync", timeout_hours=2)
 async def autonomous_sync(
     mode: AutonomousMode = "sync",
-    limit: Limit = 25,
+    limit: Limit = 1000,
     dry_run: bool = False,
 ) -> RunOutcome:
     """Discover artists and/or sync the upcoming shows of the artists most in need."""
@@ -124,7 +151,12 @@ async def autonomous_sync(
         if mode in ("sync", "full"):
             await sync_artist_shows(sync, limit=limit)
             if "setlistfm" in apis:
-                await watch_setlists(sync)
+                stopped = await watch_setlists(sync, limit=limit)
+                if sync.plan.planned and sync.settings.setlist_history_pages_per_run > 0:
+                    pages = sync.plan.cap("setlistfm", MAX_PAGES)  # the rest of the grant
+                    await backfill_history(sync, stopped=stopped, pages=pages, first_reads=True)
+            if sync.plan.planned and "spotify" in apis:
+                await rotate_spotify(sync, limit=limit)
         return await sync.outcome()
 
 
@@ -162,7 +194,7 @@ async def discover_artists(sync: SyncRun, *, limit: int) -> None:
     """Find artists playing the major markets (and in the configured Spotify playlists), link
     them to the ones we know, and import up to ``limit`` new ones ranked by evidence."""
     run, settings = sync.run, sync.settings
-    events, evidence = await sweep_discovery_markets(sync)
+    events, evidence, sweep = await sweep_discovery_markets(sync)
     candidates = {("tm", a.id): attraction_candidate(a) for e in events for a in e.attractions}
     if settings.discovery_playlists and sync.upstream.spotify is not None:
         candidates.update(await playlist_candidates(sync))
@@ -188,9 +220,37 @@ async def discover_artists(sync: SyncRun, *, limit: int) -> None:
     stored = await store_events(sync.writer, events, today=sync.now.date(), now=sync.now)
     for key, value in stored.items():
         run.count(key, value)
+    if sync.plan.planned:
+        await confirm_vanished_shows(sync, sweep)
 
 
-async def sweep_discovery_markets(sync: SyncRun) -> tuple[list[TmEvent], Evidence]:
+async def confirm_vanished_shows(sync: SyncRun, sweep: MarketSweep) -> None:
+    """The daily plan's check of what a sweep no longer lists: each stored upcoming show in the
+    sweep's window, at a venue of a market read to its end, whose event the sweep did not
+    return, is looked up by its event id (moved, rescheduled, cancelled, or delisted when
+    Ticketmaster no longer has it), within the run's Ticketmaster grant and
+    ``VANISHED_CHECKS_PER_RUN``. A dropped event is then reflected within hours, not at the
+    artist's next listing read."""
+    complete = [m for m in sweep.complete_markets if m not in sweep.failed_markets]
+    in_complete = {event_id for m in complete for event_id in sweep.events_by_market.get(m, [])}
+    venue_ids = {
+        venue.id for event in sweep.events if event.id in in_complete for venue in event.venues
+    }
+    if not venue_ids:
+        return
+    start, end = day_window(sync.now, sync.settings.discovery_window_days)
+    async with sync.writer.read() as conn:
+        listed = await listed_shows_at_venues(
+            conn, venue_ticketmaster_ids=sorted(venue_ids), start=start.date(), end=end.date()
+        )
+    seen = {event.id for event in sweep.events}
+    vanished = [(show_id, event_id) for show_id, event_id in listed if event_id not in seen]
+    sync.run.count("shows_vanished", len(vanished))
+    limit = sync.plan.cap("ticketmaster", VANISHED_CHECKS_PER_RUN)
+    await look_up_shows(sync, vanished[:limit], stopped={}, label="vanished_shows")
+
+
+async def sweep_discovery_markets(sync: SyncRun) -> tuple[list[TmEvent], Evidence, MarketSweep]:
     """Every event of the discovery markets in the window (one cached task), each failed market
     and malformed record recorded; the evidence each headliner has."""
     run, settings = sync.run, sync.settings
@@ -223,7 +283,7 @@ async def sweep_discovery_markets(sync: SyncRun) -> tuple[list[TmEvent], Evidenc
             if event_id in headliners:
                 evidence.events[headliners[event_id]] += 1
                 evidence.markets[headliners[event_id]].add(market_id)
-    return sweep.events, evidence
+    return sweep.events, evidence, sweep
 
 
 async def playlist_candidates(sync: SyncRun) -> dict[tuple[str, str], ArtistCandidate]:
@@ -269,7 +329,7 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
             run_id=sync.run.run_id,
             now=sync.now,
             lease=sync.claim_lease,
-            limit=limit,
+            limit=sync.plan.cap("ticketmaster", limit),
             stale_after_hours=settings.sync_stale_after_hours,
             source_column="ticketmaster_synced_at",
             require=("ticketmaster_id",),
@@ -301,28 +361,47 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     )
 
 
-async def watch_setlists(sync: SyncRun) -> None:
-    """The new setlists of the artists awaiting one: a show of theirs dated within the last
-    ``SETLIST_WATCH_DAYS`` days (or today) has no setlist yet, and their setlists were last read
-    ``SETLIST_WATCH_RECHECK_HOURS`` or more ago; least recently read first, at most
-    ``SETLIST_WATCH_PER_RUN``. Each is read incrementally from its setlist.fm cursor (from page
-    1, with its history cursor, when none is stored yet) and stored with the cursor moved, its
-    other sync marks untouched. setlist.fm stopping (quota spent, key refused) ends the watch
-    for the run with one error row; another failure costs that artist's check for this run only
-    (an error row, no failure mark)."""
+async def watch_setlists(sync: SyncRun, *, limit: int) -> dict[str, str]:
+    """The new setlists of the artists awaiting one. Each is read incrementally from its
+    setlist.fm cursor (from page 1, with its history cursor, when none is stored yet) and stored
+    with the cursor moved, its other sync marks untouched. setlist.fm stopping (quota spent, key
+    refused, the run's grant spent) ends the watch for the run (one error row, none for the
+    grant); another failure costs that artist's check for this run only (an error row, no
+    failure mark). Returns the APIs that stopped.
+
+    Which artists: with the daily plan, those with a show that started
+    ``WATCH_FIRST_AFTER`` to ``WATCH_DAYS`` days ago without a setlist, read again every
+    ``WATCH_RECHECK`` (a setlist appears 3–40 h after its show: a read about 3 h after it, then
+    every 18 h, finds it within 18 h of its publication), at most the run's ``limit`` and
+    what its setlist.fm grant covers. With the fixed plan: those with a show dated in the last
+    ``SETLIST_WATCH_DAYS`` days (or today), read again after ``SETLIST_WATCH_RECHECK_HOURS``, at
+    most ``SETLIST_WATCH_PER_RUN``. Least recently read first."""
     run, settings = sync.run, sync.settings
+    stopped: dict[str, str] = {}
     async with sync.writer.transaction() as conn:  # claimed for this run, committed first
-        chosen = await claim_awaiting_setlists(
-            conn,
-            run_id=run.run_id,
-            now=sync.now,
-            lease=sync.claim_lease,
-            days=settings.setlist_watch_days,
-            recheck_after=timedelta(hours=settings.setlist_watch_recheck_hours),
-            limit=settings.setlist_watch_per_run,
-        )
+        if sync.plan.planned:
+            chosen = await claim_setlists_after_shows(
+                conn,
+                run_id=run.run_id,
+                now=sync.now,
+                lease=sync.claim_lease,
+                first_after=WATCH_FIRST_AFTER,
+                recheck_after=WATCH_RECHECK,
+                days=WATCH_DAYS,
+                limit=sync.plan.cap("setlistfm", limit),
+            )
+        else:
+            chosen = await claim_awaiting_setlists(
+                conn,
+                run_id=run.run_id,
+                now=sync.now,
+                lease=sync.claim_lease,
+                days=settings.setlist_watch_days,
+                recheck_after=timedelta(hours=settings.setlist_watch_recheck_hours),
+                limit=settings.setlist_watch_per_run,
+            )
     if not chosen:
-        return
+        return stopped
     async with sync.writer.read() as conn:
         known = await setlist_versions_of(conn, [a.id for a in chosen])
     for artist in chosen:
@@ -338,14 +417,15 @@ async def watch_setlists(sync: SyncRun) -> None:
                 now=sync.now,
             )
         except Exception as exc:
-            stopped = await record_setlistfm_failure(
+            halted = await record_setlistfm_failure(
                 run,
                 exc,
                 step="setlist-watch",
                 artist_id=artist.id,
                 resumes="the setlist watch resumes next run",
             )
-            if stopped:
+            if halted:
+                stopped[getattr(exc, "api", "setlistfm")] = run.redact(str(exc))
                 break
             continue
         run.count("setlists_watched")
@@ -354,3 +434,31 @@ async def watch_setlists(sync: SyncRun) -> None:
         if any(value for key, value in counts.items() if key.endswith(("_added", "_updated"))):
             run.changes.append({"artist": artist.name, **counts})
     await sync.record_refused_records()
+    return stopped
+
+
+async def rotate_spotify(sync: SyncRun, *, limit: int) -> None:
+    """Spotify metadata kept at most ``SPOTIFY_ROTATION`` old for every artist (the daily plan):
+    the artists never read first, then the oldest, at most ``limit`` a run; batched reads of
+    50 by id where the app's tier allows (one by one in development mode), an exact-name search
+    for an artist without a Spotify id (``master_sync.refresh_spotify``'s rules). Each artist
+    read or searched gets its ``spotify_synced_at``."""
+    async with sync.writer.transaction() as conn:
+        chosen = await claim_spotify_rotation(
+            conn,
+            run_id=sync.run.run_id,
+            now=sync.now,
+            lease=sync.claim_lease,
+            older_than=SPOTIFY_ROTATION,
+            limit=limit,
+        )
+    if not chosen:
+        return
+    read = await refresh_spotify(sync, chosen, research_after=SPOTIFY_ROTATION)
+    async with sync.writer.transaction() as conn:
+        await mark_spotify_read(conn, read.ids, now=sync.now)
+    sync.run.count("spotify_rotated", len(read.ids))
+    sync.run.summary_lines.append(
+        f"Spotify rotation: {len(read.ids)} of {len(chosen)} artists read "
+        f"(metadata kept under {SPOTIFY_ROTATION.days} days old)."
+    )

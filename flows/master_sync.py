@@ -41,7 +41,7 @@ Spotify:
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s; 401: re-auth |
 | cached by Prefect | `read-spotify-artists`, `read-playlists`: 6 h |
 | rate limits | 180/min |
-| stops | quota spent or key refused: ends it for the run, artists untouched; 403: degrades |
+| stops | quota, key or plan share spent: API ends for the run, artists untouched; 403: degrades |
 | name search | no Spotify id: once per 7 days; an unambiguous exact-name hit only |
 
 Ticketmaster:
@@ -50,8 +50,8 @@ Ticketmaster:
 |---|---|
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
 | cached by Prefect | `sweep-markets`: 30 min |
-| rate limits | 5/s, 5,000/day |
-| stops | quota spent or key refused: ends it for the run, artists untouched |
+| rate limits | 5/s, 5,000/day; daily plan: a share of 90 % of the day |
+| stops | quota, key or plan share spent: API ends for the run, artists untouched |
 | name search | no Ticketmaster id: once per 7 days; its Spotify link, else an unambiguous name |
 
 setlist.fm:
@@ -60,8 +60,8 @@ setlist.fm:
 |---|---|
 | request retries | 4× on 429, 5xx, network, back-off 0.5 s; `Retry-After` ≤ 60 s |
 | cached by Prefect | nothing (read incrementally from each artist's cursor) |
-| rate limits | 2/s, 1,440/day; history backfill: 360 pages a run; setlist watch: 25 artists a run |
-| stops | quota spent or key refused: ends it for the run, artists untouched |
+| rate limits | 2/s, 1,440/day; daily plan: a share of 90 % of the day: watch, then backfill |
+| stops | quota, key or plan share spent: API ends for the run, artists untouched |
 | name search | no MusicBrainz id: once per 7 days; its Ticketmaster id, else an unambiguous name |
 
 No Prefect task retries a read: the client retried each request already. A failed
@@ -84,23 +84,21 @@ from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction, TmEvent
 from flows._artist_sync import (
     SyncRun,
+    backfill_history,
     day_window,
     open_sync_run,
     read_new_setlists,
-    record_setlistfm_failure,
     sync_in_batches,
 )
 from flows._runs import RunOutcome, job_flow
 from flows.params import Limit, MasterMode, MasterSyncParams
 from models.artists import ArtistCandidate
-from models.catalog import setlist_versions, setlist_versions_of
+from models.catalog import setlist_versions_of
 from models.ledger import JOB_MASTER_SYNC
 from models.sync_state import (
     ArtistToSync,
-    HistoryMark,
     claim_artists_for_sync,
     claim_hourly_artists,
-    history_due,
 )
 from tasks.mapping import attraction_candidate, spotify_candidate
 from tasks.matching import (
@@ -120,13 +118,11 @@ from tasks.store import (
     link_found_ids,
     shows_to_confirm,
     store_confirmations,
-    store_history_page,
 )
 from tasks.upstream import (
     cached,
     find_setlistfm_artist,
     read_artist_events,
-    read_history_page,
     read_spotify_artists_task,
     search_attractions,
     search_spotify_artist,
@@ -136,13 +132,22 @@ __all__ = ["APIS", "MasterSyncParams", "master_sync"]
 
 APIS = ("spotify", "ticketmaster", "setlistfm")
 
+#: The daily plan's estimate of the requests one chosen artist costs: setlist.fm (a search when
+#: it has no MusicBrainz id, then up to ``SETLIST_FIRST_SYNC_MAX_PAGES`` pages) and Ticketmaster
+#: (its events, an attraction search when it has no id). The grant bounds the run whatever the
+#: artists really cost; these only size the choice.
+SETLISTFM_PER_ARTIST = 3.0
+TICKETMASTER_PER_ARTIST = 1.5
+#: History pages a planned daily run may read at most (its setlist.fm grant decides first).
+MAX_PAGES = 50_000
+
 logger = logging.getLogger("mysetlist.flows.identity")
 
 
 @job_flow("master-sync", timeout_hours=6)
 async def master_sync(
     mode: MasterMode = "daily",
-    limit: Limit = 50,
+    limit: Limit = 1000,
     dry_run: bool = False,
 ) -> RunOutcome:
     """Sync existing artists from all three sources."""
@@ -152,7 +157,12 @@ async def master_sync(
         spotify_read = await refresh_spotify(sync, chosen)
         stopped = await sync_artists(sync, chosen, spotify_read=spotify_read)
         if params.mode in ("daily", "full"):
-            await backfill_history(sync, stopped=stopped)
+            pages = sync.settings.setlist_history_pages_per_run
+            if sync.plan.planned and pages > 0:  # the rest of the run's setlist.fm grant
+                pages = sync.plan.cap("setlistfm", MAX_PAGES)
+            await backfill_history(
+                sync, stopped=stopped, pages=pages, first_reads=sync.plan.planned
+            )
         await confirm_past_shows(sync, stopped=stopped)
         await finish(sync, params, chosen=len(chosen))
         return await sync.outcome()
@@ -162,6 +172,12 @@ async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[Artist
     """``hourly``: soonest shows and recent activity; ``daily``: the stalest ``limit`` by their
     setlist.fm sync; ``full``: every artist not waiting out a retry back-off. Claimed for this
     run (committed before the work), so a run on another worker takes other artists."""
+    limit: int | None = None if params.mode == "full" else params.limit
+    if limit is not None:  # the daily plan: as many as this run's grants cover
+        limit = min(
+            sync.plan.cap("setlistfm", limit, per_item=SETLISTFM_PER_ARTIST),
+            sync.plan.cap("ticketmaster", limit, per_item=TICKETMASTER_PER_ARTIST),
+        )
     async with sync.writer.transaction() as conn:
         if params.mode == "hourly":
             chosen = await claim_hourly_artists(
@@ -169,7 +185,7 @@ async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[Artist
                 run_id=sync.run.run_id,
                 now=sync.now,
                 lease=sync.claim_lease,
-                limit=params.limit,
+                limit=params.limit if limit is None else limit,
             )
         else:
             chosen = await claim_artists_for_sync(
@@ -177,7 +193,7 @@ async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[Artist
                 run_id=sync.run.run_id,
                 now=sync.now,
                 lease=sync.claim_lease,
-                limit=None if params.mode == "full" else params.limit,
+                limit=limit,
                 stale_after_hours=None,
                 source_column="setlistfm_synced_at",
             )
@@ -206,7 +222,9 @@ class SpotifyRead:
         self.ids.add(artist_id)
 
 
-async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> SpotifyRead:
+async def refresh_spotify(
+    sync: SyncRun, chosen: list[ArtistToSync], *, research_after: timedelta | None = None
+) -> SpotifyRead:
     """Spotify metadata for the chosen artists: one batched read for those with a Spotify id,
     an exact-name search for the others, at most once per ``SPOTIFY_RESEARCH_AFTER_DAYS``.
     Returns the artists whose Spotify data was read or searched for (their
@@ -234,7 +252,9 @@ async def refresh_spotify(sync: SyncRun, chosen: list[ArtistToSync]) -> SpotifyR
                 candidates.append(spotify_candidate(artist))
                 read.add(with_id[artist.id].id)
                 read.names[with_id[artist.id].id] = artist.name
-    research_before = sync.now - timedelta(days=run.settings.spotify_research_after_days)
+    if research_after is None:
+        research_after = timedelta(days=run.settings.spotify_research_after_days)
+    research_before = sync.now - research_after
     due = [
         a
         for a in chosen
@@ -501,73 +521,29 @@ async def _confirm_spotify(
     return base.combine(spotify_candidate(hit))
 
 
-async def backfill_history(sync: SyncRun, *, stopped: dict[str, str]) -> None:
-    """Older setlists of the artists whose history is not complete, least recently advanced
-    first, within ``SETLIST_HISTORY_PAGES_PER_RUN`` pages. Each page is stored with the cursor in
-    one transaction. setlist.fm stopping (quota spent, key refused) ends the backfill for the run
-    with one error row; another failure costs that artist's backfill for this run only (an
-    error row, no failure mark: its own sync is not concerned)."""
-    run = sync.run
-    budget = sync.settings.setlist_history_pages_per_run
-    if budget <= 0 or "setlistfm" in stopped:
-        return
-    async with sync.writer.read() as conn:
-        due = await history_due(conn, limit=budget)
-    for entry in due:
-        if budget <= 0:
-            break
-        async with sync.writer.read() as conn:
-            known = await setlist_versions(conn, entry.artist_id)
-        number = entry.next_page
-        try:
-            while budget > 0:
-                page = await read_history_page(sync.upstream, entry.mbid, number)
-                budget -= 1
-                run.count("history_pages_read")
-                fresh = [s for s in page.setlists if known.get(s.id) != s.version_id]
-                counts = await store_history_page(
-                    sync.writer,
-                    artist_id=entry.artist_id,
-                    setlists=fresh,
-                    mark=HistoryMark(
-                        entry.mbid,
-                        number if page.trusted else number - 1,
-                        page.trusted and page.is_last,
-                    ),
-                    today=sync.now.date(),
-                    now=sync.now,
-                )
-                for key, value in counts.items():
-                    run.count(key, value)
-                if page.is_last:
-                    run.count("histories_completed", int(page.trusted))
-                    break
-                number += 1
-        except Exception as exc:
-            history_stopped = await record_setlistfm_failure(
-                run,
-                exc,
-                step="history",
-                artist_id=entry.artist_id,
-                resumes="the history backfill resumes next run",
-            )
-            if history_stopped:
-                break
-    await sync.record_refused_records()
-
-
 async def confirm_past_shows(sync: SyncRun, *, stopped: dict[str, str]) -> None:
     """Ask Ticketmaster about the shows whose date has passed while they were still upcoming
     (and that have no setlist to prove they were played), before any is completed: an event it
     still has is stored as it is now, one it no longer has (404) is delisted. A lookup that
     fails leaves its show as it is, for the next run; a quota or credentials stop ends the
     lookups for this run."""
-    run = sync.run
     if "ticketmaster" in stopped or sync.upstream.ticketmaster is None:
         return
     pending = await shows_to_confirm(
-        sync.writer, today=sync.now.date(), limit=sync.settings.past_show_checks_per_run
+        sync.writer,
+        today=sync.now.date(),
+        limit=sync.plan.cap("ticketmaster", sync.settings.past_show_checks_per_run),
     )
+    await look_up_shows(sync, pending, stopped=stopped, label="past_shows")
+
+
+async def look_up_shows(
+    sync: SyncRun, pending: Sequence[tuple[int, str]], *, stopped: dict[str, str], label: str
+) -> None:
+    """Look each show's event up by its Ticketmaster id (``pending``: show id, event id) and
+    store what Ticketmaster says now: an event it still has as it is now, one it no longer has
+    (404) delisted. Counted as ``<label>_checked``, ``_unchecked`` and ``_delisted``."""
+    run = sync.run
     if not pending:
         return
     client = sync.upstream.require_ticketmaster()
@@ -578,24 +554,24 @@ async def confirm_past_shows(sync: SyncRun, *, stopped: dict[str, str]) -> None:
             event = await client.get_event(event_id)
         except (QuotaExhausted, AuthError) as exc:
             stopped.setdefault(exc.api, run.redact(str(exc)))
-            run.count("past_shows_unchecked", len(pending) - index)
+            run.count(f"{label}_unchecked", len(pending) - index)
             break
         except Exception as exc:  # this show waits for the next run; the others go on
-            run.count("past_shows_unchecked")
+            run.count(f"{label}_unchecked")
             reason = run.redact(f"{type(exc).__name__}: {exc}")
-            logger.warning("past show %s (event %s) not checked: %s", show_id, event_id, reason)
+            logger.warning("show %s (event %s) not checked: %s", show_id, event_id, reason)
             continue
         if event is None:
             gone.append(show_id)
         else:
             found.append(event)
-    run.count("past_shows_checked", len(found) + len(gone))
+    run.count(f"{label}_checked", len(found) + len(gone))
     await sync.record_refused_records()
     if found or gone:
         stored = await store_confirmations(
             sync.writer, found, gone, today=sync.now.date(), now=sync.now
         )
-        run.count("past_shows_delisted", stored.get("past_shows_delisted", 0))
+        run.count(f"{label}_delisted", stored.get("past_shows_delisted", 0))
 
 
 async def finish(sync: SyncRun, params: MasterSyncParams, *, chosen: int) -> None:

@@ -90,7 +90,7 @@ class AutonomousSyncParams(_Params):
     """``autonomous-sync``: discover artists and/or sync the shows of the artists most in need."""
 
     mode: AutonomousMode = "sync"
-    limit: Limit = 25
+    limit: Limit = 1000
     dry_run: bool = False
 
 
@@ -98,7 +98,7 @@ class MasterSyncParams(_Params):
     """``master-sync``: the comprehensive sync of existing artists."""
 
     mode: MasterMode = "daily"
-    limit: Limit = 50
+    limit: Limit = 1000
     dry_run: bool = False
 
 

@@ -1027,6 +1027,32 @@ async def past_shows_to_confirm(
     return [(int(show_id), str(event_id)) for show_id, event_id in result.all()]
 
 
+async def listed_shows_at_venues(
+    conn: AsyncConnection, *, venue_ticketmaster_ids: Sequence[str], start: date, end: date
+) -> list[tuple[int, str]]:
+    """(show id, Ticketmaster event id) of the shows still upcoming, dated from ``start`` to
+    before ``end``, at the venues with these Ticketmaster ids: what a complete sweep of their
+    markets must list again."""
+    rows: list[tuple[int, str]] = []
+    ids = sorted(set(venue_ticketmaster_ids))
+    for first in range(0, len(ids), 2000):
+        chunk = ids[first : first + 2000]
+        venue_ids = select(venues.c.id).where(venues.c.ticketmaster_id.in_(chunk))
+        result = await conn.execute(
+            select(shows.c.id, shows.c.ticketmaster_id)
+            .where(
+                shows.c.venue_id.in_(venue_ids),
+                shows.c.ticketmaster_id.is_not(None),
+                shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+                shows.c.local_date >= start,
+                shows.c.local_date < end,
+            )
+            .order_by(shows.c.local_date, shows.c.id)
+        )
+        rows.extend((int(show_id), str(event_id)) for show_id, event_id in result.all())
+    return rows
+
+
 async def delist_shows(conn: AsyncConnection, show_ids: Sequence[int]) -> int:
     """These shows' events are gone from Ticketmaster (a lookup by id found nothing): they
     become ``delisted``, never completed. Only shows still upcoming or ongoing change."""

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -45,6 +46,8 @@ __all__ = [
     "claim_artists_for_sync",
     "claim_awaiting_setlists",
     "claim_hourly_artists",
+    "claim_setlists_after_shows",
+    "claim_spotify_rotation",
     "claimable_clause",
     "find_artists",
     "history_due",
@@ -53,6 +56,7 @@ __all__ = [
     "mark_artists_synced",
     "mark_followers_read",
     "mark_setlists_read",
+    "mark_spotify_read",
     "needs_sync_clause",
     "release_claims",
     "renew_claims",
@@ -461,6 +465,133 @@ async def claim_awaiting_setlists(
     )
 
 
+def _after_show_clause(
+    now: datetime, *, first_after: timedelta, recheck_after: timedelta, days: int
+) -> ColumnElement[bool]:
+    """SQL condition on ``artists``: a show of the artist (not cancelled, postponed or delisted)
+    without a setlist started ``first_after`` to ``days`` days ago, and the artist's setlists
+    were not read since it started, or not for ``recheck_after``. A show without a start time
+    counts from the day after its date (up to ``days`` days after it)."""
+    read_at = artists.c.setlistfm_synced_at
+    stale = or_(read_at.is_(None), read_at <= now - recheck_after)
+    show_setlist = select(setlists.c.id).where(setlists.c.show_id == shows.c.id).exists()
+    today = now.date()
+    return (
+        select(shows.c.id)
+        .where(
+            shows.c.artist_id == artists.c.id,
+            shows.c.status.in_(
+                [ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value, ShowStatus.COMPLETED.value]
+            ),
+            ~show_setlist,
+            or_(
+                and_(
+                    shows.c.starts_at.is_not(None),
+                    shows.c.starts_at <= now - first_after,
+                    shows.c.starts_at >= now - timedelta(days=days),
+                    or_(stale, read_at < shows.c.starts_at),
+                ),
+                and_(
+                    shows.c.starts_at.is_(None),
+                    shows.c.local_date >= today - timedelta(days=days),
+                    shows.c.local_date < today,
+                    stale,
+                ),
+            ),
+        )
+        .exists()
+    )
+
+
+async def claim_setlists_after_shows(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    first_after: timedelta,
+    recheck_after: timedelta,
+    days: int,
+    limit: int,
+) -> list[ArtistToSync]:
+    """The daily plan's setlist watch: the artists with a MusicBrainz id and a show awaiting its
+    setlist (``_after_show_clause``: first read ``first_after`` after the show started, then
+    every ``recheck_after`` until ``days`` days after it), least recently read first, at most
+    ``limit``, not waiting out a back-off, claimed for ``run_id`` until ``now + lease``."""
+    _check_lease(now, lease)
+    read_at = artists.c.setlistfm_synced_at
+    clause = _after_show_clause(
+        now, first_after=first_after, recheck_after=recheck_after, days=days
+    )
+
+    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
+        query = (
+            select(*_columns())
+            .where(
+                artists.c.mbid.is_not(None),
+                clause,
+                _due_clause(now),
+                claimable_clause(now, run_id),
+            )
+            .order_by(case((read_at.is_(None), 0), else_=1), read_at, artists.c.id)
+            .limit(limit if want is None else want)
+        )
+        if exclude:
+            query = query.where(artists.c.id.not_in(exclude))
+        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
+
+    return await _claim_rounds(
+        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    )
+
+
+async def claim_spotify_rotation(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    older_than: timedelta,
+    limit: int,
+) -> list[ArtistToSync]:
+    """The artists whose Spotify data was never read or read ``older_than`` ago (never first,
+    then the oldest), at most ``limit``, claimed for ``run_id`` until ``now + lease``."""
+    _check_lease(now, lease)
+    read_at = artists.c.spotify_synced_at
+
+    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
+        query = (
+            select(*_columns())
+            .where(
+                or_(read_at.is_(None), read_at <= now - older_than),
+                claimable_clause(now, run_id),
+            )
+            .order_by(case((read_at.is_(None), 0), else_=1), read_at, artists.c.id)
+            .limit(limit if want is None else want)
+        )
+        if exclude:
+            query = query.where(artists.c.id.not_in(exclude))
+        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
+
+    return await _claim_rounds(
+        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    )
+
+
+async def mark_spotify_read(
+    conn: AsyncConnection, artist_ids: Iterable[int], *, now: datetime
+) -> None:
+    """Record that the artists' Spotify data was read (or searched for) at ``now``, and nothing
+    else."""
+    ids = sorted(set(artist_ids))
+    for start in range(0, len(ids), 2000):
+        await conn.execute(
+            update(artists)
+            .where(artists.c.id.in_(ids[start : start + 2000]))
+            .values(spotify_synced_at=now)
+        )
+
+
 async def claim_artist(
     conn: AsyncConnection, *, artist_id: int, run_id: int, now: datetime, lease: timedelta
 ) -> ArtistToSync | None:
@@ -668,16 +799,22 @@ async def save_history_marks(
         )
 
 
-async def history_due(conn: AsyncConnection, *, limit: int) -> list[HistoryDue]:
+async def history_due(
+    conn: AsyncConnection, *, limit: int, first_reads: bool = False
+) -> list[HistoryDue]:
     """Up to ``limit`` artists with a MusicBrainz id whose history is not complete (or was read
     for another id): those a first sync read from page 1 (it left a cursor), and those with
     setlists stored before cursors existed (from page 1). An artist with neither is left to its
-    first sync. The least recently advanced first (never first of all), then by id."""
+    first sync, unless ``first_reads`` (the daily plan: its history read from page 1 by the
+    backfill, without waiting for its turn in the daily master sync). The least recently
+    advanced first (never first of all), then by id."""
     h = history
     same_id = and_(h.c.artist_id.is_not(None), h.c.mbid == artists.c.mbid)
-    has_setlists = (
+    has_setlists: ColumnElement[bool] = (
         select(setlists.c.id).where(setlists.c.artist_id == artists.c.id).limit(1).exists()
     )
+    if first_reads:
+        has_setlists = true()
     rows = await conn.execute(
         select(artists.c.id, artists.c.mbid, case((same_id, h.c.pages_read), else_=0))
         .select_from(artists.outerjoin(h, h.c.artist_id == artists.c.id))

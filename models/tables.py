@@ -495,4 +495,5 @@ class SyncError(SQLModel, table=True):
 
 # Tables defined in their own modules, registered on the same metadata (create_all, Alembic).
 import models.insight_tables  # noqa: E402
-import models.rate_leases  # noqa: E402, F401
+import models.rate_leases  # noqa: E402
+import models.request_budget  # noqa: E402, F401

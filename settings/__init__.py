@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     rate_lease_window_seconds: float = Field(default=3.0, gt=0, le=60)
     # Share of each per-second (per-minute) cap the shared schedule uses: slack for send jitter.
     rate_lease_pace: float = Field(default=0.98, gt=0, le=1)
+    # The daily request plan (flows/_plan.py). ``planned``: each scheduled run is granted a share
+    # of what is left of the day's quota (at most REQUEST_PLAN_QUOTA_SHARE of it per API, counted
+    # in our database for every worker) and spends it where the new data is; a job's ``limit`` is
+    # a ceiling. ``fixed``: each job takes its ``limit`` as it comes (the behaviour before the
+    # plan; kept as the benchmark's baseline).
+    request_plan: Literal["planned", "fixed"] = "planned"
+    request_plan_quota_share: float = Field(default=0.9, gt=0, le=1)
     spotify_requests_per_minute: int = Field(default=180, gt=0)
     ticketmaster_requests_per_second: float = Field(default=5.0, gt=0)
     ticketmaster_requests_per_day: int = Field(default=5000, gt=0)
@@ -124,7 +131,8 @@ class Settings(BaseSettings):
     setlist_first_sync_max_pages: int = Field(default=3, ge=1, le=50)
     setlist_cursor_overlap_minutes: float = Field(default=10.0, ge=0)
     # The history backfill's share of setlist.fm's daily quota (1,440 on a standard key): pages
-    # of older setlists a daily or full master sync may read after its fresh work (0: none).
+    # of older setlists a daily or full master sync may read after its fresh work (0: none). With
+    # the daily plan the backfill reads what is left of a run's setlist.fm grant (0: none still).
     setlist_history_pages_per_run: int = Field(default=360, ge=0, le=50_000)
     setlist_research_after_days: float = Field(default=7.0, gt=0)
     # The setlist watch (autonomous-sync ``sync``, every 2 h): the artists with a show dated in

@@ -20,7 +20,14 @@ from clients.spotify import SpotifyClient
 from clients.ticketmaster import TicketmasterClient
 from settings import Settings
 
-__all__ = ["MissingCredentials", "Upstream", "open_upstream", "use_http_factory"]
+__all__ = [
+    "MissingCredentials",
+    "Upstream",
+    "check_credentials",
+    "has_credentials",
+    "open_upstream",
+    "use_http_factory",
+]
 
 HttpFactory = Callable[[], httpx.AsyncClient]
 _http_factory: list[HttpFactory] = []
@@ -94,6 +101,14 @@ class Upstream:
             if client is not None:
                 counts[f"requests_{name}"] = client.stats.attempts
         return counts
+
+
+def has_credentials(settings: Settings, api: str) -> bool:
+    """Whether every credential ``api`` needs is set (not empty)."""
+    return all(
+        (secret := getattr(settings, field)) and secret.get_secret_value()
+        for field in _REQUIRED[api]
+    )
 
 
 def check_credentials(settings: Settings, apis: Iterable[str]) -> None:

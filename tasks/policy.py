@@ -58,6 +58,8 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
         f" {settings.http_retry_after_cap_seconds:g} s"
     )
     stop = "quota spent or key refused: ends it for the run, artists untouched"
+    if settings.request_plan == "planned":
+        stop = "quota, key or plan share spent: API ends for the run, artists untouched"
     return {
         "spotify": SourcePolicy(
             source="spotify",
@@ -79,7 +81,7 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
             cached="`sweep-markets`: " + _minutes(settings.cache_ttl_ticketmaster_minutes),
             limits=(
                 f"{_number(settings.ticketmaster_requests_per_second)}/s, "
-                f"{_number(settings.ticketmaster_requests_per_day)}/day"
+                f"{_number(settings.ticketmaster_requests_per_day)}/day" + _plan(settings)
             ),
             stops=stop,
             searches=(
@@ -94,9 +96,14 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
             cached="nothing (read incrementally from each artist's cursor)",
             limits=(
                 f"{_number(settings.setlistfm_requests_per_second)}/s, "
-                f"{_number(settings.setlistfm_requests_per_day)}/day; history backfill: "
-                f"{_number(settings.setlist_history_pages_per_run)} pages a run; setlist watch: "
-                f"{_number(settings.setlist_watch_per_run)} artists a run"
+                f"{_number(settings.setlistfm_requests_per_day)}/day"
+                + (
+                    _plan(settings) + ": watch, then backfill"
+                    if settings.request_plan == "planned"
+                    else f"; history backfill: {_number(settings.setlist_history_pages_per_run)}"
+                    f" pages a run; setlist watch: {_number(settings.setlist_watch_per_run)}"
+                    " artists a run"
+                )
             ),
             stops=stop,
             searches=(
@@ -105,6 +112,14 @@ def source_policies(settings: Settings) -> dict[str, SourcePolicy]:
             ),
         ),
     }
+
+
+def _plan(settings: Settings) -> str:
+    """The daily plan's part of a planned API's limits (nothing with the fixed plan)."""
+    if settings.request_plan != "planned":
+        return ""
+    share = f"{settings.request_plan_quota_share * 100:g} %"
+    return f"; daily plan: a share of {share} of the day"
 
 
 _ROWS = (

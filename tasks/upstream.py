@@ -214,6 +214,9 @@ class MarketSweep:
     events: list[TmEvent] = field(default_factory=list)
     events_by_market: dict[int, list[str]] = field(default_factory=dict)
     failed_markets: dict[int, str] = field(default_factory=dict)
+    #: The markets read to their end (every page, nothing beyond deep paging): an event of
+    #: theirs that is missing is missing from Ticketmaster's listing.
+    complete_markets: set[int] = field(default_factory=set)
 
 
 @task(name="sweep-markets", cache_policy=READ_CACHE)
@@ -242,6 +245,8 @@ async def sweep_markets(
                 return
         sweep.events_by_market[market_id] = [event.id for event in fetched.events]
         sweep.events.extend(fetched.events)
+        if fetched.complete:
+            sweep.complete_markets.add(market_id)
 
     await asyncio.gather(*(market(m) for m in market_ids))
     sweep.events = list({event.id: event for event in sweep.events}.values())

@@ -158,7 +158,7 @@ def test_setup_and_deploy_all_register_the_six_deployments(
     )
     runs = asyncio.run(_flow_runs(api_url))
     assert [(name, run.parameters) for name, run in runs] == [
-        ("master-sync/daily", {"mode": "full", "limit": 50})
+        ("master-sync/daily", {"mode": "full", "limit": 1000})
     ]
 
 

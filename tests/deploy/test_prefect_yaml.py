@@ -64,9 +64,9 @@ def test_prefect_yaml_declares_exactly_the_shared_definitions(project: dict[str,
 
 def test_the_five_scheduled_deployments_and_the_one_on_demand() -> None:
     assert [(d.full_name, d.cron, d.parameters) for d in DEPLOYMENTS] == [
-        ("autonomous-sync/discovery", "0 */4 * * *", {"mode": "discovery", "limit": 25}),
-        ("autonomous-sync/sync", "0 */2 * * *", {"mode": "sync", "limit": 25}),
-        ("master-sync/daily", "0 6 * * *", {"mode": "daily", "limit": 50}),
+        ("autonomous-sync/discovery", "0 */4 * * *", {"mode": "discovery", "limit": 1000}),
+        ("autonomous-sync/sync", "0 */2 * * *", {"mode": "sync", "limit": 1000}),
+        ("master-sync/daily", "0 6 * * *", {"mode": "daily", "limit": 1000}),
         ("calculate-trending/hourly", "30 * * * *", {"mode": "hourly"}),
         ("calculate-trending/daily", "0 7 * * *", {"mode": "daily"}),
         ("sync-artist/on-demand", None, {}),  # the artist is each run's own parameter

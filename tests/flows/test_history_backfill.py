@@ -66,7 +66,11 @@ async def _pages_of(run: Callable[[], object]) -> list[int]:
 async def test_a_long_history_is_complete_after_enough_runs_resuming_where_it_stopped(
     world: SyncWorld, use_sandbox: Callable[..., Sandbox]
 ) -> None:
-    world.configure(SETLIST_FIRST_SYNC_MAX_PAGES="1", SETLIST_HISTORY_PAGES_PER_RUN="2")
+    # The fixed plan's pages a run (the daily plan's are its setlist.fm grant: tests/flows/
+    # test_request_plan.py); resuming where it stopped is the same.
+    world.configure(
+        SETLIST_FIRST_SYNC_MAX_PAGES="1", SETLIST_HISTORY_PAGES_PER_RUN="2", REQUEST_PLAN="fixed"
+    )
     sandbox = use_sandbox(wrap=Pages)
     [artist] = [a for a in sandbox.catalog.artists if a.name == ARTIST]
     published = len(sandbox.catalog.setlists(artist, sandbox.now()))

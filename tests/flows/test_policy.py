@@ -49,6 +49,7 @@ def test_the_policy_follows_the_settings() -> None:
         setlistfm_requests_per_second=1,
         ticketmaster_research_after_days=1,
         setlist_history_pages_per_run=120,
+        request_plan="fixed",
     )
     policies = source_policies(settings)
     assert policies["ticketmaster"].request_retries.startswith("2× on 429, 5xx, network")
@@ -60,4 +61,18 @@ def test_the_policy_follows_the_settings() -> None:
     )
     assert policies["ticketmaster"].searches == (
         "no Ticketmaster id: once per 1 day; its Spotify link, else an unambiguous name"
+    )
+
+
+def test_the_policy_shows_the_daily_plan() -> None:
+    planned = source_policies(Settings(_env_file=None, request_plan_quota_share=0.8))
+    assert (
+        planned["ticketmaster"].limits == "5/s, 5,000/day; daily plan: a share of 80 % of the day"
+    )
+    assert planned["setlistfm"].limits == (
+        "2/s, 1,440/day; daily plan: a share of 80 % of the day: watch, then backfill"
+    )
+    assert planned["spotify"].limits == "180/min"
+    assert planned["setlistfm"].stops == (
+        "quota, key or plan share spent: API ends for the run, artists untouched"
     )

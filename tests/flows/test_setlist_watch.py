@@ -116,6 +116,13 @@ async def test_a_setlist_published_after_the_daily_turn_is_stored_by_the_next_sy
 
 def test_the_watch_needs_a_setlistfm_key_and_a_budget(world: SyncWorld) -> None:
     sync = AutonomousSyncParams(mode="sync")
+    # The daily plan keeps Spotify metadata fresh from the sync runs, when Spotify is configured.
+    assert apis_for(sync, world.settings) == ["ticketmaster", "spotify", "setlistfm"]
+    assert apis_for(sync, world.configure(SPOTIFY_CLIENT_SECRET="")) == [
+        "ticketmaster",
+        "setlistfm",
+    ]
+    world.configure(SPOTIFY_CLIENT_SECRET="secret", REQUEST_PLAN="fixed")
     assert apis_for(sync, world.settings) == ["ticketmaster", "setlistfm"]
     assert apis_for(AutonomousSyncParams(mode="discovery"), world.settings) == ["ticketmaster"]
     assert apis_for(sync, world.configure(SETLIST_WATCH_PER_RUN="0")) == ["ticketmaster"]

@@ -1,0 +1,178 @@
+"""Issue 16: the daily request plan, on the real flows against the sandbox, on a virtual
+calendar (``flows/_plan.py``).
+
+- A run spends only its grant: the request past it is never sent, that API's work ends for the
+  run, the artists it did not reach are left exactly as they were (no failure mark, no back-off,
+  not marked fresh, no error row).
+- A spent day grants nothing more; the next day grants again and the artists left over come
+  first.
+- Two workers on one budget never spend it twice.
+- Development-tier Spotify (no batch reads) still keeps every artist's metadata fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from clients.clock import VirtualClock, use_time
+from flows.autonomous_sync import autonomous_sync
+from models.request_budget import committed
+from models.tables import Artist, SyncError
+from sandbox.core import Sandbox
+from tests.flows.conftest import SyncWorld
+
+pytestmark = pytest.mark.prefect
+
+ARTISTS = Artist.__table__  # type: ignore[attr-defined]
+ERRORS = SyncError.__table__  # type: ignore[attr-defined]
+DAY = date(2026, 3, 2)
+#: The planned runs' day: the day after the import (whose requests count on its own day).
+PLANNED = date(2026, 3, 3)
+
+
+@pytest.fixture
+def virtual(use_sandbox: Callable[..., Sandbox]) -> Iterator[Sandbox]:
+    """The sandbox and the flows on one virtual calendar (as ``mysetlist simulate`` runs them)."""
+    clock = VirtualClock()
+    sandbox = use_sandbox(artists=60, clock=clock, today=DAY)
+    with use_time(clock, sandbox.now):
+        yield sandbox
+
+
+def _at(sandbox: Sandbox, instant: datetime) -> None:
+    sandbox.advance(seconds=(instant - sandbox.now()).total_seconds())
+
+
+async def _imported(world: SyncWorld) -> None:
+    """Every artist of the markets imported (the fixed plan: discovery spends its limit)."""
+    world.configure(REQUEST_PLAN="fixed")
+    await autonomous_sync(mode="discovery", limit=500)
+    # The plan's day: 20 Ticketmaster requests (a ceiling of 18 at 90 %).
+    world.configure(
+        REQUEST_PLAN="planned", TICKETMASTER_REQUESTS_PER_DAY="20", SETLIST_WATCH_PER_RUN="0"
+    )
+
+
+async def _tm_state(world: SyncWorld) -> dict[int, tuple[object, ...]]:
+    async with world.engine.connect() as conn:
+        rows = await conn.execute(
+            select(
+                ARTISTS.c.id,
+                ARTISTS.c.ticketmaster_synced_at,
+                ARTISTS.c.last_synced_at,
+                ARTISTS.c.next_sync_at,
+                ARTISTS.c.sync_failures,
+                ARTISTS.c.last_sync_error,
+            )
+            .where(ARTISTS.c.ticketmaster_id.is_not(None))
+            .order_by(ARTISTS.c.id)
+        )
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+
+async def _errors(world: SyncWorld) -> int:
+    async with world.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(ERRORS))).scalar_one())
+
+
+async def test_a_run_spends_its_grant_and_the_next_day_catches_up(
+    world: SyncWorld, virtual: Sandbox
+) -> None:
+    sandbox = virtual
+    await _imported(world)
+    before = await _tm_state(world)
+    assert len(before) == 34
+    assert all(state[0] is None for state in before.values())  # no listing read yet
+
+    # The next day's last sync run (22:00): nothing comes after it, it is granted all 18.
+    _at(sandbox, datetime(2026, 3, 3, 22, 0, 30, tzinfo=UTC))
+    sandbox.stats.reset()
+    counts = await autonomous_sync(mode="sync", limit=1000)
+
+    assert counts["artists_selected"] == 18  # as many as the grant covers, not the limit
+    assert counts["requests_ticketmaster"] == sandbox.stats.total("ticketmaster") == 18
+    synced_first = counts["artists_synced"]
+    assert synced_first + counts.get("artists_skipped", 0) == 18
+    assert await committed(world.engine, "ticketmaster", PLANNED) == 18
+    after = await _tm_state(world)
+    fresh = {a for a, state in after.items() if state[0] is not None}
+    assert len(fresh) == synced_first
+    for artist in set(after) - fresh:  # untouched: not failed, no back-off, not fresh
+        assert after[artist] == before[artist]
+    assert await _errors(world) == 0  # a spent grant is the plan, not an error
+
+    # The day is spent: the next run is granted nothing and sends nothing.
+    sandbox.stats.reset()
+    again = await autonomous_sync(mode="sync", limit=1000)
+    assert again["artists_selected"] == 0
+    assert sandbox.stats.total("ticketmaster") == 0
+    assert await _tm_state(world) == after
+
+    # The next day grants again; the artists left over (never synced) come first.
+    _at(sandbox, datetime(2026, 3, 4, 22, 0, 30, tzinfo=UTC))
+    sandbox.stats.reset()
+    next_day = await autonomous_sync(mode="sync", limit=1000)
+    assert sandbox.stats.total("ticketmaster") == 18
+    assert await committed(world.engine, "ticketmaster", PLANNED + timedelta(days=1)) == 18
+    caught_up = await _tm_state(world)
+    newly = {a for a, state in caught_up.items() if state[0] is not None} - fresh
+    assert newly == set(before) - fresh  # every artist left over, then the 2 stalest again
+    assert next_day["artists_synced"] == len(newly) + 2 == 18
+    assert await _errors(world) == 0
+
+
+async def test_two_workers_on_one_budget_never_spend_it_twice(
+    world: SyncWorld, virtual: Sandbox
+) -> None:
+    sandbox = virtual
+    await _imported(world)
+    _at(sandbox, datetime(2026, 3, 3, 22, 0, 30, tzinfo=UTC))
+    sandbox.stats.reset()
+
+    first, second = await asyncio.gather(
+        autonomous_sync(mode="sync", limit=1000), autonomous_sync(mode="sync", limit=1000)
+    )
+
+    # One worker was granted the day's 18, the other what was left: nothing.
+    assert sorted([first["artists_selected"], second["artists_selected"]]) == [0, 18]
+    assert sandbox.stats.total("ticketmaster") == 18
+    assert first.get("requests_ticketmaster", 0) + second.get("requests_ticketmaster", 0) == 18
+    assert await committed(world.engine, "ticketmaster", PLANNED) == 18
+    synced = first.get("artists_synced", 0) + second.get("artists_synced", 0)
+    assert synced == 18
+    state = await _tm_state(world)
+    assert sum(1 for s in state.values() if s[0] is not None) == synced
+
+
+async def test_spotify_metadata_is_kept_fresh_in_development_mode(
+    world: SyncWorld, use_sandbox: Callable[..., Sandbox]
+) -> None:
+    clock = VirtualClock()
+    sandbox = use_sandbox(artists=60, clock=clock, today=DAY, spotify_tier="development")
+    with use_time(clock, sandbox.now):
+        world.configure(REQUEST_PLAN="fixed")
+        await autonomous_sync(mode="discovery", limit=500)
+        world.configure(REQUEST_PLAN="planned", SETLIST_WATCH_PER_RUN="0")
+        sandbox.stats.reset()
+        counts = await autonomous_sync(mode="sync", limit=1000)
+        async with world.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(ARTISTS.c.spotify_id, ARTISTS.c.spotify_synced_at))
+            ).all()
+        # Every artist read (by id, one request each in development mode) or searched by name.
+        assert counts["spotify_rotated"] == len(rows) == 34
+        assert all(row.spotify_synced_at is not None for row in rows)
+        assert sum(1 for row in rows if row.spotify_id) == 32
+        assert sandbox.stats.total("spotify") >= len(rows)
+        # Six days later nobody is due yet; a seventh, everybody again.
+        sandbox.advance(seconds=timedelta(days=5, hours=23).total_seconds())
+        quiet = await autonomous_sync(mode="sync", limit=1000)
+        assert "spotify_rotated" not in quiet
+        sandbox.advance(seconds=timedelta(hours=2).total_seconds())
+        again = await autonomous_sync(mode="sync", limit=1000)
+        assert again["spotify_rotated"] == 34
