@@ -105,10 +105,15 @@ __all__ = ["AutonomousSyncParams", "apis_for", "autonomous_sync"]
 #: The daily plan's setlist watch: the first read this long after a show started, then again
 #: every ``WATCH_RECHECK``, for ``WATCH_DAYS`` days after it.
 WATCH_FIRST_AFTER = timedelta(hours=3)
-WATCH_RECHECK = timedelta(hours=18)
+WATCH_RECHECK = timedelta(hours=12)
 WATCH_DAYS = 3
 #: The daily plan reads every artist's Spotify data at least this often.
 SPOTIFY_ROTATION = timedelta(days=6)
+#: The daily plan reads an artist's Ticketmaster listing again after this many hours (at most
+#: ``SYNC_STALE_AFTER_HOURS``): with a sync run every 2 h, within 22 h of the last read, so a
+#: change the market sweeps cannot see (an event beyond their window, outside their markets)
+#: waits less than a day.
+LISTING_STALE_HOURS = 20.0
 #: Vanished shows a planned discovery run looks up at most (its Ticketmaster grant first).
 VANISHED_CHECKS_PER_RUN = 500
 #: History pages a planned sync run may read at most (its setlist.fm grant decides first).
@@ -323,6 +328,9 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     """The upcoming Ticketmaster shows of the artists most in need (never synced, due after a
     failure, then the stalest), stored with their success marks a batch at a time."""
     settings = sync.settings
+    stale_after = settings.sync_stale_after_hours
+    if sync.plan.planned:  # read again within a day, whatever the run's time
+        stale_after = min(stale_after, LISTING_STALE_HOURS)
     async with sync.writer.transaction() as conn:  # claimed for this run, committed first
         chosen = await claim_artists_for_sync(
             conn,
@@ -330,13 +338,13 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
             now=sync.now,
             lease=sync.claim_lease,
             limit=sync.plan.cap("ticketmaster", limit),
-            stale_after_hours=settings.sync_stale_after_hours,
+            stale_after_hours=stale_after,
             source_column="ticketmaster_synced_at",
             require=("ticketmaster_id",),
         )
     sync.run.count("artists_selected", len(chosen))
     start, end = day_window(sync.now, settings.sync_show_window_days)
-    next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
+    next_sync = sync.now + timedelta(hours=stale_after)
 
     async def sync_artist(artist: ArtistToSync) -> ArtistSync:
         attraction_id = artist.ticketmaster_id or ""  # selected with require=("ticketmaster_id",)
@@ -372,7 +380,7 @@ async def watch_setlists(sync: SyncRun, *, limit: int) -> dict[str, str]:
     Which artists: with the daily plan, those with a show that started
     ``WATCH_FIRST_AFTER`` to ``WATCH_DAYS`` days ago without a setlist, read again every
     ``WATCH_RECHECK`` (a setlist appears 3–40 h after its show: a read about 3 h after it, then
-    every 18 h, finds it within 18 h of its publication), at most the run's ``limit`` and
+    every 12 h, finds it within 12 h of its publication), at most the run's ``limit`` and
     what its setlist.fm grant covers. With the fixed plan: those with a show dated in the last
     ``SETLIST_WATCH_DAYS`` days (or today), read again after ``SETLIST_WATCH_RECHECK_HOURS``, at
     most ``SETLIST_WATCH_PER_RUN``. Least recently read first."""

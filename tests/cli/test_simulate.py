@@ -109,7 +109,8 @@ EXPECTED: dict[str, Any] = {
         "lag_hours": {
             "event_postponed": {"count": 1, "median": 5.67, "p95": 5.67, "pending": 0},
             "setlist_edited": {"count": 2, "median": 15.44, "p95": 23.26, "pending": 1},
-            "setlist_published": {"count": 2, "median": 0.82, "p95": 1.52, "pending": 0},
+            # The daily plan's watch reads 3 h after a show, then every 12 h (it read every 2 h).
+            "setlist_published": {"count": 2, "median": 8.82, "p95": 10.12, "pending": 0},
         },
         "event_lag_hours": {"count": 1, "median": 5.67, "p95": 5.67, "pending": 0},
         # The postponement (day 2) is due by the end and was stored 5.67 h after it.
@@ -142,14 +143,14 @@ EXPECTED: dict[str, Any] = {
     "quota": {
         "days_over_quota": 0,
         "over_cap_answers": 0,
-        "requests_per_synced_artist": 20.0,
-        "worst_day": {"setlistfm": "91 / 1440", "spotify": "4 / -", "ticketmaster": "198 / 5000"},
-        "busiest_day_share": {"setlistfm": 0.0632, "ticketmaster": 0.0396},
+        "requests_per_synced_artist": 20.6389,
+        "worst_day": {"setlistfm": "107 / 1440", "spotify": "5 / -", "ticketmaster": "198 / 5000"},
+        "busiest_day_share": {"setlistfm": 0.0743, "ticketmaster": 0.0396},
         "days_above_90_percent": {"setlistfm": 0, "ticketmaster": 0},
         "requests_per_synced_artist_by_api": {
-            "setlistfm": 4.6389,
-            "spotify": 0.1667,
-            "ticketmaster": 15.1944,
+            "setlistfm": 4.9444,
+            "spotify": 0.1944,
+            "ticketmaster": 15.5,
         },
     },
     "run": {
