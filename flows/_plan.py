@@ -174,10 +174,23 @@ class RequestPlan:
         if not self.apis:
             return ["Request plan: planned; this run spends no planned API."]
         spent = ", ".join(f"{api} {self.spent(api):,}" for api in sorted(self.apis))
-        return [
+        lines = [
             *(f"Request plan: {plan.line()}." for _, plan in sorted(self.apis.items())),
             f"Request plan: spent {spent}.",
         ]
+        for api, plan in sorted(self.apis.items()):
+            refused = self.limiter.refused[api] if self.limiter is not None else 0
+            if plan.left == 0:
+                lines.append(
+                    f"Request plan: {api}: today's plan is spent; this run's {api} work is"
+                    " skipped and waits for tomorrow's."
+                )
+            elif refused:
+                lines.append(
+                    f"Request plan: {api}: the grant was spent before the work was done; what"
+                    " was not reached (see the counts) is left for the next run."
+                )
+        return lines
 
 
 async def make_plan(
@@ -241,16 +254,18 @@ async def settle_plan(engine: AsyncEngine, plan: RequestPlan, spent: Mapping[str
 class BudgetedLimiter:
     """The run's rate limiter, with this run's grants: a request past an API's grant is refused
     (``PlanBudgetSpent``) before any token is taken. ``spent`` counts the requests let through
-    per API (every attempt: a retry spends the quota too)."""
+    per API (every attempt: a retry spends the quota too), ``refused`` the requests refused."""
 
     def __init__(self, inner: RateLimiter, budgets: Mapping[str, int]) -> None:
         self.inner = inner
         self.budgets = dict(budgets)
         self.spent: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()
 
     async def acquire(self, api: str) -> None:
         budget = self.budgets.get(api)
         if budget is not None and self.spent[api] >= budget:
+            self.refused[api] += 1
             raise PlanBudgetSpent(
                 f"{api}: this run's share of today's request plan ({budget} requests) is spent;"
                 " the next run has its own",

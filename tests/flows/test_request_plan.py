@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from sqlalchemy import func, select
 
 from clients.clock import VirtualClock, use_time
@@ -75,6 +77,17 @@ async def _tm_state(world: SyncWorld) -> dict[int, tuple[object, ...]]:
         return {row[0]: tuple(row[1:]) for row in rows}
 
 
+async def _latest_summary() -> str:
+    """The markdown of the latest ``autonomous-sync`` summary artifact."""
+    async with get_client() as client:
+        [artifact] = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["autonomous-sync-summary"])),
+            sort="CREATED_DESC",
+            limit=1,
+        )
+    return str(artifact.data)
+
+
 async def _errors(world: SyncWorld) -> int:
     async with world.engine.connect() as conn:
         return int((await conn.execute(select(func.count()).select_from(ERRORS))).scalar_one())
@@ -106,10 +119,19 @@ async def test_a_run_spends_its_grant_and_the_next_day_catches_up(
         assert after[artist] == before[artist]
     assert await _errors(world) == 0  # a spent grant is the plan, not an error
 
-    # The day is spent: the next run is granted nothing and sends nothing.
+    # The day is spent: the next run is granted nothing, sends nothing, and says so.
     sandbox.stats.reset()
     again = await autonomous_sync(mode="sync", limit=1000)
     assert again["artists_selected"] == 0
+    summary = await _latest_summary()
+    assert (
+        "Request plan: ticketmaster: granted 0 of 0 left today (plan ceiling 18 of the 20 quota;"
+        " weight 1 against 0 for the 0 runs still to come today)." in summary
+    )
+    assert (
+        "Request plan: ticketmaster: today's plan is spent; this run's ticketmaster work is"
+        " skipped and waits for tomorrow's." in summary
+    )
     assert sandbox.stats.total("ticketmaster") == 0
     assert await _tm_state(world) == after
 
