@@ -4,23 +4,32 @@ the upcoming shows of the artists most in need, and watch for the setlists of sh
 Modes: ``discovery``, ``sync``, ``full`` (both). Deployed every 4 hours (discovery) and every
 2 hours (sync).
 
-Phases, in order (each a function below; Prefect task runs in brackets):
+Phases, in order (each a function below; Prefect task runs in brackets). With the daily
+request plan (``REQUEST_PLAN=planned``, ``flows/_plan.py``) each run is first granted its share
+of what is left of the day's Ticketmaster and setlist.fm quotas; each phase takes what the grant
+covers, ``limit`` being only a ceiling:
 
 1. ``discover_artists`` (``discovery``, ``full``): every music event of the discovery markets in
    the discovery window [``sweep-markets``, cached] and the artists of the configured Spotify
    playlists [``read-playlists``, ``read-spotify-artists``, cached]; attractions linked to the
    artists we know; up to ``limit`` new artists imported: first those whose every listed event
    is dated today or tomorrow (no later sweep would see them), then ranked by evidence (events,
-   markets, popularity); the events of known headliners stored.
+   markets, popularity); the events of known headliners stored. With the plan,
+   ``confirm_vanished_shows``: the stored shows a complete market's sweep no longer lists are
+   looked up by event id (delisted when Ticketmaster no longer has them).
 2. ``sync_artist_shows`` (``sync``, ``full``): the artists most in need (never synced, due after
-   a failure, then the stalest), each one's upcoming Ticketmaster shows stored with its success
-   mark, the batch's artists in one transaction (each alone if that fails)
-   [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists each].
-3. ``watch_setlists`` (``sync``, ``full``; with a setlist.fm key): the artists with a show dated
-   in the last ``SETLIST_WATCH_DAYS`` days (or today) that has no setlist yet, whose setlists
-   were read ``SETLIST_WATCH_RECHECK_HOURS`` or more ago, at most ``SETLIST_WATCH_PER_RUN`` a
-   run: their new setlists read from their incremental cursor and stored, only their setlist.fm
-   cursor moved (a setlist published after an artist's daily turn no longer waits for its next).
+   a failure, then the stalest; with the plan, due 20 h after their last read), each one's
+   upcoming Ticketmaster shows stored with its success mark, the batch's artists in one
+   transaction (each alone if that fails) [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists
+   each].
+3. ``watch_setlists`` (``sync``, ``full``; with a setlist.fm key): the artists awaiting the
+   setlist of a show they just played (with the plan: 3 h after it started, then every 12 h
+   for 3 days; fixed: a show dated in the last ``SETLIST_WATCH_DAYS`` days, read again after
+   ``SETLIST_WATCH_RECHECK_HOURS``, at most ``SETLIST_WATCH_PER_RUN``): their new setlists read
+   from their incremental cursor and stored, only their setlist.fm cursor moved.
+4. With the plan: ``backfill_history`` on the rest of the run's setlist.fm grant (artists never
+   read included, from page 1), then ``rotate_spotify``: Spotify metadata of the artists read
+   6 days ago or more (never read first), batched where the app's tier allows.
 
 What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
 equal to the code):

@@ -21,8 +21,11 @@ Phases, in order (each a function below; Prefect task runs in brackets):
 4. ``backfill_history`` (``daily``/``full``): older setlists of the artists whose published
    history is not complete yet, page after page from each one's stored cursor, within
    ``SETLIST_HISTORY_PAGES_PER_RUN`` pages (its own share of the setlist.fm quota), after the
-   fresh work; each page is stored with the cursor in one transaction, so a crash or a quota
-   stop resumes where it stopped, and a complete history is never read again.
+   fresh work (with the daily plan, ``flows/_plan.py``: within the rest of the run's setlist.fm
+   grant, artists never read included, and the run chooses as many artists as its grants
+   cover, ``limit`` being a ceiling); each page is stored with the cursor in one transaction,
+   so a crash or a quota stop resumes where it stopped, and a complete history is never read
+   again.
 5. ``confirm_past_shows``: each Ticketmaster show whose date has passed, still upcoming and
    without a setlist, is looked up by its event id (at most ``PAST_SHOW_CHECKS_PER_RUN``,
    oldest first): stored as Ticketmaster has it now (completed, cancelled, postponed, or moved
