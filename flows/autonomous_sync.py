@@ -18,7 +18,7 @@ covers, ``limit`` being only a ceiling:
    ``confirm_vanished_shows``: the stored shows a complete market's sweep no longer lists are
    looked up by event id (delisted when Ticketmaster no longer has them).
 2. ``sync_artist_shows`` (``sync``, ``full``): the artists most in need (never synced, due after
-   a failure, then the stalest; with the plan, due 20 h after their last read), each one's
+   a failure, then the stalest; with the plan, due 21 h after their last read), each one's
    upcoming Ticketmaster shows stored with its success mark, the batch's artists in one
    transaction (each alone if that fails) [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists
    each].
@@ -119,10 +119,10 @@ WATCH_DAYS = 3
 #: The daily plan reads every artist's Spotify data at least this often.
 SPOTIFY_ROTATION = timedelta(days=6)
 #: The daily plan reads an artist's Ticketmaster listing again after this many hours (at most
-#: ``SYNC_STALE_AFTER_HOURS``): with a sync run every 2 h, within 22 h of the last read, so a
-#: change the market sweeps cannot see (an event beyond their window, outside their markets)
-#: waits less than a day.
-LISTING_STALE_HOURS = 20.0
+#: ``SYNC_STALE_AFTER_HOURS``): with a sync run every 2 h, within 23 h of the last read, so a
+#: change the market sweeps cannot see (an event beyond their window, outside their markets;
+#: the sandbox announces events 21 to 300 days ahead) waits less than a day.
+LISTING_STALE_HOURS = 21.0
 #: Vanished shows a planned discovery run looks up at most (its Ticketmaster grant first).
 VANISHED_CHECKS_PER_RUN = 500
 #: History pages a planned sync run may read at most (its setlist.fm grant decides first).
@@ -253,9 +253,14 @@ async def confirm_vanished_shows(sync: SyncRun, sweep: MarketSweep) -> None:
     if not venue_ids:
         return
     start, end = day_window(sync.now, sync.settings.discovery_window_days)
+    # The sweep's window is in UTC, the shows' dates local: a show on the window's first or
+    # last day may be outside it while listed; only the days strictly inside are compared.
     async with sync.writer.read() as conn:
         listed = await listed_shows_at_venues(
-            conn, venue_ticketmaster_ids=sorted(venue_ids), start=start.date(), end=end.date()
+            conn,
+            venue_ticketmaster_ids=sorted(venue_ids),
+            start=start.date() + timedelta(days=1),
+            end=end.date() - timedelta(days=1),
         )
     seen = {event.id for event in sweep.events}
     vanished = [(show_id, event_id) for show_id, event_id in listed if event_id not in seen]
