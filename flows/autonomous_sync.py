@@ -86,7 +86,7 @@ from flows._runs import RunOutcome, job_flow
 from flows.master_sync import look_up_shows, refresh_spotify
 from flows.params import AutonomousMode, AutonomousSyncParams, Limit
 from models.artists import ArtistCandidate, group_candidates
-from models.catalog import listed_shows_at_venues, setlist_versions_of
+from models.catalog import listed_shows_in_cities, setlist_versions_of
 from models.ledger import JOB_AUTONOMOUS_SYNC
 from models.sync_state import (
     ArtistToSync,
@@ -240,25 +240,31 @@ async def discover_artists(sync: SyncRun, *, limit: int) -> None:
 
 async def confirm_vanished_shows(sync: SyncRun, sweep: MarketSweep) -> None:
     """The daily plan's check of what a sweep no longer lists: each stored upcoming show in the
-    sweep's window, at a venue of a market read to its end, whose event the sweep did not
+    sweep's window, at a venue in a city of a market read to its end, whose event the sweep did not
     return, is looked up by its event id (moved, rescheduled, cancelled, or delisted when
     Ticketmaster no longer has it), within the run's Ticketmaster grant and
     ``VANISHED_CHECKS_PER_RUN``. A dropped event is then reflected within hours, not at the
     artist's next listing read."""
     complete = [m for m in sweep.complete_markets if m not in sweep.failed_markets]
     in_complete = {event_id for m in complete for event_id in sweep.events_by_market.get(m, [])}
-    venue_ids = {
-        venue.id for event in sweep.events if event.id in in_complete for venue in event.venues
+    # The cities the complete markets' events were in (our venues do not store their market):
+    # a show at a venue of such a city is one the sweep had to list.
+    cities = {
+        (venue.city, venue.state_code)
+        for event in sweep.events
+        if event.id in in_complete
+        for venue in event.venues
+        if venue.city
     }
-    if not venue_ids:
+    if not cities:
         return
     start, end = day_window(sync.now, sync.settings.discovery_window_days)
     # The sweep's window is in UTC, the shows' dates local: a show on the window's first or
     # last day may be outside it while listed; only the days strictly inside are compared.
     async with sync.writer.read() as conn:
-        listed = await listed_shows_at_venues(
+        listed = await listed_shows_in_cities(
             conn,
-            venue_ticketmaster_ids=sorted(venue_ids),
+            cities=cities,
             start=start.date() + timedelta(days=1),
             end=end.date() - timedelta(days=1),
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -1027,21 +1027,31 @@ async def past_shows_to_confirm(
     return [(int(show_id), str(event_id)) for show_id, event_id in result.all()]
 
 
-async def listed_shows_at_venues(
-    conn: AsyncConnection, *, venue_ticketmaster_ids: Sequence[str], start: date, end: date
+async def listed_shows_in_cities(
+    conn: AsyncConnection, *, cities: Collection[tuple[str, str | None]], start: date, end: date
 ) -> list[tuple[int, str]]:
     """(show id, Ticketmaster event id) of the shows still upcoming, dated from ``start`` to
-    before ``end``, at the venues with these Ticketmaster ids: what a complete sweep of their
-    markets must list again."""
+    before ``end``, at venues in these (city, state code) pairs: what a complete sweep of the
+    markets those cities are in must list again."""
+    wanted = {(city.casefold(), state) for city, state in cities}
+    if not wanted:
+        return []
+    venue_rows = await conn.execute(
+        select(venues.c.id, venues.c.city, venues.c.state_code).where(
+            venues.c.city.in_(sorted({city for city, _ in cities}))
+        )
+    )
+    venue_ids = sorted(
+        int(row.id)
+        for row in venue_rows
+        if row.city is not None and (row.city.casefold(), row.state_code) in wanted
+    )
     rows: list[tuple[int, str]] = []
-    ids = sorted(set(venue_ticketmaster_ids))
-    for first in range(0, len(ids), 2000):
-        chunk = ids[first : first + 2000]
-        venue_ids = select(venues.c.id).where(venues.c.ticketmaster_id.in_(chunk))
+    for first in range(0, len(venue_ids), 2000):
         result = await conn.execute(
             select(shows.c.id, shows.c.ticketmaster_id)
             .where(
-                shows.c.venue_id.in_(venue_ids),
+                shows.c.venue_id.in_(venue_ids[first : first + 2000]),
                 shows.c.ticketmaster_id.is_not(None),
                 shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
                 shows.c.local_date >= start,

@@ -24,14 +24,16 @@ from sqlalchemy import func, select
 from clients.clock import VirtualClock, use_time
 from flows.autonomous_sync import autonomous_sync
 from models.request_budget import committed
-from models.tables import Artist, SyncError
+from models.tables import Artist, Show, SyncError
 from sandbox.core import Sandbox
+from sandbox.truth import Truth
 from tests.flows.conftest import SyncWorld
 
 pytestmark = pytest.mark.prefect
 
 ARTISTS = Artist.__table__  # type: ignore[attr-defined]
 ERRORS = SyncError.__table__  # type: ignore[attr-defined]
+SHOWS = Show.__table__  # type: ignore[attr-defined]
 DAY = date(2026, 3, 2)
 #: The planned runs' day: the day after the import (whose requests count on its own day).
 PLANNED = date(2026, 3, 3)
@@ -198,3 +200,44 @@ async def test_spotify_metadata_is_kept_fresh_in_development_mode(
         sandbox.advance(seconds=timedelta(hours=2).total_seconds())
         again = await autonomous_sync(mode="sync", limit=1000)
         assert again["spotify_rotated"] == 34
+
+
+async def test_a_dropped_event_is_delisted_by_the_next_sweep(
+    world: SyncWorld, use_sandbox: Callable[..., Sandbox]
+) -> None:
+    """The daily plan's discovery looks up by id the stored shows a complete market sweep no
+    longer lists: a dropped event is delisted at the next sweep (within 4 h), not at the
+    artist's next listing read. Seed 13's 60 artists: an event dated 2026-05-19, in a city with
+    two more events listed, is dropped on 2026-03-04 at 12:18."""
+    clock = VirtualClock()
+    sandbox = use_sandbox(artists=60, seed=13, clock=clock, today=DAY)
+    with use_time(clock, sandbox.now):
+        world.configure(REQUEST_PLAN="fixed")
+        await autonomous_sync(mode="discovery", limit=500)
+        [drop] = [
+            change
+            for change in Truth(sandbox.catalog).changes(
+                sandbox.now(), sandbox.now() + timedelta(days=3), kinds=["event_dropped"]
+            )
+            if change.event is not None and change.event.local_date == date(2026, 5, 19)
+        ]
+        assert await _status(world, drop.event_id) == "upcoming"
+
+        world.configure(REQUEST_PLAN="planned")
+        _at(sandbox, datetime(2026, 3, 4, 16, 0, tzinfo=UTC))  # the next discovery run
+        counts = await autonomous_sync(mode="discovery", limit=500)
+
+        assert await _status(world, drop.event_id) == "delisted"
+        assert counts["vanished_shows_delisted"] == 1
+        assert counts["vanished_shows_checked"] == counts["shows_vanished"]
+
+
+async def _status(world: SyncWorld, event_id: str | None) -> str:
+    async with world.engine.connect() as conn:
+        return str(
+            (
+                await conn.execute(
+                    select(SHOWS.c.status).where(SHOWS.c.ticketmaster_id == event_id)
+                )
+            ).scalar_one()
+        )
