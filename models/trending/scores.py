@@ -89,9 +89,12 @@ def grown_upcoming(clock: Clock, t: Table) -> ColumnElement[float]:
     """An artist row's upcoming-shows sum (as of ``as_of``'s UTC day) grown to today: what it
     is while none of its shows has passed (``today <= upcoming_until``)."""
     as_of_day = func.floor(epoch_seconds(t.c.as_of) / float_(86400.0), type_=Float)
-    return t.c.upcoming * pow2(
+    grown = t.c.upcoming * pow2(
         (clock.today_day_sql() - as_of_day) / float_(clock.show_half_life_days)
     )
+    # NULL for a row marked for a recount; never floor(NULL): SQLAlchemy registers Python's
+    # math.floor as SQLite's floor, which raises on NULL.
+    return case((t.c.as_of.is_(None), null()), else_=grown)
 
 
 def artist_scores(clock: Clock, where: ColumnElement[bool] | None = None) -> Subquery:
@@ -108,7 +111,8 @@ def artist_scores(clock: Clock, where: ColumnElement[bool] | None = None) -> Sub
     )
     upcoming = case(
         (t.c.upcoming_until.is_(None), float_(0.0)),
-        (t.c.upcoming_until >= clock.day(), grown),
+        # A row marked for a recount (as_of NULL): its shows ahead are counted from ``shows``.
+        (and_(t.c.as_of.is_not(None), t.c.upcoming_until >= clock.day()), grown),
         else_=recounted,
     )
     oldest = clock.day(-GROWTH_LATEST_MAX_AGE_DAYS)

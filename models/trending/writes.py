@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
@@ -224,13 +225,20 @@ def _same_sums(clock: Clock, state: Table, fresh: Any) -> list[ColumnElement[boo
     return [_close(snap(state.c[name] * decay), fresh[name]) for name in SUMS]
 
 
+def _as_of_by(clock: Clock, state: Table) -> ColumnElement[bool]:
+    """The row's inputs are as of now or before (not marked for a recount). A row as of a later
+    instant (a full run at an earlier ``now``) is rewritten: its ranking bound holds only from
+    its ``as_of`` on."""
+    return and_(state.c.as_of.is_not(None), state.c.as_of <= literal(clock.now, state.c.as_of.type))
+
+
 def _same_artist(clock: Clock, fresh: Any) -> ColumnElement[bool]:
     """The stored row of ``fresh``'s artist gives, at any instant from now on, the scores of
     ``fresh`` (the recomputed inputs): the same popularity, growth and nearest show, sums and
     upcoming-shows sum aged to now within ``SAME_SUM``."""
     t = STATE["artist"][0]
     return and_(
-        t.c.as_of.is_not(None),
+        _as_of_by(clock, t),
         t.c.popularity.is_not_distinct_from(fresh.popularity),
         t.c.growth.is_not_distinct_from(fresh.growth),
         t.c.growth_day.is_not_distinct_from(fresh.growth_day),
@@ -245,7 +253,7 @@ def _same_show(clock: Clock, fresh: Any) -> ColumnElement[bool]:
     aged to now within ``SAME_SUM``, and a stored ranking bound at least the recomputed one."""
     t = STATE["show"][0]
     return and_(
-        t.c.as_of.is_not(None),
+        _as_of_by(clock, t),
         t.c.artist_id.is_not_distinct_from(fresh.artist_id),
         t.c.popularity.is_not_distinct_from(fresh.popularity),
         t.c.cancelled == fresh.cancelled,
@@ -281,7 +289,7 @@ async def _refresh_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> in
     z = fenced(_artist_rows(clock, sums), "artist_rows").c
     statement = (
         update_(state)
-        .where(state.c.artist_id == z.id, ~_same_artist(clock, z))
+        .where(state.c.artist_id == z.id, ~func.coalesce(_same_artist(clock, z), false()))
         .values(
             popularity=z.popularity,
             **{name: z[name] for name in SUMS},
@@ -301,7 +309,7 @@ async def _refresh_shows(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
     z = fenced(_show_rows(clock, _show_inputs(sums)), "show_rows").c
     statement = (
         update_(state)
-        .where(state.c.show_id == z.id, ~_same_show(clock, z))
+        .where(state.c.show_id == z.id, ~func.coalesce(_same_show(clock, z), false()))
         .values({name: z[name] for name in _SHOW_COLUMNS[1:]})
     )
     return int((await conn.execute(statement)).rowcount)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from models.trending import recalculate_trending
+from models.trending import forget_artist_activity, recalculate_trending
 from tests.trending.scenario import (
     ACTIVITY,
     ARTIST_TRENDS,
@@ -118,3 +118,18 @@ async def test_a_full_run_after_the_sums_moved_past_the_tolerance_rewrites_them(
 
     assert (full.artists_scored, full.shows_scored) == (1, 0)  # 2 only: 1 is within SAME_SUM
     assert (await _as_of(engine, ARTIST_TRENDS, "artist_id"))[2] == NOW
+
+
+async def test_a_full_run_rewrites_a_row_marked_for_a_recount_whose_inputs_did_not_change(
+    engine: AsyncEngine,
+) -> None:
+    await seed(engine)
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    before = await rows(engine, ARTIST_TRENDS)
+    async with engine.begin() as conn:
+        await forget_artist_activity(conn, artist_ids=[3])
+
+    full = await recalculate_trending(engine, mode="full", now=NOW, settings=SETTINGS)
+
+    assert (full.artists_scored, full.shows_scored) == (1, 0)  # 3 (it headlines no show)
+    assert await rows(engine, ARTIST_TRENDS) == before  # as of NOW again, the same inputs

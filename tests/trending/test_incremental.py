@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.artists import merge_artists
-from models.trending import recalculate_trending
+from models.trending import forget_artist_activity, recalculate_trending
 from tests.trending.scenario import (
     ARTIST_TRENDS,
     ARTISTS,
@@ -257,6 +257,15 @@ async def test_an_incremental_run_before_the_last_run_is_refused_and_a_full_one_
     assert await rows(engine, WATERMARKS) == [
         ("activity", earlier, "full", 81)
     ]  # the seed's 81 events
+    # Every row is rewritten as of the earlier instant, those without events too: a row kept as
+    # of a later instant would hold a ranking bound valid only from that instant on.
+    assert (full.artists_scored, full.shows_scored) == (7, 4)
+    async with engine.connect() as conn:
+        as_of = {
+            *(await conn.execute(select(ARTIST_TRENDS.c.as_of))).scalars(),
+            *(await conn.execute(select(SHOW_TRENDS.c.as_of))).scalars(),
+        }
+    assert as_of == {earlier}
 
 
 async def test_the_first_run_and_one_after_a_run_without_an_event_mark_recompute_everything(
@@ -294,3 +303,17 @@ async def test_activity_without_a_show_rescores_the_artist_only(engine: AsyncEng
     # a NULL show_id never reaches the shows: only artist 4 is written
     assert (result.artists_scored, result.shows_scored) == (1, 0)
     assert await rows(engine, SHOW_TRENDS) == shows_before
+
+
+async def test_scores_read_while_an_artist_is_marked_for_a_recount(engine: AsyncEngine) -> None:
+    """Between a merge (``forget_artist_activity``) and the next run, a reader scores the artist
+    without its activity (recounted by the next run) and with its shows ahead counted from
+    ``shows``: on SQLite the read failed (``floor(NULL)``), on PostgreSQL its shows ahead counted
+    0 (36.5)."""
+    await seed(engine)
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    async with engine.begin() as conn:
+        await forget_artist_activity(conn, artist_ids=[1])
+
+    # 30*0.8 + 15*(0.1/0.12) + 10*(1/(1+1)): its show today; no activity until the next run
+    assert (await scores(engine, ARTIST_TRENDS))[1] == 41.5
