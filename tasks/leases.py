@@ -233,6 +233,7 @@ class _ApiState:
         self.waiting = 0
         self.spent: DailyQuotaSpent | None = None
         self.spent_until = 0.0  # local time of the UTC midnight that ends the spent day
+        self.latency = 0.0  # how long the last lease took (local clock): leases start that early
 
     def quota_spent(self, now: float) -> DailyQuotaSpent | None:
         """The day's quota error, until the UTC midnight that ends that day."""
@@ -445,7 +446,11 @@ class LeasedRateLimiter:
         held = state.held(now)
         if held > state.schedule.max_slots // 2:
             return
-        if held == 0 and state.waiting == 0 and 2 * state.usable(now) > len(state.arrivals):
+        # Counted as they will be once a lease started now has arrived (the last one's time,
+        # within half the tolerance): slots that will be too late by then are not counted, so
+        # the next block comes before the requests run out, not after.
+        ahead = min(state.latency, state.schedule.tolerance / 2)
+        if held == 0 and state.waiting == 0 and 2 * state.usable(now + ahead) > len(state.arrivals):
             return
         state.leasing = asyncio.create_task(self._lease(state))
 
@@ -463,6 +468,7 @@ class LeasedRateLimiter:
         if want == 0:
             state.leasing = None
             return None
+        started = now
         try:
             lease = await self._store(
                 schedule.api,
@@ -482,6 +488,7 @@ class LeasedRateLimiter:
             return exc
         finally:
             state.leasing = None
+        state.latency = max(0.0, self._clock.now() - started)
         if lease.count == 0 and lease.day is not None:
             state.spent = DailyQuotaSpent(
                 f"{schedule.api}: the daily quota of {schedule.daily_limit} requests for "

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import tasks.leases
 from clients.clock import VirtualClock
 from clients.ratelimit import Bucket, TokenBucketLimiter, rate_caps
 from models.db import make_engine
@@ -227,6 +228,54 @@ async def test_slots_reached_too_late_pass_unused_and_a_new_block_starts_now(
     assert clock.now() == resumed
     assert limiter.stats["ticketmaster"]["passed"] > 0
     assert held > 0
+    await limiter.aclose()
+
+
+async def test_slots_that_would_pass_before_a_lease_arrives_are_leased_ahead_of_time(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cap far above the demand: a block's slots are all due at once and then pass together
+    at the tolerance. The next block is leased while they are still usable, as early as the
+    last lease took (within half the tolerance), so a request after they pass does not wait on
+    a store that takes time to answer."""
+    settings = make_settings(setlistfm_requests_per_second=100_000.0)
+    schedule = api_schedules(settings)["setlistfm"]
+    tolerance = schedule.tolerance
+    clock = VirtualClock(start=NOON)
+    limiter = limiter_on(engine, clock, settings)
+    latency = tolerance / 4  # every lease takes this long to answer
+    real_lease = tasks.leases.lease_slots
+
+    async def slow_lease(*args: Any, **kwargs: Any) -> Any:
+        clock.advance(latency)
+        return await real_lease(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.leases, "lease_slots", slow_lease)
+    await asyncio.gather(*(limiter.acquire("setlistfm") for _ in range(20)))
+    await sends(limiter, clock, "setlistfm", 1)
+    await limiter.settle()
+    leases = limiter.stats["setlistfm"]["leases"]
+    last = max(  # the last slot held, on the local clock
+        to_local(lease.start, store_now=lease.store_now, local_now=lease.local_after or 0.0)
+        + (lease.count - 1) * schedule.interval
+        for lease in limiter.leases("setlistfm")
+    )
+
+    # Still usable now, no longer once a lease started now would arrive: one is started.
+    clock.advance(last + tolerance - latency / 2 - clock.now())
+    before = clock.now()
+    await limiter.acquire("setlistfm")
+    assert clock.now() == before
+    await limiter.settle()
+    assert limiter.stats["setlistfm"]["leases"] == leases + 1
+
+    # Past the tolerance of the old block: the request takes a slot of the new one at once.
+    clock.advance(latency)
+    resumed = clock.now()
+    await limiter.acquire("setlistfm")
+    assert clock.now() == resumed
+    assert limiter.stats["setlistfm"]["leases"] == leases + 1
+    assert limiter.stats["setlistfm"]["skipped"] == 0
     await limiter.aclose()
 
 
