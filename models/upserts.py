@@ -52,6 +52,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import SQLModel
@@ -372,6 +373,19 @@ def _outcome_rows(
     return inserted, len(found)
 
 
+async def _raw_sqlite(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    """One statement on the raw aiosqlite connection, inside the caller's transaction, in ONE
+    trip to the driver's thread and back (SQLAlchemy's cursor takes three or four: open,
+    execute, fetch, close; each trip waits for a turn of a busy event loop): for plain SQL
+    whose values need no conversion. Returns its rows (none for DDL and plain DML)."""
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    return list(await driver.execute_fetchall(sql, params))
+
+
+def _one_trip(dialect: Dialect) -> bool:
+    return dialect.name == "sqlite" and dialect.driver == "aiosqlite"
+
+
 async def _lock_and_mark(conn: AsyncConnection, tbl: Table) -> int:
     """SQLite: take the write lock first, then read the highest rowid.
 
@@ -379,6 +393,12 @@ async def _lock_and_mark(conn: AsyncConnection, tbl: Table) -> int:
     so the inserted count is exact even with other writers waiting.
     """
     first = next(iter(tbl.columns))
+    if _one_trip(conn.dialect):
+        quote = conn.dialect.identifier_preparer.quote
+        name, column = quote(tbl.name), quote(first.name)
+        await _raw_sqlite(conn, f"UPDATE {name} SET {column} = {column} WHERE 0 = 1")
+        (found,) = await _raw_sqlite(conn, f"SELECT coalesce(max(rowid), 0) FROM {name}")
+        return int(found[0])
     await conn.execute(update(tbl).values({first.name: first}).where(false()))
     rowid: ColumnElement[int] = literal_column("rowid", Integer)
     found = await conn.execute(select(func.coalesce(func.max(rowid), 0)).select_from(tbl))
@@ -386,6 +406,10 @@ async def _lock_and_mark(conn: AsyncConnection, tbl: Table) -> int:
 
 
 async def _inserted_since(conn: AsyncConnection, tbl: Table, mark: int) -> int:
+    if _one_trip(conn.dialect):
+        name = conn.dialect.identifier_preparer.quote(tbl.name)
+        (found,) = await _raw_sqlite(conn, f"SELECT count(*) FROM {name} WHERE rowid > ?", [mark])
+        return int(found[0])
     rowid: ColumnElement[int] = literal_column("rowid", Integer)
     found = await conn.execute(select(func.count()).select_from(tbl).where(rowid > mark))
     return int(found.scalar_one())
@@ -571,7 +595,10 @@ async def _bulk(
     records = _records(plan, rows, dialect)  # raises before anything is written
     mark = await _lock_and_mark(conn, tbl) if dialect.name == "sqlite" else 0
     staging = _staging_table(plan, dialect)
-    await conn.run_sync(staging.create)
+    if _one_trip(dialect):
+        await _raw_sqlite(conn, str(CreateTable(staging).compile(dialect=dialect)))
+    else:
+        await conn.run_sync(staging.create)
     await _load(conn, staging, records, dialect)
 
     constants = [
@@ -616,7 +643,11 @@ async def _bulk(
             else:
                 found = await driver.execute_fetchall(sql)
             ids.update({tuple(row[1:]): row[0] for row in found})
-    await conn.run_sync(staging.drop)
+    if _one_trip(dialect):
+        quoted = dialect.identifier_preparer.quote(staging.name)
+        await _raw_sqlite(conn, f"DROP TABLE temp.{quoted}")
+    else:
+        await conn.run_sync(staging.drop)
     return inserted, changed
 
 
