@@ -22,11 +22,10 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import tasks.leases
 from clients.clock import VirtualClock
 from clients.ratelimit import Bucket, TokenBucketLimiter, rate_caps
 from models.db import make_engine
-from models.rate_leases import day_of, quota_used, schedule_state
+from models.rate_leases import day_of, lease_slots, quota_used, schedule_state
 from sandbox.limits import RateGate
 from settings import Settings
 from tasks.leases import (
@@ -244,13 +243,13 @@ async def test_slots_that_would_pass_before_a_lease_arrives_are_leased_ahead_of_
     clock = VirtualClock(start=NOON)
     limiter = limiter_on(engine, clock, settings)
     latency = tolerance / 4  # every lease takes this long to answer
-    real_lease = tasks.leases.lease_slots
+    real_lease = lease_slots
 
     async def slow_lease(*args: Any, **kwargs: Any) -> Any:
         clock.advance(latency)
         return await real_lease(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.leases, "lease_slots", slow_lease)
+    monkeypatch.setattr("tasks.leases.lease_slots", slow_lease)
     await asyncio.gather(*(limiter.acquire("setlistfm") for _ in range(20)))
     await sends(limiter, clock, "setlistfm", 1)
     await limiter.settle()
