@@ -9,6 +9,7 @@ only does the I/O around them: limiter, send, sleep, raise.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -486,6 +487,11 @@ class Transport:
         attempt = 0
         renewed = False
         while True:
+            # One turn of the event loop per request: an upstream that answers without ever
+            # suspending (an in-process server such as the sandbox, a cache) would otherwise hold
+            # the loop for an artist's every read, while the run's database round trips (each a
+            # hop to the driver's thread and back) wait for it to let go.
+            await asyncio.sleep(0)
             if self.exhausted is not None:
                 raise self._quota_error(self.exhausted)
             sent_headers = dict(headers or {})
