@@ -209,6 +209,9 @@ async def test_an_edited_setlist_is_picked_up_and_unchanged_artists_cost_one_req
 async def test_cancelled_and_postponed_shows_keep_their_status_and_past_shows_complete(
     world: SyncWorld, use_sandbox: StartSandbox
 ) -> None:
+    # The fixed plan: the daily plan's sync run would also read the artists' setlist histories,
+    # whose past shows would join the four laid down by hand below.
+    world.configure(REQUEST_PLAN="fixed")
     sandbox = use_sandbox(artists=120)
     await autonomous_sync(mode="discovery", limit=500)
     await autonomous_sync(mode="sync", limit=500)
