@@ -289,7 +289,7 @@ async def run_simulation(
             sandbox.truth,
             request.start,
             markets=settings.discovery_markets,
-            window_days=settings.discovery_window_days,
+            window_days=settings.sweep_window_days,
             playlists=settings.discovery_playlists,
         )
         engine = make_engine(database_url)

@@ -258,7 +258,7 @@ async def confirm_vanished_shows(sync: SyncRun, sweep: MarketSweep) -> None:
     }
     if not cities:
         return
-    start, end = day_window(sync.now, sync.settings.discovery_window_days)
+    start, end = day_window(sync.now, sync.settings.sweep_window_days)
     # The sweep's window is in UTC, the shows' dates local: a show on the window's first or
     # last day may be outside it while listed; only the days strictly inside are compared.
     async with sync.writer.read() as conn:
@@ -279,7 +279,7 @@ async def sweep_discovery_markets(sync: SyncRun) -> tuple[list[TmEvent], Evidenc
     """Every event of the discovery markets in the window (one cached task), each failed market
     and malformed record recorded; the evidence each headliner has."""
     run, settings = sync.run, sync.settings
-    start, end = day_window(sync.now, settings.discovery_window_days)
+    start, end = day_window(sync.now, settings.sweep_window_days)
     sweep = await cached(sweep_markets, settings, "ticketmaster")(
         sync.upstream, list(settings.discovery_markets), start, end, settings.sync_concurrency
     )

@@ -223,6 +223,16 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
+    @property
+    def sweep_window_days(self) -> int:
+        """How far ahead discovery's market sweeps look: ``DISCOVERY_WINDOW_DAYS``, or with the
+        daily request plan as far as an artist's shows are synced (``SYNC_SHOW_WINDOW_DAYS``,
+        if longer): an artist whose first announced show is months ahead is found when it is
+        announced, not when the show comes within 90 days."""
+        if self.request_plan == "planned":
+            return max(self.discovery_window_days, self.sync_show_window_days)
+        return self.discovery_window_days
+
     def has_api_keys(self) -> bool:
         """True when every upstream credential is configured."""
         return all(

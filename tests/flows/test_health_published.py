@@ -17,29 +17,46 @@ from tests.flows.conftest import SyncWorld, failing_when
 pytestmark = pytest.mark.prefect
 
 
-async def _health_artifacts() -> list[str]:
+async def _health_artifacts(after: object = None) -> list[str]:
+    """The health reports, newest first; with ``after`` (a report's id), only those published
+    after it (the session's server holds every earlier test's reports too)."""
     async with get_client() as client:
         found = await client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[HEALTH_ARTIFACT_KEY])),
             sort="CREATED_DESC",
             limit=50,
         )
-    return [str(artifact.data) for artifact in found]
+    reports = []
+    for artifact in found:
+        if after is not None and artifact.id == after:
+            break
+        reports.append(str(artifact.data))
+    return reports
+
+
+async def _latest_health_id() -> object:
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[HEALTH_ARTIFACT_KEY])),
+            sort="CREATED_DESC",
+            limit=1,
+        )
+    return found[0].id if found else None
 
 
 async def test_every_deployed_run_publishes_the_health_report_completed_or_failed(
     world: SyncWorld, use_sandbox: Callable[..., Sandbox]
 ) -> None:
     use_sandbox()
-    before = len(await _health_artifacts())
+    before = await _latest_health_id()
     await jobs.autonomous_sync(mode="discovery", limit=4)
     world.configure(HTTP_MAX_RETRIES="0")
     use_sandbox(wrap=failing_when(lambda request: "events.json" in request.url.path, status=503))
     with pytest.raises(Exception, match="nothing went through"):
         await jobs.autonomous_sync(mode="discovery", limit=4)
 
-    published = await _health_artifacts()
-    assert len(published) == before + 2
+    published = await _health_artifacts(after=before)
+    assert len(published) == 2
     latest = published[0]
     assert latest.startswith("# MySetlist sync health — last 24 h")
     assert "| autonomous-sync | 2 | 1 | 0 | 1 | 0 | failed at " in latest
