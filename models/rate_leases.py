@@ -42,6 +42,7 @@ __all__ = [
     "quota_used",
     "release_slots",
     "schedule_state",
+    "write_transaction",
 ]
 
 # Slots this close to a boundary count as on it (float arithmetic on epoch seconds, ~1e-7 s).
@@ -182,7 +183,7 @@ class Release:
 
 
 @asynccontextmanager
-async def _write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A transaction that takes the write lock first: leasers are serialised, never interleaved.
 
     SQLite's default BEGIN is deferred (two readers could both decide, then one fails to write);
@@ -277,7 +278,7 @@ async def lease_slots(
     between two readings of
     ``local_clock``, which place the block on the caller's clock.
     """
-    async with _write_transaction(engine) as conn:
+    async with write_transaction(engine) as conn:
         next_slot_at, seq = await _locked_schedule(conn, api)
         store_now, local_before, local_after = await _store_now(conn, now, local_clock)
         plan = plan_block(
@@ -331,7 +332,7 @@ async def release_slots(engine: AsyncEngine, releases: Sequence[Release]) -> lis
     returned: list[bool] = []
     if not releases:
         return returned
-    async with _write_transaction(engine) as conn:
+    async with write_transaction(engine) as conn:
         greatest = func.greatest if conn.dialect.name == "postgresql" else func.max
         for item in releases:
             lease = item.lease

@@ -15,8 +15,7 @@ enforces the quota itself.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from sqlalchemy import CheckConstraint, Table, func, select, update
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Field, SQLModel
 
 import models.tables  # noqa: F401  (the metadata's naming convention first)
+from models.rate_leases import write_transaction
 
 __all__ = ["RequestBudgetDay", "committed", "grant", "settle"]
 
@@ -42,19 +42,6 @@ class RequestBudgetDay(SQLModel, table=True):
 
 
 _days: Table = RequestBudgetDay.__table__  # type: ignore[attr-defined]
-
-
-@asynccontextmanager
-async def _write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    async with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            await conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            await conn.rollback()
-            raise
-        await conn.commit()
 
 
 async def _locked(conn: AsyncConnection, api: str, day: date) -> int:
@@ -82,7 +69,7 @@ async def grant(
     ``min(wanted, left)``, added to the day's committed count in the same transaction. Returns
     ``api -> (granted, left before the grant)``."""
     granted: dict[str, tuple[int, int]] = {}
-    async with _write_transaction(engine) as conn:
+    async with write_transaction(engine) as conn:
         for api in sorted(ceilings):
             used = await _locked(conn, api, day)
             left = max(0, ceilings[api] - used)
@@ -104,7 +91,7 @@ async def settle(engine: AsyncEngine, *, day: date, unspent: Mapping[str, int]) 
     changes = {api: n for api, n in unspent.items() if n}
     if not changes:
         return
-    async with _write_transaction(engine) as conn:
+    async with write_transaction(engine) as conn:
         greatest = func.greatest if conn.dialect.name == "postgresql" else func.max
         for api in sorted(changes):
             await _locked(conn, api, day)

@@ -339,6 +339,36 @@ async def _claim_rounds(
     return chosen
 
 
+async def _claim_least_recently(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    read_at: Any,
+    where: Sequence[ColumnElement[bool]],
+) -> list[ArtistToSync]:
+    """Claim for ``run_id`` (until ``now + lease``) at most ``limit`` artists matching ``where``
+    and claimable, those never read (``read_at`` NULL) first, then the least recently read, then
+    by id."""
+
+    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
+        query = (
+            select(*_columns())
+            .where(*where, claimable_clause(now, run_id))
+            .order_by(case((read_at.is_(None), 0), else_=1), read_at, artists.c.id)
+            .limit(limit if want is None else want)
+        )
+        if exclude:
+            query = query.where(artists.c.id.not_in(exclude))
+        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
+
+    return await _claim_rounds(
+        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    )
+
+
 async def claim_artists_for_sync(
     conn: AsyncConnection,
     *,
@@ -442,26 +472,19 @@ async def claim_awaiting_setlists(
     out a back-off, claimed for ``run_id`` until ``now + lease`` (``claim_artists_for_sync``)."""
     _check_lease(now, lease)
     read_at = artists.c.setlistfm_synced_at
-
-    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
-        query = (
-            select(*_columns())
-            .where(
-                artists.c.mbid.is_not(None),
-                or_(read_at.is_(None), read_at <= now - recheck_after),
-                _awaiting_setlist_clause(now.date(), days),
-                _due_clause(now),
-                claimable_clause(now, run_id),
-            )
-            .order_by(case((read_at.is_(None), 0), else_=1), read_at, artists.c.id)
-            .limit(limit if want is None else want)
-        )
-        if exclude:
-            query = query.where(artists.c.id.not_in(exclude))
-        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
-
-    return await _claim_rounds(
-        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    return await _claim_least_recently(
+        conn,
+        run_id=run_id,
+        now=now,
+        lease=lease,
+        limit=limit,
+        read_at=read_at,
+        where=[
+            artists.c.mbid.is_not(None),
+            or_(read_at.is_(None), read_at <= now - recheck_after),
+            _awaiting_setlist_clause(now.date(), days),
+            _due_clause(now),
+        ],
     )
 
 
@@ -519,29 +542,17 @@ async def claim_setlists_after_shows(
     every ``recheck_after`` until ``days`` days after it), least recently read first, at most
     ``limit``, not waiting out a back-off, claimed for ``run_id`` until ``now + lease``."""
     _check_lease(now, lease)
-    read_at = artists.c.setlistfm_synced_at
     clause = _after_show_clause(
         now, first_after=first_after, recheck_after=recheck_after, days=days
     )
-
-    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
-        query = (
-            select(*_columns())
-            .where(
-                artists.c.mbid.is_not(None),
-                clause,
-                _due_clause(now),
-                claimable_clause(now, run_id),
-            )
-            .order_by(case((read_at.is_(None), 0), else_=1), read_at, artists.c.id)
-            .limit(limit if want is None else want)
-        )
-        if exclude:
-            query = query.where(artists.c.id.not_in(exclude))
-        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
-
-    return await _claim_rounds(
-        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    return await _claim_least_recently(
+        conn,
+        run_id=run_id,
+        now=now,
+        lease=lease,
+        limit=limit,
+        read_at=artists.c.setlistfm_synced_at,
+        where=[artists.c.mbid.is_not(None), clause, _due_clause(now)],
     )
 
 
@@ -558,23 +569,14 @@ async def claim_spotify_rotation(
     then the oldest), at most ``limit``, claimed for ``run_id`` until ``now + lease``."""
     _check_lease(now, lease)
     read_at = artists.c.spotify_synced_at
-
-    async def candidates(want: int | None, exclude: set[int]) -> list[ArtistToSync]:
-        query = (
-            select(*_columns())
-            .where(
-                or_(read_at.is_(None), read_at <= now - older_than),
-                claimable_clause(now, run_id),
-            )
-            .order_by(case((read_at.is_(None), 0), else_=1), read_at, artists.c.id)
-            .limit(limit if want is None else want)
-        )
-        if exclude:
-            query = query.where(artists.c.id.not_in(exclude))
-        return [_to_sync(row) for row in (await conn.execute(_locked(conn, query))).all()]
-
-    return await _claim_rounds(
-        conn, run_id=run_id, now=now, lease=lease, limit=limit, candidates=candidates
+    return await _claim_least_recently(
+        conn,
+        run_id=run_id,
+        now=now,
+        lease=lease,
+        limit=limit,
+        read_at=read_at,
+        where=[or_(read_at.is_(None), read_at <= now - older_than)],
     )
 
 
