@@ -28,9 +28,10 @@ from pydantic import BaseModel
 
 from clients.errors import AuthError, MalformedRecord, QuotaExhausted
 from clients.setlistfm import SfmSetlist
+from clients.ticketmaster import TmEvent
 from flows._plan import BudgetedLimiter, PlanBudgetSpent, RequestPlan, make_plan, settle_plan
 from flows._runs import RunOutcome, RunTracker, record_refusal, tracked_run
-from models.catalog import setlist_versions
+from models.catalog import listed_events_of, setlist_versions
 from models.sync_state import ArtistToSync, HistoryMark, history_due
 from models.types import utcnow
 from settings import Settings, get_settings
@@ -55,6 +56,7 @@ __all__ = [
     "read_new_setlists",
     "record_malformed",
     "sync_in_batches",
+    "with_moved_events",
 ]
 
 logger = logging.getLogger("mysetlist.flows")
@@ -152,6 +154,35 @@ def day_window(now: datetime, days: int) -> tuple[datetime, datetime]:
     """From the start of today (UTC) for ``days`` days: stable within a day, so reads cache."""
     start = datetime.combine(now.astimezone(UTC).date(), time(0, 0), tzinfo=UTC)
     return start, start + timedelta(days=days)
+
+
+async def with_moved_events(
+    sync: SyncRun,
+    artist_id: int,
+    events: list[TmEvent],
+    *,
+    complete: bool,
+    window: tuple[datetime, datetime],
+) -> list[TmEvent]:
+    """An artist's complete listing over ``window``, plus each of its stored upcoming shows in
+    that window the listing no longer holds but Ticketmaster still has, looked up by event id:
+    an event rescheduled or moved out of the window (more than a year ahead) is stored as it is
+    now instead of being delisted by the listing's reconciliation; one Ticketmaster no longer
+    has (404) stays out, and is delisted. An incomplete listing delists nothing: no lookup."""
+    if not complete:
+        return events
+    async with sync.writer.read() as conn:
+        stored = await listed_events_of(
+            conn, artist_id, start=window[0].date(), end=window[1].date()
+        )
+    listed = {event.id for event in events}
+    missing = [event_id for event_id in stored if event_id not in listed]
+    if not missing:
+        return events
+    client = sync.upstream.require_ticketmaster()
+    found = [event for event_id in missing if (event := await client.get_event(event_id))]
+    sync.run.count("listing_vanished_checked", len(missing))
+    return [*events, *found]
 
 
 async def read_new_setlists(

@@ -81,6 +81,7 @@ from flows._artist_sync import (
     read_new_setlists,
     record_setlistfm_failure,
     sync_in_batches,
+    with_moved_events,
 )
 from flows._runs import RunOutcome, job_flow
 from flows.master_sync import look_up_shows, refresh_spotify
@@ -369,10 +370,13 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     async def sync_artist(artist: ArtistToSync) -> ArtistSync:
         attraction_id = artist.ticketmaster_id or ""  # selected with require=("ticketmaster_id",)
         fetched = await read_artist_events(sync.upstream, attraction_id, start, end)
+        events = await with_moved_events(
+            sync, artist.id, fetched.events, complete=fetched.complete, window=(start, end)
+        )
         return ArtistSync(
             artist_id=artist.id,
             identity=None,
-            events=fetched.events,
+            events=events,
             setlists=None,
             sources=["ticketmaster"],
             next_sync_at=next_sync,

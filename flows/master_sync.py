@@ -92,6 +92,7 @@ from flows._artist_sync import (
     open_sync_run,
     read_new_setlists,
     sync_in_batches,
+    with_moved_events,
 )
 from flows._runs import RunOutcome, job_flow
 from flows.params import Limit, MasterMode, MasterSyncParams
@@ -446,8 +447,10 @@ async def sync_artists(
             fetched_events = await read_artist_events(
                 sync.upstream, artist.ticketmaster_id, start, end
             )
-            events = fetched_events.events
             complete = fetched_events.complete
+            events = await with_moved_events(
+                sync, artist.id, fetched_events.events, complete=complete, window=(start, end)
+            )
             if "ticketmaster" not in sources:
                 sources.append("ticketmaster")
         lookup = await resolve_mbid(sync, artist, spotify_names)

@@ -1027,6 +1027,25 @@ async def past_shows_to_confirm(
     return [(int(show_id), str(event_id)) for show_id, event_id in result.all()]
 
 
+async def listed_events_of(
+    conn: AsyncConnection, artist_id: int, *, start: date, end: date
+) -> list[str]:
+    """The Ticketmaster event ids of the artist's shows still upcoming, dated from ``start`` to
+    ``end`` (inclusive): what its listing over that window should hold again."""
+    result = await conn.execute(
+        select(shows.c.ticketmaster_id)
+        .where(
+            shows.c.artist_id == artist_id,
+            shows.c.ticketmaster_id.is_not(None),
+            shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+            shows.c.local_date >= start,
+            shows.c.local_date <= end,
+        )
+        .order_by(shows.c.local_date, shows.c.id)
+    )
+    return [str(event_id) for event_id in result.scalars()]
+
+
 async def listed_shows_in_cities(
     conn: AsyncConnection, *, cities: Collection[tuple[str, str | None]], start: date, end: date
 ) -> list[tuple[int, str]]:
