@@ -55,6 +55,7 @@ __all__ = [
     "open_sync_run",
     "read_new_setlists",
     "record_malformed",
+    "stored_listings",
     "sync_in_batches",
     "with_moved_events",
 ]
@@ -156,28 +157,29 @@ def day_window(now: datetime, days: int) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=days)
 
 
-async def with_moved_events(
-    sync: SyncRun,
-    artist_id: int,
-    events: list[TmEvent],
-    *,
-    complete: bool,
-    window: tuple[datetime, datetime],
-) -> list[TmEvent]:
-    """An artist's complete listing over ``window``, plus each of its stored upcoming shows in
-    that window the listing no longer holds but Ticketmaster still has, looked up by event id:
-    an event rescheduled or moved out of the window (more than a year ahead) is stored as it is
-    now instead of being delisted by the listing's reconciliation; one Ticketmaster no longer
-    has (404) stays out, and is delisted. An incomplete listing delists nothing: no lookup."""
-    if not complete:
-        return events
+async def stored_listings(
+    sync: SyncRun, artists: Sequence[ArtistToSync], window: tuple[datetime, datetime]
+) -> dict[int, list[str]]:
+    """The event ids of the chosen artists' stored upcoming shows in ``window``, read once for a
+    phase (``with_moved_events`` compares each artist's listing with its own)."""
     async with sync.writer.read() as conn:
-        stored = await listed_events_of(
-            conn, artist_id, start=window[0].date(), end=window[1].date()
+        return await listed_events_of(
+            conn, [a.id for a in artists], start=window[0].date(), end=window[1].date()
         )
+
+
+async def with_moved_events(
+    sync: SyncRun, events: list[TmEvent], *, stored: Sequence[str], complete: bool
+) -> list[TmEvent]:
+    """An artist's complete listing, plus each of its stored upcoming shows in the listing's
+    window (``stored``: their event ids) that the listing no longer holds but Ticketmaster still
+    has, looked up by event id: an event rescheduled or moved out of the window (more than a
+    year ahead) is stored as it is now instead of being delisted by the listing's
+    reconciliation; one Ticketmaster no longer has (404) stays out, and is delisted. An
+    incomplete listing delists nothing: no lookup."""
     listed = {event.id for event in events}
     missing = [event_id for event_id in stored if event_id not in listed]
-    if not missing:
+    if not complete or not missing:
         return events
     client = sync.upstream.require_ticketmaster()
     found = [event for event_id in missing if (event := await client.get_event(event_id))]

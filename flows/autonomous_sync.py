@@ -80,6 +80,7 @@ from flows._artist_sync import (
     open_sync_run,
     read_new_setlists,
     record_setlistfm_failure,
+    stored_listings,
     sync_in_batches,
     with_moved_events,
 )
@@ -366,12 +367,13 @@ async def sync_artist_shows(sync: SyncRun, *, limit: int) -> None:
     sync.run.count("artists_selected", len(chosen))
     start, end = day_window(sync.now, settings.sync_show_window_days)
     next_sync = sync.now + timedelta(hours=stale_after)
+    stored = await stored_listings(sync, chosen, (start, end))
 
     async def sync_artist(artist: ArtistToSync) -> ArtistSync:
         attraction_id = artist.ticketmaster_id or ""  # selected with require=("ticketmaster_id",)
         fetched = await read_artist_events(sync.upstream, attraction_id, start, end)
         events = await with_moved_events(
-            sync, artist.id, fetched.events, complete=fetched.complete, window=(start, end)
+            sync, fetched.events, stored=stored.get(artist.id, []), complete=fetched.complete
         )
         return ArtistSync(
             artist_id=artist.id,

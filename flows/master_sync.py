@@ -91,6 +91,7 @@ from flows._artist_sync import (
     day_window,
     open_sync_run,
     read_new_setlists,
+    stored_listings,
     sync_in_batches,
     with_moved_events,
 )
@@ -427,6 +428,7 @@ async def sync_artists(
     next_sync = sync.now + timedelta(hours=settings.sync_stale_after_hours)
     async with sync.writer.read() as conn:  # the stored versions, read once for the run
         known_versions = await setlist_versions_of(conn, [a.id for a in chosen])
+    stored = await stored_listings(sync, chosen, (start, end))
 
     async def sync_artist(artist: ArtistToSync) -> ArtistSync:
         sources = ["spotify"] if artist.id in spotify_read else []
@@ -449,7 +451,7 @@ async def sync_artists(
             )
             complete = fetched_events.complete
             events = await with_moved_events(
-                sync, artist.id, fetched_events.events, complete=complete, window=(start, end)
+                sync, fetched_events.events, stored=stored.get(artist.id, []), complete=complete
             )
             if "ticketmaster" not in sources:
                 sources.append("ticketmaster")

@@ -1028,22 +1028,27 @@ async def past_shows_to_confirm(
 
 
 async def listed_events_of(
-    conn: AsyncConnection, artist_id: int, *, start: date, end: date
-) -> list[str]:
-    """The Ticketmaster event ids of the artist's shows still upcoming, dated from ``start`` to
-    ``end`` (inclusive): what its listing over that window should hold again."""
-    result = await conn.execute(
-        select(shows.c.ticketmaster_id)
-        .where(
-            shows.c.artist_id == artist_id,
-            shows.c.ticketmaster_id.is_not(None),
-            shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
-            shows.c.local_date >= start,
-            shows.c.local_date <= end,
+    conn: AsyncConnection, artist_ids: Sequence[int], *, start: date, end: date
+) -> dict[int, list[str]]:
+    """Per artist, the Ticketmaster event ids of its shows still upcoming, dated from ``start``
+    to ``end`` (inclusive): what its listing over that window should hold again."""
+    found: dict[int, list[str]] = {}
+    ids = sorted(set(artist_ids))
+    for first in range(0, len(ids), 2000):
+        result = await conn.execute(
+            select(shows.c.artist_id, shows.c.ticketmaster_id)
+            .where(
+                shows.c.artist_id.in_(ids[first : first + 2000]),
+                shows.c.ticketmaster_id.is_not(None),
+                shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+                shows.c.local_date >= start,
+                shows.c.local_date <= end,
+            )
+            .order_by(shows.c.artist_id, shows.c.local_date, shows.c.id)
         )
-        .order_by(shows.c.local_date, shows.c.id)
-    )
-    return [str(event_id) for event_id in result.scalars()]
+        for artist_id, event_id in result.all():
+            found.setdefault(int(artist_id), []).append(str(event_id))
+    return found
 
 
 async def listed_shows_in_cities(
