@@ -11,12 +11,13 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ColumnElement,
     Table,
     and_,
     bindparam,
@@ -1027,6 +1028,17 @@ async def past_shows_to_confirm(
     return [(int(show_id), str(event_id)) for show_id, event_id in result.all()]
 
 
+def _listed_between(first: date, last: date) -> list[ColumnElement[bool]]:
+    """Shows a Ticketmaster listing over ``first`` .. ``last`` (inclusive) should hold again:
+    known to Ticketmaster, still upcoming or ongoing, dated in the window."""
+    return [
+        shows.c.ticketmaster_id.is_not(None),
+        shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+        shows.c.local_date >= first,
+        shows.c.local_date <= last,
+    ]
+
+
 async def listed_events_of(
     conn: AsyncConnection, artist_ids: Sequence[int], *, start: date, end: date
 ) -> dict[int, list[str]]:
@@ -1037,13 +1049,7 @@ async def listed_events_of(
     for first in range(0, len(ids), 2000):
         result = await conn.execute(
             select(shows.c.artist_id, shows.c.ticketmaster_id)
-            .where(
-                shows.c.artist_id.in_(ids[first : first + 2000]),
-                shows.c.ticketmaster_id.is_not(None),
-                shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
-                shows.c.local_date >= start,
-                shows.c.local_date <= end,
-            )
+            .where(shows.c.artist_id.in_(ids[first : first + 2000]), *_listed_between(start, end))
             .order_by(shows.c.artist_id, shows.c.local_date, shows.c.id)
         )
         for artist_id, event_id in result.all():
@@ -1076,10 +1082,7 @@ async def listed_shows_in_cities(
             select(shows.c.id, shows.c.ticketmaster_id)
             .where(
                 shows.c.venue_id.in_(venue_ids[first : first + 2000]),
-                shows.c.ticketmaster_id.is_not(None),
-                shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
-                shows.c.local_date >= start,
-                shows.c.local_date < end,
+                *_listed_between(start, end - timedelta(days=1)),
             )
             .order_by(shows.c.local_date, shows.c.id)
         )
