@@ -28,8 +28,10 @@ covers, ``limit`` being only a ceiling:
    ``SETLIST_WATCH_RECHECK_HOURS``, at most ``SETLIST_WATCH_PER_RUN``): their new setlists read
    from their incremental cursor and stored, only their setlist.fm cursor moved.
 4. With the plan: ``backfill_history`` on the rest of the run's setlist.fm grant (artists never
-   read included, from page 1), then ``rotate_spotify``: Spotify metadata of the artists read
-   6 days ago or more (never read first), batched where the app's tier allows.
+   read included, from page 1), then ``rotate_spotify``: Spotify metadata of the artists among
+   the top ``SPOTIFY_TRENDING_DAILY`` of the latest daily trending ranking read 20 h ago or
+   more, then of the artists read 6 days ago or more (never read first), batched where the
+   app's tier allows.
 
 What is retried, cached and limited (``tasks/policy.py``; defaults shown, a test keeps this
 equal to the code):
@@ -96,6 +98,7 @@ from models.sync_state import (
     claim_awaiting_setlists,
     claim_setlists_after_shows,
     claim_spotify_rotation,
+    claim_spotify_trending,
     mark_spotify_read,
 )
 from settings import Settings, get_settings
@@ -120,6 +123,9 @@ WATCH_RECHECK = timedelta(hours=12)
 WATCH_DAYS = 3
 #: The daily plan reads every artist's Spotify data at least this often.
 SPOTIFY_ROTATION = timedelta(days=6)
+#: An artist of the daily trending top is read again this long after its last read (a run every
+#: 2 h reaches it each day).
+SPOTIFY_TRENDING_DAILY_AFTER = timedelta(hours=20)
 #: The daily plan reads an artist's Ticketmaster listing again after this many hours (at most
 #: ``SYNC_STALE_AFTER_HOURS``): with a sync run every 2 h, within 23 h of the last read, so a
 #: change the market sweeps cannot see (an event beyond their window, outside their markets;
@@ -473,19 +479,36 @@ async def watch_setlists(sync: SyncRun, *, limit: int) -> dict[str, str]:
 
 async def rotate_spotify(sync: SyncRun, *, limit: int) -> None:
     """Spotify metadata kept at most ``SPOTIFY_ROTATION`` old for every artist (the daily plan):
-    the artists never read first, then the oldest, at most ``limit`` a run; batched reads of
-    50 by id where the app's tier allows (one by one in development mode), an exact-name search
-    for an artist without a Spotify id (``master_sync.refresh_spotify``'s rules). Each artist
-    read or searched gets its ``spotify_synced_at``."""
+    first the artists among the top ``SPOTIFY_TRENDING_DAILY`` of the latest daily trending
+    ranking read ``SPOTIFY_TRENDING_DAILY_AFTER`` ago (their popularity and follower growth move
+    their scores: they get them daily), then the artists never read, then the oldest; at most
+    ``limit`` a run; batched reads of 50 by id where the app's tier allows (one by one in
+    development mode), an exact-name search for an artist without a Spotify id
+    (``master_sync.refresh_spotify``'s rules). Each artist read or searched gets its
+    ``spotify_synced_at``."""
     async with sync.writer.transaction() as conn:
-        chosen = await claim_spotify_rotation(
+        daily = await claim_spotify_trending(
             conn,
             run_id=sync.run.run_id,
             now=sync.now,
             lease=sync.claim_lease,
-            older_than=SPOTIFY_ROTATION,
+            top=sync.settings.spotify_trending_daily,
+            older_than=SPOTIFY_TRENDING_DAILY_AFTER,
             limit=limit,
         )
+        weekly = (
+            await claim_spotify_rotation(
+                conn,
+                run_id=sync.run.run_id,
+                now=sync.now,
+                lease=sync.claim_lease,
+                older_than=SPOTIFY_ROTATION,
+                limit=limit - len(daily),
+            )
+            if len(daily) < limit
+            else []
+        )
+    chosen = daily + weekly
     if not chosen:
         return
     read = await refresh_spotify(sync, chosen, research_after=SPOTIFY_ROTATION)
@@ -495,8 +518,18 @@ async def rotate_spotify(sync: SyncRun, *, limit: int) -> None:
     done = read.ids - set(read.held_back)
     async with sync.writer.transaction() as conn:
         await mark_spotify_read(conn, done, now=sync.now)
-    sync.run.count("spotify_rotated", len(done))
+    trending = sum(1 for artist in daily if artist.id in done)
+    if len(done) > trending:
+        sync.run.count("spotify_rotated", len(done) - trending)
+    if trending:
+        sync.run.count("spotify_trending_daily", trending)
     sync.run.summary_lines.append(
-        f"Spotify rotation: {len(done)} of {len(chosen)} artists read "
-        f"(metadata kept under {SPOTIFY_ROTATION.days} days old)."
+        f"Spotify rotation: {len(done) - trending} of {len(weekly)} artists read "
+        f"(metadata kept under {SPOTIFY_ROTATION.days} days old)"
+        + (
+            f"; daily for the trending top {sync.settings.spotify_trending_daily}: "
+            f"{trending} of {len(daily)}."
+            if daily
+            else "."
+        )
     )

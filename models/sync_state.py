@@ -35,7 +35,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from models.tables import Artist, Setlist, SetlistHistory, Show, ShowStatus, UserActivity
+from models.tables import (
+    Artist,
+    Setlist,
+    SetlistHistory,
+    Show,
+    ShowStatus,
+    TrendingHistory,
+    UserActivity,
+)
 
 __all__ = [
     "ArtistKey",
@@ -48,6 +56,7 @@ __all__ = [
     "claim_hourly_artists",
     "claim_setlists_after_shows",
     "claim_spotify_rotation",
+    "claim_spotify_trending",
     "claimable_clause",
     "find_artists",
     "history_due",
@@ -72,6 +81,7 @@ shows: Table = Show.__table__  # type: ignore[attr-defined]
 activity: Table = UserActivity.__table__  # type: ignore[attr-defined]
 history: Table = SetlistHistory.__table__  # type: ignore[attr-defined]
 setlists: Table = Setlist.__table__  # type: ignore[attr-defined]
+TRENDING_HISTORY: Table = TrendingHistory.__table__  # type: ignore[attr-defined]
 
 SOURCE_COLUMNS = {
     "spotify": "spotify_synced_at",
@@ -577,6 +587,51 @@ async def claim_spotify_rotation(
         limit=limit,
         read_at=read_at,
         where=[or_(read_at.is_(None), read_at <= now - older_than)],
+    )
+
+
+async def claim_spotify_trending(
+    conn: AsyncConnection,
+    *,
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    top: int,
+    older_than: timedelta,
+    limit: int,
+) -> list[ArtistToSync]:
+    """The artists with a Spotify id among the ``top`` best of the latest daily trending ranking
+    (``trending_history``'s latest day) whose Spotify data was read ``older_than`` ago or never,
+    at most ``limit`` (never read first, then the oldest), claimed for ``run_id`` until
+    ``now + lease``. Their popularity and followers count in their scores (and the follower
+    growth is measured between reads): the artists on the trending lists get them daily."""
+    _check_lease(now, lease)
+    if top <= 0 or limit <= 0:
+        return []
+    h = TRENDING_HISTORY
+    latest = select(func.max(h.c.day)).where(h.c.entity_type == "artist").scalar_subquery()
+    best = (
+        select(h.c.entity_id)
+        .where(h.c.entity_type == "artist", h.c.day == latest)
+        .order_by(h.c.score.desc(), h.c.entity_id)
+        .limit(top)
+    )
+    ids = [int(row[0]) for row in (await conn.execute(best)).all()]
+    if not ids:
+        return []
+    read_at = artists.c.spotify_synced_at
+    return await _claim_least_recently(
+        conn,
+        run_id=run_id,
+        now=now,
+        lease=lease,
+        limit=limit,
+        read_at=read_at,
+        where=[
+            artists.c.id.in_(ids),
+            artists.c.spotify_id.is_not(None),
+            or_(read_at.is_(None), read_at <= now - older_than),
+        ],
     )
 
 

@@ -144,6 +144,10 @@ class Settings(BaseSettings):
     setlist_watch_per_run: int = Field(default=25, ge=0, le=5_000)
     # An artist without a Spotify id is searched by name at most this often (a miss is stamped).
     spotify_research_after_days: float = Field(default=7.0, gt=0)
+    # With the daily request plan: the artists among the top SPOTIFY_TRENDING_DAILY of the latest
+    # daily trending ranking get their Spotify metadata (popularity, followers) read once a day
+    # (20 h after their last read), ahead of the weekly rotation (0: the rotation only).
+    spotify_trending_daily: int = Field(default=100, ge=0, le=1000)
     # An artist without a Ticketmaster id (found through Spotify) is searched on Ticketmaster by
     # name at most this often (a miss is stamped).
     ticketmaster_research_after_days: float = Field(default=7.0, gt=0)

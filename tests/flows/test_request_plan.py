@@ -8,6 +8,7 @@ calendar (``flows/_plan.py``).
   first.
 - Two workers on one budget never spend it twice.
 - Development-tier Spotify (no batch reads) still keeps every artist's metadata fresh.
+- The artists at the top of the daily trending ranking get their Spotify metadata daily.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from sqlalchemy import func, select
 
 from clients.clock import VirtualClock, use_time
 from flows.autonomous_sync import autonomous_sync
+from flows.calculate_trending import calculate_trending
 from models.request_budget import committed
-from models.tables import Artist, Show, SyncError
+from models.tables import Artist, Show, SyncError, TrendingHistory
 from sandbox.core import Sandbox
 from sandbox.truth import Truth
 from tests.flows.conftest import SyncWorld
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.prefect
 ARTISTS = Artist.__table__  # type: ignore[attr-defined]
 ERRORS = SyncError.__table__  # type: ignore[attr-defined]
 SHOWS = Show.__table__  # type: ignore[attr-defined]
+HISTORY = TrendingHistory.__table__  # type: ignore[attr-defined]
 DAY = date(2026, 3, 2)
 #: The planned runs' day: the day after the import (whose requests count on its own day).
 PLANNED = date(2026, 3, 3)
@@ -200,6 +203,51 @@ async def test_spotify_metadata_is_kept_fresh_in_development_mode(
         sandbox.advance(seconds=timedelta(hours=2).total_seconds())
         again = await autonomous_sync(mode="sync", limit=1000)
         assert again["spotify_rotated"] == 34
+
+
+@pytest.mark.parametrize("top", [5, 0])
+async def test_the_trending_top_gets_its_spotify_metadata_daily(
+    world: SyncWorld, virtual: Sandbox, top: int
+) -> None:
+    world.configure(REQUEST_PLAN="fixed")
+    await autonomous_sync(mode="discovery", limit=500)
+    world.configure(
+        REQUEST_PLAN="planned", SETLIST_WATCH_PER_RUN="0", SPOTIFY_TRENDING_DAILY=str(top)
+    )
+    first = await autonomous_sync(mode="sync", limit=1000)
+    assert first["spotify_rotated"] == 34  # everybody read once, nobody ranked yet
+    assert "spotify_trending_daily" not in first
+    await calculate_trending(mode="daily")
+    async with world.engine.connect() as conn:
+        ranked = [
+            row.entity_id
+            for row in await conn.execute(
+                select(HISTORY.c.entity_id)
+                .where(HISTORY.c.entity_type == "artist")
+                .order_by(HISTORY.c.score.desc(), HISTORY.c.entity_id)
+            )
+        ]
+        before = dict((await conn.execute(select(ARTISTS.c.id, ARTISTS.c.spotify_synced_at))).all())
+    assert len(ranked) >= 6
+    # 21 h later the weekly rotation has nobody due; the day's top `top` are read again, by id
+    # in one batch.
+    _at(virtual, virtual.now() + timedelta(hours=21))
+    virtual.stats.reset()
+    later = await autonomous_sync(mode="sync", limit=1000)
+    async with world.engine.connect() as conn:
+        after = dict((await conn.execute(select(ARTISTS.c.id, ARTISTS.c.spotify_synced_at))).all())
+    read = sorted(i for i in after if after[i] != before[i])
+    assert read == sorted(ranked[:top])
+    assert all(after[i] == virtual.now() for i in read)
+    assert "spotify_rotated" not in later
+    assert later.get("spotify_trending_daily") == (top or None)
+    assert virtual.stats.total("spotify") == (1 if top else 0)
+    if top:
+        assert f"daily for the trending top {top}: {top} of {top}." in await _latest_summary()
+    # An hour later they are not due again.
+    _at(virtual, virtual.now() + timedelta(hours=1))
+    quiet = await autonomous_sync(mode="sync", limit=1000)
+    assert "spotify_trending_daily" not in quiet
 
 
 async def test_a_dropped_event_is_delisted_by_the_next_sweep(
