@@ -47,7 +47,14 @@ from tasks.store import (
 )
 from tasks.upstream import read_artist_setlists, read_history_page
 
+#: An artist "just played" while a show of its last ``JUST_PLAYED_DAYS`` days (or today) awaits
+#: its setlist (setlist.fm publishes one 3–40 h after the show). Among the artists never read,
+#: the master sync's first syncs and the backfill's first reads take them first: their news is
+#: being published now (before, a first read could come days after the setlist).
+JUST_PLAYED_DAYS = 3
+
 __all__ = [
+    "JUST_PLAYED_DAYS",
     "ArtistOutcome",
     "SyncRun",
     "backfill_history",
@@ -226,7 +233,12 @@ async def backfill_history(
     if budget <= 0 or "setlistfm" in stopped:
         return
     async with sync.writer.read() as conn:
-        due = await history_due(conn, limit=budget, first_reads=first_reads)
+        due = await history_due(
+            conn,
+            limit=budget,
+            first_reads=first_reads,
+            just_played=(sync.now.date(), JUST_PLAYED_DAYS) if first_reads else None,
+        )
     for entry in due:
         if budget <= 0:
             break

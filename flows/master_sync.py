@@ -86,6 +86,7 @@ from clients.setlistfm import SfmArtist, SfmSetlist
 from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction, TmEvent
 from flows._artist_sync import (
+    JUST_PLAYED_DAYS,
     SyncRun,
     backfill_history,
     day_window,
@@ -201,6 +202,7 @@ async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[Artist
                 limit=limit,
                 stale_after_hours=None,
                 source_column="setlistfm_synced_at",
+                just_played_days=JUST_PLAYED_DAYS,
             )
     sync.run.count("artists_selected", len(chosen))
     return chosen

@@ -176,6 +176,7 @@ def _sync_query(
     stale_after_hours: float | None,
     source_column: str,
     require: Sequence[str],
+    just_played_days: int | None = None,
 ) -> Select[Any]:
     synced_at = artists.c[source_column]
     query = select(*_columns())
@@ -185,11 +186,15 @@ def _sync_query(
         query = query.where(needs_sync_clause(now, stale_after_hours))
     else:
         query = query.where(_due_clause(now))
-    query = query.order_by(
-        case((synced_at.is_(None), 0), else_=1),
-        synced_at,
-        artists.c.id,
-    )
+    never = synced_at.is_(None)
+    if just_played_days is not None:
+        # Among the artists never synced, those awaiting the setlist of a show they just
+        # played first: their news is being published now.
+        just_played = _awaiting_setlist_clause(now.date(), just_played_days)
+        first = case((and_(never, just_played), 0), (never, 1), else_=2)
+    else:
+        first = case((never, 0), else_=1)
+    query = query.order_by(first, synced_at, artists.c.id)
     if limit is not None:
         query = query.limit(limit)
     return query
@@ -389,9 +394,12 @@ async def claim_artists_for_sync(
     stale_after_hours: float | None,
     source_column: str = "last_synced_at",
     require: Sequence[str] = (),
+    just_played_days: int | None = None,
 ) -> list[ArtistToSync]:
     """``select_artists_for_sync``, skipping artists another run holds, and claimed for run
-    ``run_id`` until ``now + lease``: two runs never get the same artist.
+    ``run_id`` until ``now + lease``: two runs never get the same artist. ``just_played_days``:
+    among the artists never synced, those with a show of the last ``just_played_days`` days (or
+    today) awaiting its setlist first.
 
     The claim commits with the caller's transaction (``async with engine.begin() as conn``);
     commit it before the long work, so other workers see it.
@@ -405,6 +413,7 @@ async def claim_artists_for_sync(
             stale_after_hours=stale_after_hours,
             source_column=source_column,
             require=require,
+            just_played_days=just_played_days,
         ).where(claimable_clause(now, run_id))
         if exclude:
             query = query.where(artists.c.id.not_in(exclude))
@@ -857,14 +866,20 @@ async def save_history_marks(
 
 
 async def history_due(
-    conn: AsyncConnection, *, limit: int, first_reads: bool = False
+    conn: AsyncConnection,
+    *,
+    limit: int,
+    first_reads: bool = False,
+    just_played: tuple[date, int] | None = None,
 ) -> list[HistoryDue]:
     """Up to ``limit`` artists with a MusicBrainz id whose history is not complete (or was read
     for another id): those a first sync read from page 1 (it left a cursor), and those with
     setlists stored before cursors existed (from page 1). An artist with neither is left to its
     first sync, unless ``first_reads`` (the daily plan: its history read from page 1 by the
     backfill, without waiting for its turn in the daily master sync). The least recently
-    advanced first (never first of all), then by id."""
+    advanced first (never first of all; with ``just_played`` = (today, days), among those never
+    advanced the artists awaiting the setlist of a show of the last ``days`` days first), then by
+    id."""
     h = history
     same_id = and_(h.c.artist_id.is_not(None), h.c.mbid == artists.c.mbid)
     has_setlists: ColumnElement[bool] = (
@@ -872,6 +887,11 @@ async def history_due(
     )
     if first_reads:
         has_setlists = true()
+    never = h.c.updated_at.is_(None)
+    first: ColumnElement[int] = case((never, 0), else_=1)
+    if just_played is not None:
+        awaited = _awaiting_setlist_clause(*just_played)
+        first = case((and_(never, awaited), 0), (never, 1), else_=2)
     rows = await conn.execute(
         select(artists.c.id, artists.c.mbid, case((same_id, h.c.pages_read), else_=0))
         .select_from(artists.outerjoin(h, h.c.artist_id == artists.c.id))
@@ -885,7 +905,7 @@ async def history_due(
                 and_(h.c.artist_id.is_(None), has_setlists),
             ),
         )
-        .order_by(case((h.c.updated_at.is_(None), 0), else_=1), h.c.updated_at, artists.c.id)
+        .order_by(first, h.c.updated_at, artists.c.id)
         .limit(limit)
     )
     return [HistoryDue(artist_id, mbid, int(pages) + 1) for artist_id, mbid, pages in rows.all()]

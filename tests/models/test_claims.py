@@ -14,6 +14,7 @@ from models.db import make_engine
 from models.sync_state import (
     claim_artists_for_sync,
     claim_hourly_artists,
+    history_due,
     release_claims,
     select_artists_for_sync,
     select_hourly_artists,
@@ -91,6 +92,55 @@ async def test_a_claim_takes_the_selection_in_its_order_and_marks_it(engine: Asy
         6: (None, None),
         7: (1, until),
     }
+
+
+async def test_artists_never_synced_who_just_played_come_first(engine: AsyncEngine) -> None:
+    """Among the artists never synced, those awaiting the setlist of a show of the last 3 days
+    first (issue 16: their setlists are being published); the others keep their order."""
+    today = NOW.date()
+    await insert_rows(
+        engine,
+        (ARTISTS, ARTIST_ROWS),
+        (
+            SHOWS,
+            [
+                show(1, artist_id=7, local_date=today - timedelta(days=1), status="completed"),
+                show(2, artist_id=3, local_date=today - timedelta(days=4), status="completed"),
+                show(3, artist_id=6, local_date=today, status="upcoming"),  # synced already
+            ],
+        ),
+    )
+
+    assert await _claim(engine, 1, limit=3, just_played_days=3) == [7, 3, 4]
+    async with engine.begin() as conn:
+        await release_claims(conn, run_id=1)
+    # Without the option (and for a show 4 days ago), the order of ORDER.
+    assert await _claim(engine, 2, limit=3) == ORDER[:3] == [3, 7, 4]
+
+
+async def test_the_first_reads_of_the_backfill_take_the_artists_who_just_played_first(
+    engine: AsyncEngine,
+) -> None:
+    today = NOW.date()
+    await insert_rows(
+        engine,
+        (ARTISTS, [artist(i, mbid=f"mbid-{i}") for i in (1, 2, 3)] + [artist(4)]),
+        (
+            SHOWS,
+            [
+                show(1, artist_id=3, local_date=today - timedelta(days=2), status="completed"),
+                show(2, artist_id=4, local_date=today, status="ongoing"),  # no MusicBrainz id
+            ],
+        ),
+    )
+    async with engine.connect() as conn:
+        plain = await history_due(conn, limit=10, first_reads=True)
+        first = await history_due(conn, limit=10, first_reads=True, just_played=(today, 3))
+        narrow = await history_due(conn, limit=10, first_reads=True, just_played=(today, 1))
+    assert [d.artist_id for d in plain] == [1, 2, 3]
+    assert [d.artist_id for d in first] == [3, 1, 2]
+    assert [d.artist_id for d in narrow] == [1, 2, 3]
+    assert {(d.mbid, d.next_page) for d in first} == {("mbid-1", 1), ("mbid-2", 1), ("mbid-3", 1)}
 
 
 async def test_claims_keep_the_staleness_and_required_column_rules(engine: AsyncEngine) -> None:
