@@ -176,8 +176,10 @@ async def master_sync(
 
 async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[ArtistToSync]:
     """``hourly``: soonest shows and recent activity; ``daily``: the stalest ``limit`` by their
-    setlist.fm sync; ``full``: every artist not waiting out a retry back-off. Claimed for this
-    run (committed before the work), so a run on another worker takes other artists."""
+    setlist.fm sync (never synced first: those without a MusicBrainz id, then those awaiting the
+    setlist of a show of the last ``JUST_PLAYED_DAYS`` days, then the rest); ``full``: every
+    artist not waiting out a retry back-off (in the same order). Claimed for this run (committed
+    before the work), so a run on another worker takes other artists."""
     limit: int | None = None if params.mode == "full" else params.limit
     if limit is not None:  # the daily plan: as many as this run's grants cover
         limit = min(
@@ -203,6 +205,7 @@ async def choose_artists(sync: SyncRun, params: MasterSyncParams) -> list[Artist
                 stale_after_hours=None,
                 source_column="setlistfm_synced_at",
                 just_played_days=JUST_PLAYED_DAYS,
+                unidentified_first=True,
             )
     sync.run.count("artists_selected", len(chosen))
     return chosen

@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    false,
     func,
     or_,
     select,
@@ -177,6 +178,7 @@ def _sync_query(
     source_column: str,
     require: Sequence[str],
     just_played_days: int | None = None,
+    unidentified_first: bool = False,
 ) -> Select[Any]:
     synced_at = artists.c[source_column]
     query = select(*_columns())
@@ -187,13 +189,23 @@ def _sync_query(
     else:
         query = query.where(_due_clause(now))
     never = synced_at.is_(None)
-    if just_played_days is not None:
-        # Among the artists never synced, those awaiting the setlist of a show they just
-        # played first: their news is being published now.
-        just_played = _awaiting_setlist_clause(now.date(), just_played_days)
-        first = case((and_(never, just_played), 0), (never, 1), else_=2)
-    else:
-        first = case((never, 0), else_=1)
+    # Among the artists never synced: those without a MusicBrainz id first when
+    # ``unidentified_first`` (this sync is their only way to one, and to any setlist: the
+    # backfill and the watch read only artists with one), then those awaiting the setlist of a
+    # show they just played (``just_played_days``): their news is being published now.
+    unidentified = artists.c.mbid.is_(None) if unidentified_first else false()
+    just_played = (
+        _awaiting_setlist_clause(now.date(), just_played_days)
+        if just_played_days is not None
+        else false()
+    )
+    first = case(
+        (and_(never, unidentified, just_played), 0),
+        (and_(never, unidentified), 1),
+        (and_(never, just_played), 2),
+        (never, 3),
+        else_=4,
+    )
     query = query.order_by(first, synced_at, artists.c.id)
     if limit is not None:
         query = query.limit(limit)
@@ -208,9 +220,12 @@ async def select_artists_for_sync(
     stale_after_hours: float | None,
     source_column: str = "last_synced_at",
     require: Sequence[str] = (),
+    just_played_days: int | None = None,
+    unidentified_first: bool = False,
 ) -> list[ArtistToSync]:
     """The artists most in need of a sync, fairest first: never synced (by ``source_column``)
-    first, then the stalest.
+    first, then the stalest. Among those never synced, ``claim_artists_for_sync``'s
+    ``unidentified_first`` and ``just_played_days`` rules.
 
     With ``stale_after_hours`` only the artists ``needs_sync_clause`` calls due; with ``None``
     every artist that is not waiting out a retry back-off after a failure (master sync takes the
@@ -222,6 +237,8 @@ async def select_artists_for_sync(
         stale_after_hours=stale_after_hours,
         source_column=source_column,
         require=require,
+        just_played_days=just_played_days,
+        unidentified_first=unidentified_first,
     )
     return [_to_sync(row) for row in (await conn.execute(query)).all()]
 
@@ -395,11 +412,13 @@ async def claim_artists_for_sync(
     source_column: str = "last_synced_at",
     require: Sequence[str] = (),
     just_played_days: int | None = None,
+    unidentified_first: bool = False,
 ) -> list[ArtistToSync]:
     """``select_artists_for_sync``, skipping artists another run holds, and claimed for run
-    ``run_id`` until ``now + lease``: two runs never get the same artist. ``just_played_days``:
-    among the artists never synced, those with a show of the last ``just_played_days`` days (or
-    today) awaiting its setlist first.
+    ``run_id`` until ``now + lease``: two runs never get the same artist. Among the artists
+    never synced, with ``unidentified_first`` those without a MusicBrainz id first, and with
+    ``just_played_days`` those with a show of the last ``just_played_days`` days (or today)
+    awaiting its setlist first (after the first rule).
 
     The claim commits with the caller's transaction (``async with engine.begin() as conn``);
     commit it before the long work, so other workers see it.
@@ -414,6 +433,7 @@ async def claim_artists_for_sync(
             source_column=source_column,
             require=require,
             just_played_days=just_played_days,
+            unidentified_first=unidentified_first,
         ).where(claimable_clause(now, run_id))
         if exclude:
             query = query.where(artists.c.id.not_in(exclude))

@@ -142,10 +142,10 @@ EXPECTED: dict[str, Any] = {
         "days_above_90_percent": {"setlistfm": 0, "ticketmaster": 0},
         "days_over_quota": 0,
         "over_cap_answers": 0,
-        "requests_per_synced_artist": 17.1455,
+        "requests_per_synced_artist": 17.2182,
         "requests_per_synced_artist_by_api": {
             "setlistfm": 4.9455,
-            "spotify": 0.3273,
+            "spotify": 0.4,
             "ticketmaster": 11.8727,
         },
         "worst_day": {"setlistfm": "165 / 1440", "spotify": "14 / -", "ticketmaster": "236 / 5000"},

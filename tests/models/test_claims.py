@@ -118,6 +118,53 @@ async def test_artists_never_synced_who_just_played_come_first(engine: AsyncEngi
     assert await _claim(engine, 2, limit=3) == ORDER[:3] == [3, 7, 4]
 
 
+async def test_master_sync_takes_the_unidentified_then_those_who_just_played_first(
+    engine: AsyncEngine,
+) -> None:
+    """The master sync's order among the artists never read from setlist.fm: without a
+    MusicBrainz id first (no other run can read their setlists), then those awaiting a
+    setlist, then the rest; artists read already keep their staleness order after them."""
+    today = NOW.date()
+    await insert_rows(
+        engine,
+        (
+            ARTISTS,
+            [
+                artist(1, mbid="m1"),
+                artist(2),
+                artist(3, mbid="m3"),
+                artist(4),
+                artist(5, setlistfm_synced_at=ago(10), last_synced_at=ago(10)),
+            ],
+        ),
+        (
+            SHOWS,
+            [
+                show(i, artist_id=i, local_date=today - timedelta(days=1), status="completed")
+                for i in (1, 4, 5)
+            ],
+        ),
+    )
+
+    async def order(**options: Any) -> list[int]:
+        async with engine.connect() as conn:
+            chosen = await select_artists_for_sync(
+                conn,
+                now=NOW,
+                limit=None,
+                stale_after_hours=None,
+                source_column="setlistfm_synced_at",
+                **options,
+            )
+        return [a.id for a in chosen]
+
+    assert await order(just_played_days=3, unidentified_first=True) == [4, 2, 1, 3, 5]
+    assert await order(unidentified_first=True) == [2, 4, 1, 3, 5]
+    assert await order(just_played_days=3) == [1, 4, 2, 3, 5]
+    assert await order() == [1, 2, 3, 4, 5]
+    assert await _claim(engine, 9, limit=2, just_played_days=3, unidentified_first=True) == [4, 2]
+
+
 async def test_the_first_reads_of_the_backfill_take_the_artists_who_just_played_first(
     engine: AsyncEngine,
 ) -> None:
