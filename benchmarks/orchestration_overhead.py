@@ -20,6 +20,11 @@ the same N artists again, so every step starts from the same state. Steps:
   the history backfill (``SETLIST_HISTORY_PAGES_PER_RUN=0``): its older pages are reads the
   direct steps do not make, so they would be counted as orchestration.
 
+The first flow run (the discovery that prepares the first step) tunes this process's garbage
+collector as a worker's first run does (``tasks/heap.py``: the heap built so far, the in-process
+sandbox included, frozen out of full collections; ``GC_YOUNG_THRESHOLD``), so every step, direct
+or not, runs with it; ``GC_FREEZE_AT_START=false GC_YOUNG_THRESHOLD=0`` measures without.
+
 A warm-up round (not measured), then ``--rounds`` rounds of every step, each round in another
 order. It prints the median milliseconds per artist (wall, and CPU of this process), each flow's
 overhead over both direct steps (the median of its differences with the steps of the same round),

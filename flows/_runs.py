@@ -35,6 +35,7 @@ from models.tables import RunStatus
 from models.types import utcnow
 from settings import Settings, get_settings
 from tasks import prefect_traffic
+from tasks.heap import tune_gc
 from tasks.prefect_runs import client_or_default, flow_run_checker
 from tasks.prefect_traffic import PrefectTraffic
 
@@ -260,9 +261,13 @@ async def tracked_run(
     raises ends ``failed`` (and re-raises); one that recorded errors ends ``partial``, or
     ``failed`` when none of its work went through (``RunFailed`` is raised after the row is
     closed, so the flow run fails and the command exits non-zero).
+
+    The process's first run tunes its garbage collector (``tasks.heap``): its start-up heap
+    frozen out of full collections, a larger young generation.
     """
     settings = settings or get_settings()
     prefect_traffic.install()
+    tune_gc(freeze=settings.gc_freeze_at_start, young_threshold=settings.gc_young_threshold)
     async with AsyncExitStack() as stack:
         if engine is None:
             engine = await stack.enter_async_context(run_engine(settings.database_url))

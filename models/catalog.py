@@ -8,7 +8,7 @@ records changes nothing the second time.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -203,6 +203,12 @@ class StoreCounts:
             self.values[key] += n
             if artist is not None:
                 self.of(artist).add(key, n)
+
+    def add_each(self, key: str, by_artist: Mapping[int, int]) -> None:
+        """``add(key, n, artist=artist)`` for each artist's ``n``: a batch's counts summed per
+        artist first, then added once each (not once per row)."""
+        for artist, n in by_artist.items():
+            self.add(key, n, artist=artist)
 
     def of(self, artist: int) -> StoreCounts:
         """The counts attributed to ``artist``."""
@@ -882,24 +888,28 @@ async def store_setlists_of(
             with_ids=True,
             with_outcomes=True,
         )
-        for (sfm_id,), inserted in result.outcomes.items():
-            counts.add("shows_added", int(inserted), artist=owner[sfm_id])
+        counts.add_each(
+            "shows_added",
+            Counter(owner[sfm_id] for (sfm_id,), new in result.outcomes.items() if new),
+        )
         for row in new_shows:
             sfm_id = str(row["setlistfm_id"])
             show_for[sfm_id] = result.ids[(sfm_id,)]
     for sfm_id, first in joins.items():
         show_for[sfm_id] = show_for[first]
 
-    # Songs, keyed per artist on the normalised title.
-    # (Each song's key is computed once, here, and read back in order for its entry below.)
-    titles: dict[tuple[int, str], str] = {}
-    song_keys: list[tuple[int, str]] = []
+    # Songs, keyed per artist on the normalised title. Each distinct title of an artist is
+    # normalised once (``key_of``); its entries below find their song by that title.
+    titles: dict[tuple[int, str], str] = {}  # key -> its first spelling
+    key_of: dict[int, dict[str, tuple[int, str]]] = {}  # artist -> title -> key
     for artist_id, r in changed:
+        keys = key_of.setdefault(artist_id, {})
         for set_record in r.sets:
             for song in set_record.songs:
-                key = (artist_id, normalize_title(song.title))
-                titles.setdefault(key, song.title)
-                song_keys.append(key)
+                title = song.title
+                if title not in keys:
+                    key = keys[title] = (artist_id, normalize_title(title))
+                    titles.setdefault(key, title)
     song_ids: dict[tuple[int, str], int] = {}
     if titles:
         song_rows = [
@@ -915,8 +925,10 @@ async def store_setlists_of(
             with_ids=True,
             with_outcomes=True,
         )
-        for (artist_id, _), inserted in result.outcomes.items():
-            counts.add("songs_added", int(inserted), artist=artist_id)
+        counts.add_each(
+            "songs_added",
+            Counter(artist_id for (artist_id, _), new in result.outcomes.items() if new),
+        )
         song_ids = {key: result.ids[key] for key in titles}
 
     setlist_rows = [
@@ -941,8 +953,11 @@ async def store_setlists_of(
         with_ids=True,
         with_outcomes=True,
     )
+    added, updated = Counter[int](), Counter[int]()
     for (sfm_id,), inserted in result.outcomes.items():
-        counts.add("setlists_added" if inserted else "setlists_updated", 1, artist=owner[sfm_id])
+        (added if inserted else updated)[owner[sfm_id]] += 1
+    counts.add_each("setlists_added", added)
+    counts.add_each("setlists_updated", updated)
     setlist_ids = [result.ids[(r.setlistfm_id,)] for _, r in changed]
     rewritten = [
         result.ids[key] for key, inserted in result.outcomes.items() if not inserted
@@ -950,30 +965,39 @@ async def store_setlists_of(
     for start in range(0, len(rewritten), _IN_CHUNK):
         chunk = rewritten[start : start + _IN_CHUNK]
         await conn.execute(delete(entries).where(entries.c.setlist_id.in_(chunk)))
+    # Each artist's songs by title (one lookup per entry), then the entries (a hot loop:
+    # tens of thousands of rows per batch).
+    song_of = {
+        artist_id: {title: song_ids[key] for title, key in keys.items()}
+        for artist_id, keys in key_of.items()
+    }
     entry_rows: list[tuple[Any, ...]] = []
-    keys = iter(song_keys)
+    append = entry_rows.append
+    written = Counter[int]()
     for (artist_id, r), setlist_id in zip(changed, setlist_ids, strict=True):
+        id_of = song_of[artist_id]
         position = 0
         for set_index, set_record in enumerate(r.sets, start=1):
             name, encore = set_record.name, set_record.encore
-            for song in set_record.songs:
+            for title, info, tape, cover_name, cover_mbid, with_name in set_record.songs:
                 position += 1
-                entry_rows.append(
+                append(
                     (
                         setlist_id,
                         position,
                         set_index,
                         name,
                         encore,
-                        song_ids[next(keys)],
-                        song.tape,
-                        song.cover_name,
-                        song.cover_mbid,
-                        song.with_name,
-                        song.info,
+                        id_of[title],
+                        tape,
+                        cover_name,
+                        cover_mbid,
+                        with_name,
+                        info,
                     )
                 )
-        counts.add("setlist_entries_written", position, artist=artist_id)
+        written[artist_id] += position
+    counts.add_each("setlist_entries_written", written)
     await insert_rows(conn, entries, _ENTRY_COLUMNS, entry_rows)
     return len(changed)
 

@@ -129,6 +129,10 @@ async def upsert(
     the current UTC time); inserts get ``created_at``/``updated_at = now`` unless given, and the
     column defaults of the other absent columns. Keys repeated in ``rows``: the last row wins.
 
+    With ``with_ids`` and ``with_outcomes``, the rows written return their ids with their
+    outcomes (``RETURNING``); only the ids of rows stored unchanged are read back (none in a
+    batch of new rows).
+
     Runs inside the caller's transaction; when it raises, the caller rolls back.
 
     Raises ``ValueError`` for an unknown column, a missing or NULL conflict value, a surrogate
@@ -360,15 +364,32 @@ _INSERTED = literal_column("(xmax = 0)", Boolean).label("inserted")
 _ROWID: ColumnElement[int] = literal_column("rowid", Integer)
 
 
+def _returned(plan: _Plan, dialect: Dialect) -> list[ColumnElement[Any]]:
+    """What the INSERT of a caller that wants outcomes returns for each row written: its
+    inserted flag (PostgreSQL) or rowid (SQLite), its id when ids are wanted, its key."""
+    flag = _INSERTED if dialect.name == "postgresql" else _ROWID
+    ids = [plan.pk] if plan.pk is not None else []
+    return [flag, *ids, *(plan.table.c[name] for name in plan.conflict)]
+
+
 def _outcome_rows(
-    found: Sequence[Any], mark: int, outcomes: dict[tuple[Any, ...], bool]
+    found: Sequence[Any],
+    mark: int,
+    outcomes: dict[tuple[Any, ...], bool],
+    ids: dict[tuple[Any, ...], int] | None = None,
 ) -> tuple[int, int]:
-    """Rows of (inserted flag or rowid, *key) of the rows written into ``outcomes``; returns
-    (inserted, inserted + updated). A rowid (SQLite) above ``mark`` is a row inserted."""
+    """Rows of (inserted flag or rowid, [id,] *key) of the rows written (``_returned``) into
+    ``outcomes`` and, with ``ids``, their ids into ``ids``; returns (inserted, inserted +
+    updated). A rowid (SQLite) above ``mark`` is a row inserted."""
     inserted = 0
     for row in found:
         flag = bool(row[0]) if isinstance(row[0], bool) else row[0] > mark
-        outcomes[tuple(row[1:])] = flag
+        if ids is None:
+            outcomes[tuple(row[1:])] = flag
+        else:
+            key = tuple(row[2:])
+            outcomes[key] = flag
+            ids[key] = row[1]
         inserted += flag
     return inserted, len(found)
 
@@ -429,13 +450,15 @@ async def _statement(
     dialect = conn.dialect
     stmt = _upsert_statement(plan, dialect)
     params = [{**row, **plan.constants} for row in rows]
-    key_cols = [plan.table.c[name] for name in plan.conflict]
     try:
         if outcomes is not None:
-            flag = _INSERTED if dialect.name == "postgresql" else _ROWID
             mark = await _lock_and_mark(conn, plan.table) if dialect.name == "sqlite" else 0
-            found = (await conn.execute(stmt.returning(flag, *key_cols), params)).all()
-            inserted, changed = _outcome_rows(found, mark, outcomes)
+            returned = _returned(plan, dialect)
+            found = (await conn.execute(stmt.returning(*returned), params)).all()
+            with_ids = ids if plan.pk is not None else None
+            inserted, changed = _outcome_rows(found, mark, outcomes, with_ids)
+            if changed == len(rows):  # every row written: its id came back with it
+                return inserted, changed
         elif dialect.name == "postgresql":
             flags = (await conn.execute(stmt.returning(_INSERTED), params)).scalars().all()
             inserted, changed = sum(1 for flag in flags if flag), len(flags)
@@ -613,9 +636,9 @@ async def _bulk(
     stmt = _upsert_statement(plan, dialect, source, [*plan.columns, *plan.constants])
     key_cols = [tbl.c[name] for name in plan.conflict]
     if outcomes is not None:
-        flag = _INSERTED if dialect.name == "postgresql" else _ROWID
-        found = (await conn.execute(stmt.returning(flag, *key_cols))).all()
-        inserted, changed = _outcome_rows(found, mark, outcomes)
+        found = (await conn.execute(stmt.returning(*_returned(plan, dialect)))).all()
+        with_ids = ids if plan.pk is not None else None
+        inserted, changed = _outcome_rows(found, mark, outcomes, with_ids)
     elif dialect.name == "postgresql":
         upserted = stmt.returning(_INSERTED).cte("upserted")
         counts = select(
@@ -627,7 +650,8 @@ async def _bulk(
         changed = (await conn.execute(stmt)).rowcount
         inserted = await _inserted_since(conn, tbl, mark)
 
-    if plan.pk is not None:
+    # The ids of the rows written came back with them (``_returned``): the others are read.
+    if plan.pk is not None and not (outcomes is not None and changed == len(rows)):
         joined = tbl.join(
             staging,
             and_(*(tbl.c[n] == _staged(staging, plan, n, dialect) for n in plan.conflict)),

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     sync_concurrency: int = Field(default=8, gt=0, le=64)
     # Artists per Prefect task run (`sync-artist-batch`): Prefect observes batches, not requests.
     sync_batch_size: int = Field(default=50, gt=0, le=1000)
+    # At its first flow run, a process freezes what it holds for good (modules, classes, its
+    # engine...) out of the garbage collector's full collections, and collects its young
+    # generation every GC_YOUNG_THRESHOLD allocations (0: Python's 700) (tasks/heap.py).
+    gc_freeze_at_start: bool = True
+    gc_young_threshold: int = Field(default=10_000, ge=0, le=1_000_000)
 
     # Caching of coarse upstream reads by Prefect (minutes; 0 disables caching for that source):
     # Spotify artist batches and playlists, Ticketmaster market sweeps (tasks/policy.py).

@@ -79,6 +79,25 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def untuned_gc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As if ``tasks.heap.tune_gc`` had not run in this process yet, nothing frozen; the
+    collector's thresholds and frozen heap restored afterwards."""
+    import gc
+
+    import tasks.heap
+
+    thresholds, was_frozen = gc.get_threshold(), gc.get_freeze_count()
+    monkeypatch.setattr(tasks.heap, "_tuned", None)
+    gc.unfreeze()
+    yield
+    gc.set_threshold(*thresholds)
+    if was_frozen:
+        gc.freeze()
+    else:
+        gc.unfreeze()
+
+
 def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to completion on a private loop in a worker thread."""
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, event, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -661,3 +661,102 @@ async def test_outcomes_name_each_row_inserted_or_updated_and_leave_out_the_unch
         4,
         {},
     )
+
+
+@BOTH_PATHS
+async def test_ids_with_outcomes_come_back_with_the_rows_written_and_are_read_for_the_rest(
+    engine: AsyncEngine, method: Method
+) -> None:
+    """With ``with_ids`` and ``with_outcomes``, the rows written return their ids from the
+    INSERT itself: a batch written whole reads nothing back; one with unchanged rows reads
+    their ids. Either way ``ids`` holds every row's stored id."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    async with engine.begin() as conn:
+        await upsert(conn, artists, [artist_row(1), artist_row(2)], conflict=["spotify_id"])
+    new = [artist_row(n) for n in (3, 4, 5)]
+    mixed = [artist_row(1), artist_row(2, name="Renamed"), artist_row(6)]
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        async with engine.begin() as conn:
+            written = await upsert(
+                conn,
+                artists,
+                new,
+                conflict=["spotify_id"],
+                with_ids=True,
+                with_outcomes=True,
+                method=method,
+            )
+            whole = list(statements)
+            part = await upsert(
+                conn,
+                artists,
+                mixed,
+                conflict=["spotify_id"],
+                with_ids=True,
+                with_outcomes=True,
+                method=method,
+            )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    async with engine.connect() as conn:
+        stored = dict((await conn.execute(select(artists.c.spotify_id, artists.c.id))).all())
+
+    assert written.ids == {(f"sp{n}",): stored[f"sp{n}"] for n in (3, 4, 5)}
+    assert written.outcomes == {("sp3",): True, ("sp4",): True, ("sp5",): True}
+    # No SELECT of ids after the INSERT (the bulk path's own reads go through the driver).
+    assert not [s for s in whole if s.lstrip().upper().startswith("SELECT")]
+    assert part.ids == {(f"sp{n}",): stored[f"sp{n}"] for n in (1, 2, 6)}
+    assert part.outcomes == {("sp2",): False, ("sp6",): True}
+    assert (part.inserted, part.updated, part.unchanged) == (1, 1, 1)
+
+
+@BOTH_PATHS
+async def test_ids_with_outcomes_keep_the_key_types_of_a_date_key(
+    engine: AsyncEngine, method: Method
+) -> None:
+    probe = Table(
+        "probe_outcome_ids",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("day", Date, nullable=False, unique=True),
+        Column("label", String(16)),
+    )
+    first = [{"day": date(2026, 1, n), "label": f"d{n}"} for n in (1, 2)]
+    second = [{"day": date(2026, 1, n), "label": f"d{n}"} for n in (1, 2, 3)]
+    async with engine.begin() as conn:
+        await conn.run_sync(probe.create)
+    try:
+        async with engine.begin() as conn:
+            one = await upsert(
+                conn,
+                probe,
+                first,
+                conflict=["day"],
+                with_ids=True,
+                with_outcomes=True,
+                method=method,
+                now=NOW1,
+            )
+            two = await upsert(
+                conn,
+                probe,
+                second,
+                conflict=["day"],
+                with_ids=True,
+                with_outcomes=True,
+                method=method,
+                now=NOW1,
+            )
+            stored = dict((await conn.execute(select(probe.c.day, probe.c.id))).all())
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(probe.drop)
+
+    assert one.ids == {(date(2026, 1, n),): stored[date(2026, 1, n)] for n in (1, 2)}
+    assert two.ids == {(date(2026, 1, n),): stored[date(2026, 1, n)] for n in (1, 2, 3)}
+    assert two.outcomes == {(date(2026, 1, 3),): True}
