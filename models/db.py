@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers every table on the metadata)
+from models.write_gate import SQLITE_BUSY_TIMEOUT
 
 __all__ = [
     "create_all",
@@ -41,7 +42,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # user input or upstream data, and errors are logged and recorded.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT})
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

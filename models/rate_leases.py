@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import Field, SQLModel
 
 import models.tables  # noqa: F401  (the metadata's naming convention first)
+from models.write_gate import sqlite_write_gate
 
 __all__ = [
     "BlockPlan",
@@ -187,10 +188,11 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     """A transaction that takes the write lock first: leasers are serialised, never interleaved.
 
     SQLite's default BEGIN is deferred (two readers could both decide, then one fails to write);
-    ``BEGIN IMMEDIATE`` takes the database's write lock up front and waits on the busy timeout.
+    ``BEGIN IMMEDIATE`` takes the database's write lock up front and waits on the busy timeout;
+    within this process it first queues on ``sqlite_write_gate`` with the other writers.
     PostgreSQL callers lock the API's row with ``FOR UPDATE`` instead.
     """
-    async with engine.connect() as conn:
+    async with sqlite_write_gate(engine), engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             await conn.exec_driver_sql("BEGIN IMMEDIATE")
         try:

@@ -47,6 +47,7 @@ from models.sync_state import (
     save_history_mark,
     save_history_marks,
 )
+from models.write_gate import sqlite_write_gate
 from tasks.mapping import attraction_candidate, setlist_record, show_record
 
 __all__ = [
@@ -85,7 +86,7 @@ class Writer:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self.lock:
+        async with self.lock, sqlite_write_gate(self.engine):
             if not self.dry_run:
                 async with self.engine.begin() as conn:
                     yield conn
