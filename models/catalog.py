@@ -1054,10 +1054,11 @@ async def past_shows_to_confirm(
 
 def _listed_between(first: date, last: date) -> list[ColumnElement[bool]]:
     """Shows a Ticketmaster listing over ``first`` .. ``last`` (inclusive) should hold again:
-    known to Ticketmaster, still upcoming or ongoing, dated in the window."""
+    known to Ticketmaster, upcoming, ongoing or postponed (the statuses a reconciliation
+    delists, ``_DELISTABLE``: each is looked up before it is), dated in the window."""
     return [
         shows.c.ticketmaster_id.is_not(None),
-        shows.c.status.in_([ShowStatus.UPCOMING.value, ShowStatus.ONGOING.value]),
+        shows.c.status.in_(_DELISTABLE),
         shows.c.local_date >= first,
         shows.c.local_date <= last,
     ]
