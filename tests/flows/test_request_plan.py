@@ -250,6 +250,21 @@ async def test_the_trending_top_gets_its_spotify_metadata_daily(
     assert "spotify_trending_daily" not in quiet
 
 
+async def test_an_artist_due_daily_and_weekly_is_read_once(
+    world: SyncWorld, virtual: Sandbox
+) -> None:
+    """Ranked before its first Spotify read, a top artist is due for both the daily reads and
+    the rotation: it is claimed and read once."""
+    world.configure(REQUEST_PLAN="fixed")
+    await autonomous_sync(mode="discovery", limit=500)
+    await calculate_trending(mode="daily")
+    world.configure(REQUEST_PLAN="planned", SETLIST_WATCH_PER_RUN="0", SPOTIFY_TRENDING_DAILY="5")
+    virtual.stats.reset()
+    counts = await autonomous_sync(mode="sync", limit=1000)
+    assert (counts["spotify_trending_daily"], counts["spotify_rotated"]) == (5, 29)
+    assert "Spotify rotation: 29 of 29 artists read" in await _latest_summary()
+
+
 async def test_a_dropped_event_is_delisted_by_the_next_sweep(
     world: SyncWorld, use_sandbox: Callable[..., Sandbox]
 ) -> None:
