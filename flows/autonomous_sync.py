@@ -504,14 +504,12 @@ async def rotate_spotify(sync: SyncRun, *, limit: int) -> None:
                 lease=sync.claim_lease,
                 older_than=SPOTIFY_ROTATION,
                 limit=limit - len(daily),
+                # A trending artist due for the rotation too is read once.
+                exclude=[artist.id for artist in daily],
             )
             if len(daily) < limit
             else []
         )
-    # An artist of the trending top may be due for the rotation too (claimed by this run, it is
-    # claimable again by it): read once.
-    taken = {artist.id for artist in daily}
-    weekly = [artist for artist in weekly if artist.id not in taken]
     chosen = daily + weekly
     if not chosen:
         return

@@ -603,11 +603,16 @@ async def claim_spotify_rotation(
     lease: timedelta,
     older_than: timedelta,
     limit: int,
+    exclude: Iterable[int] = (),
 ) -> list[ArtistToSync]:
     """The artists whose Spotify data was never read or read ``older_than`` ago (never first,
-    then the oldest), at most ``limit``, claimed for ``run_id`` until ``now + lease``."""
+    then the oldest), at most ``limit``, claimed for ``run_id`` until ``now + lease``; not those
+    of ``exclude`` (already claimed by this run for another read)."""
     _check_lease(now, lease)
     read_at = artists.c.spotify_synced_at
+    where = [or_(read_at.is_(None), read_at <= now - older_than)]
+    if excluded := sorted(set(exclude)):
+        where.append(artists.c.id.not_in(excluded))
     return await _claim_least_recently(
         conn,
         run_id=run_id,
@@ -615,7 +620,7 @@ async def claim_spotify_rotation(
         lease=lease,
         limit=limit,
         read_at=read_at,
-        where=[or_(read_at.is_(None), read_at <= now - older_than)],
+        where=where,
     )
 
 
