@@ -1,6 +1,7 @@
 """The scorecard's issue-16 figures (``cli/scorecard.py``) on small hand-built inputs: event
-changes within 24 h, the age of the Spotify metadata, each API's busiest day against its quota
-and requests per synced artist per API, and how the printed table shows them. The whole
+changes within 24 h, complete histories, the age of the Spotify metadata, each API's busiest
+day against its quota and requests per synced artist per API, and how the printed table shows
+them. The whole
 scorecard of a simulated world is ``tests/cli/test_simulate.py``'s."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from cli.scorecard import (
     SpotifyRow,
     event_changes_within,
     event_lag_figures,
+    history_figures,
     lag_figures,
     quota_figures,
     spotify_figures,
@@ -230,3 +232,25 @@ def test_the_printed_table_shows_the_new_figures() -> None:
         ("quota", "ticketmaster requests per synced artist", "961"),
         ("quota", "setlistfm requests per synced artist", "260.3"),
     ]
+
+
+def test_full_history_leaves_the_last_24_hours_to_the_freshness_goals() -> None:
+    published = [
+        [("a1", END - 400 * H), ("a2", END - 30 * H)],  # both stored: complete
+        [("b1", END - 400 * H), ("b2", END - 3 * H)],  # b2 published 3 h before the end, missing
+        [("c1", END - 24 * H)],  # missing, published exactly 24 h before the end: due
+        [("d1", END - 500 * H), ("d2", END - 25 * H)],  # d1 missing: incomplete
+        [],  # nothing published yet: complete
+    ]
+    stored = {"a1", "a2", "b1", "d2"}
+    assert history_figures(published, stored, END) == {
+        "artists_with_full_history": 0.6,  # a, b, the artist without setlists
+        "artists_with_full_history_at_end": 0.4,  # a and the artist without setlists
+    }
+
+
+def test_full_history_without_synced_artists_is_unmeasured() -> None:
+    assert history_figures([], set(), END) == {
+        "artists_with_full_history": None,
+        "artists_with_full_history_at_end": None,
+    }

@@ -162,6 +162,7 @@ EXPECTED: dict[str, Any] = {
     },
     "setlists": {
         "artists_with_full_history": 1.0,
+        "artists_with_full_history_at_end": 1.0,
         "current_version": 0.9994,
         "history_depth": 1.0,
         "linked_to_right_show": 1.0,
