@@ -91,12 +91,26 @@ HISTORY_DAYS = 400
 FEED_OVERLAP = timedelta(hours=1)
 
 
-async def add_missing_rows(conn: AsyncConnection, kind: str) -> int:
+async def add_missing_rows(conn: AsyncConnection, kind: str, *, since: Any = None) -> int:
     """A state row for each artist (or show) without one, to be counted from all its events.
 
-    Every state row belongs to a catalogue row (a cascading foreign key), so equal counts mean
-    nothing is missing, and the anti-join is skipped."""
+    ``since`` (an incremental run: the change feed's start): only the catalogue rows created
+    since the previous run can lack one, so only those are looked at — a key above the state's
+    highest, or a row stamped since ``since`` (a row inserted by a transaction that took its
+    key before a larger one and committed after the previous run). Two index probes, where
+    counting both tables read a million keys of each (0.1-0.3 s at the benchmark's size). A
+    full run looks at every row: every state row belongs to a catalogue row (a cascading
+    foreign key), so equal counts mean nothing is missing, and the anti-join is skipped."""
     state, key, catalogue = STATE[kind]
+    if since is not None:
+        # Read first: a bound parameter, not a subquery, lets the planner probe the key's index.
+        highest = await conn.scalar(select(func.coalesce(func.max(state.c[key]), 0)))
+        recent = select(catalogue.c.id).where(
+            or_(catalogue.c.id > highest, catalogue.c.updated_at > since),
+            ~exists().where(state.c[key] == catalogue.c.id),
+        )
+        result = await conn.execute(insert(state).from_select([key], recent))
+        return int(result.rowcount)
     counted = select(
         select(func.count()).select_from(catalogue).scalar_subquery(),
         select(func.count()).select_from(state).scalar_subquery(),
@@ -459,8 +473,12 @@ async def update_changed(
         edited_artists,
         select(SNAPSHOTS.c.artist_id).where(SNAPSHOTS.c.captured_at > since),
         select(a_state.c.artist_id).where(a_state.c.upcoming_until < clock.today),
-        # Shows edited or new: their headliner now and the one the row knew.
-        select(SHOWS.c.artist_id).where(SHOWS.c.id.in_(select(touched_shows.c.id))),
+        # Shows edited or new: their headliner now and the one the row knew. (A show with new
+        # events only changes no artist's inputs: its events count for the artist they name.)
+        select(SHOWS.c.artist_id).where(SHOWS.c.id.in_(edited_shows)),
+        select(SHOWS.c.artist_id).where(
+            SHOWS.c.id.in_(select(s_state.c.show_id).where(s_state.c.as_of.is_(None)))
+        ),
         select(s_state.c.artist_id).where(
             s_state.c.show_id.in_(edited_shows), s_state.c.artist_id.is_not(None)
         ),

@@ -185,6 +185,41 @@ async def test_an_event_dated_after_a_run_counts_once_when_it_has_happened(
     assert (await _full_scores(engine, LATER))[0] == once
 
 
+async def test_an_incremental_run_finds_new_rows_by_key_or_by_stamp_and_a_full_one_finds_all(
+    engine: AsyncEngine,
+) -> None:
+    """New catalogue rows get a state row from an incremental run when their key is above the
+    state's highest, or when they were stamped since the previous run (a key taken before a
+    larger one, committed later); a row with neither is left to a full run."""
+    await seed(engine)  # shows 1-4
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    async with engine.begin() as conn:
+        await conn.execute(
+            SHOWS.insert(),
+            [
+                show(9, artist_id=1, local_date=NOW.date(), status="upcoming"),  # above: found
+                # Below the highest state key (9, once the next run adds it):
+                {**show(7, artist_id=1, local_date=NOW.date(), status="upcoming"),
+                 "updated_at": NOW + timedelta(minutes=30)},  # stamped since: found
+                show(6, artist_id=1, local_date=NOW.date(), status="upcoming"),  # neither
+            ],
+        )  # fmt: skip
+    async with engine.begin() as conn:  # 9 first: the state's highest key is then 9
+        await conn.execute(SHOW_TRENDS.insert().values(show_id=9, as_of=None))
+
+    hourly = await recalculate_trending(
+        engine, mode="hourly", now=NOW + timedelta(hours=1), settings=SETTINGS
+    )
+
+    assert hourly.shows_added == 1
+    assert sorted(r[0] for r in await rows(engine, SHOW_TRENDS)) == [1, 2, 3, 4, 7, 9]
+    full = await recalculate_trending(
+        engine, mode="full", now=NOW + timedelta(hours=2), settings=SETTINGS
+    )
+    assert full.shows_added == 1
+    assert sorted(r[0] for r in await rows(engine, SHOW_TRENDS)) == [1, 2, 3, 4, 6, 7, 9]
+
+
 async def test_new_artists_and_shows_are_scored_from_all_their_events(
     engine: AsyncEngine,
 ) -> None:
