@@ -145,6 +145,15 @@ _ACTIVITY_INDEXES = (
     "ix_user_activity_show",
 )
 _SCAN = "SELECT artist_id, count(*) FROM user_activity GROUP BY artist_id"
+# The least a recomputation from the raw events does: group them per (artist, show), the keys
+# both kinds' sums need (1.1 M groups at full scale), counting them, then with one decayed sum
+# (the run's weight, without the four sums per kind). Not targets: a floor under the full run.
+_PAIR_COUNT = "SELECT artist_id, show_id, count(*) FROM user_activity GROUP BY artist_id, show_id"
+_PAIR_WEIGHT = (
+    "SELECT artist_id, show_id, sum(power(2.0, (floor(date_part('epoch', occurred_at))"
+    " - floor(date_part('epoch', CAST(:now AS timestamptz)))) / 259200.0))"
+    " FROM user_activity GROUP BY artist_id, show_id"
+)
 
 
 async def _timed(label: str, work: Callable[[], Awaitable[T]]) -> tuple[T, float]:
@@ -270,6 +279,15 @@ async def _similar(engine: AsyncEngine, clock: Clock) -> int:
 async def _scan(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return len((await conn.execute(text(_SCAN))).all())
+
+
+async def _pair_pass(engine: AsyncEngine, sql: str) -> int:
+    """One of the floors under a full recomputation (``_PAIR_COUNT``, ``_PAIR_WEIGHT``), with
+    the run's settings for itself (its work_mem, no JIT)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL work_mem = '128MB'"))
+        await conn.execute(text("SET LOCAL jit = off"))
+        return len((await conn.execute(text(sql), {"now": NOW})).all())
 
 
 async def _add_events(engine: AsyncEngine, *, artists: int, shows: int, at: datetime) -> None:
@@ -451,6 +469,18 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
     await _timed("warm-up scan (not counted)", lambda: _scan(engine))
     groups, scan_s = await _timed(f"plain aggregate scan ({_SCAN})", lambda: _scan(engine))
     print(f"    {groups:,} artist groups")
+    pairs, pair_count_s = await _timed(
+        "floor: the events grouped per (artist, show), counted (not a target)",
+        lambda: _pair_pass(engine, _PAIR_COUNT),
+    )
+    _, pair_weight_s = await _timed(
+        "floor: the same with one decayed sum (not a target)",
+        lambda: _pair_pass(engine, _PAIR_WEIGHT),
+    )
+    print(
+        f"    {pairs:,} groups; {pair_count_s / scan_s:.2f}x and {pair_weight_s / scan_s:.2f}x"
+        " the plain scan"
+    )
     first, first_s = await _timed(
         "first run (full: every row gets its first score)", run("daily", NOW)
     )
@@ -522,6 +552,9 @@ async def _measure(engine: AsyncEngine, *, artists: int, shows: int, settings: S
         f" from scratch {scratch_s:.2f} s = {scratch_s / scratch_floor_s:.2f}x scan + bare insert"
         f" of its rows ({scan_s:.2f} + {scratch_bare_s:.2f} s);"
         f" scores equal to the one from scratch: {equal};"
+        f" floor of a pass over the events: grouped per (artist, show) {pair_count_s:.2f} s ="
+        f" {pair_count_s / scan_s:.2f}x the scan, with one decayed sum {pair_weight_s:.2f} s ="
+        f" {pair_weight_s / scan_s:.2f}x;"
         f" first run {first_s:.2f} s; forecast (own step) {forecast_s:.2f} s ="
         f" {forecast_s / daily_s:.2f}x the daily run; reading every score {snapshot_s:.2f} s;"
         f" load average {_load_average()}",

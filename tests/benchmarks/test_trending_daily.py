@@ -25,6 +25,12 @@ async def test_a_tiny_run_compares_the_daily_run_with_a_full_one_and_times_the_i
     out = capsys.readouterr().out
     assert "a day of activity: " in out
     assert "scores equal to the one from scratch: yes" in out
+    # The floors under a full recomputation: the events grouped per (artist, show).
+    floor = re.search(
+        r"floor: the same with one decayed sum .*: \d+\.\d\d s\n +([\d,]+) groups", out
+    )
+    assert floor is not None
+    assert "floor of a pass over the events: grouped per (artist, show) " in out
     # The full recomputation over the daily run's state finds every row right: it rewrites none.
     full = re.search(r"full recomputation, same instant \(.*\): \d+\.\d\d s\n +(.*)\n", out)
     assert full is not None
