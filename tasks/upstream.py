@@ -11,6 +11,7 @@ expire after the source's ``CACHE_TTL_*_MINUTES``. Writes are never cached (``ta
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from clients.ticketmaster import (
     TmEvent,
     reachable_elements,
 )
+from models.identity import normalize_name
 from settings import Settings
 from tasks.deps import Upstream
 
@@ -134,9 +136,35 @@ async def read_spotify_artists(upstream: Upstream, ids: Sequence[str]) -> list[S
     return list(await upstream.require_spotify().get_artists(list(ids)))
 
 
+_AMPERSAND = re.compile(r"\s+&\s+")
+_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+
+
+def other_connector(name: str) -> str | None:
+    """``name`` with its connector spelled the other way ("X & The Y" <-> "X and The Y"), or
+    None when it has neither. Ticketmaster writes "and" for some artists whose name other
+    sources write with "&"; the two spellings are one normalised name."""
+    if _AMPERSAND.search(name):
+        return _AMPERSAND.sub(" and ", name)
+    if _AND.search(name):
+        return _AND.sub(" & ", name)
+    return None
+
+
 async def search_spotify_artist(upstream: Upstream, name: str) -> list[SpotifyArtist]:
-    """Spotify's artist search for ``name`` (10 results: the development tier's maximum)."""
-    return list(await upstream.require_spotify().search_artists(name, limit=10))
+    """Spotify's artist search for ``name`` (10 results: the development tier's maximum). When
+    no result has ``name``'s normalised name and the name has a connector ("&" or "and"), once
+    more with the connector spelled the other way: a search matches words, and "and" is not a
+    word of "X & The Y"."""
+    client = upstream.require_spotify()
+    found = list(await client.search_artists(name, limit=10))
+    other = other_connector(name)
+    wanted = normalize_name(name)
+    if other is None or any(normalize_name(a.name) == wanted for a in found):
+        return found
+    seen = {a.id for a in found}
+    more = await client.search_artists(other, limit=10)
+    return found + [a for a in more if a.id not in seen]
 
 
 async def search_attractions(upstream: Upstream, name: str) -> list[TmAttraction]:

@@ -142,13 +142,13 @@ EXPECTED: dict[str, Any] = {
         "days_above_90_percent": {"setlistfm": 0, "ticketmaster": 0},
         "days_over_quota": 0,
         "over_cap_answers": 0,
-        "requests_per_synced_artist": 17.2182,
+        "requests_per_synced_artist": 17.2364,
         "requests_per_synced_artist_by_api": {
             "setlistfm": 4.9455,
-            "spotify": 0.4,
+            "spotify": 0.4182,
             "ticketmaster": 11.8727,
         },
-        "worst_day": {"setlistfm": "165 / 1440", "spotify": "14 / -", "ticketmaster": "236 / 5000"},
+        "worst_day": {"setlistfm": "165 / 1440", "spotify": "15 / -", "ticketmaster": "236 / 5000"},
     },
     "run": {
         "artists": 60,
