@@ -409,6 +409,16 @@ class SetlistFmClient(BaseClient):
         query = f"artist={mbid},lastUpdated={params['lastUpdated']}"
         return self._setlist_page(reply, page, query=query)
 
+    async def recently_updated(self, since: datetime, *, page: int = 1) -> SetlistPage:
+        """``search/setlists?lastUpdated=`` without an artist: every setlist published or
+        edited at or after ``since``, whoever played it (20 a page)."""
+        params: dict[str, str | int] = {
+            "lastUpdated": format_last_updated(since),
+            "p": _page(page),
+        }
+        reply = await self._get("search/setlists", params)
+        return self._setlist_page(reply, page, query=f"lastUpdated={params['lastUpdated']}")
+
     async def get_setlist(self, setlist_id: str) -> SfmSetlist | None:
         """``setlist/{id}``; None when unknown."""
         if not setlist_id:

@@ -74,6 +74,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from clients.errors import AuthError, QuotaExhausted
 from clients.ticketmaster import TmEvent
 from flows._artist_sync import (
     SyncRun,
@@ -90,12 +91,13 @@ from flows._runs import RunOutcome, job_flow
 from flows.master_sync import look_up_shows, refresh_spotify
 from flows.params import AutonomousMode, AutonomousSyncParams, Limit
 from models.artists import ArtistCandidate, group_candidates
-from models.catalog import listed_shows_in_cities, setlist_versions_of
+from models.catalog import artists_with_news, listed_shows_in_cities, setlist_versions_of
 from models.ledger import JOB_AUTONOMOUS_SYNC
 from models.sync_state import (
     ArtistToSync,
     claim_artists_for_sync,
     claim_awaiting_setlists,
+    claim_by_mbid,
     claim_setlists_after_shows,
     claim_spotify_rotation,
     claim_spotify_trending,
@@ -121,6 +123,11 @@ __all__ = ["AutonomousSyncParams", "apis_for", "autonomous_sync"]
 WATCH_FIRST_AFTER = timedelta(hours=3)
 WATCH_RECHECK = timedelta(hours=12)
 WATCH_DAYS = 3
+#: The daily plan's setlist news: each planned watch first reads setlist.fm's setlists published
+#: or edited in the last ``NEWS_LOOKBACK`` (every artist's, newest edits first), at most
+#: ``NEWS_PAGES`` pages, and watches the artists of ours among them first.
+NEWS_LOOKBACK = timedelta(hours=26)
+NEWS_PAGES = 5
 #: The daily plan reads every artist's Spotify data at least this often.
 SPOTIFY_ROTATION = timedelta(days=6)
 #: An artist of the daily trending top is read again this long after its last read (a run every
@@ -418,9 +425,24 @@ async def watch_setlists(sync: SyncRun, *, limit: int) -> dict[str, str]:
     most ``SETLIST_WATCH_PER_RUN``. Least recently read first."""
     run, settings = sync.run, sync.settings
     stopped: dict[str, str] = {}
+    news: list[str] = []
+    if sync.plan.planned:
+        news, news_stopped = await read_setlist_news(sync)
+        if news_stopped is not None:
+            return news_stopped
     async with sync.writer.transaction() as conn:  # claimed for this run, committed first
         if sync.plan.planned:
-            chosen = await claim_setlists_after_shows(
+            cap = sync.plan.cap("setlistfm", limit)
+            first = await claim_by_mbid(
+                conn,
+                mbids=news,
+                run_id=run.run_id,
+                now=sync.now,
+                lease=sync.claim_lease,
+                limit=cap,
+            )
+            taken = {a.id for a in first}
+            after_shows = await claim_setlists_after_shows(
                 conn,
                 run_id=run.run_id,
                 now=sync.now,
@@ -428,8 +450,11 @@ async def watch_setlists(sync: SyncRun, *, limit: int) -> dict[str, str]:
                 first_after=WATCH_FIRST_AFTER,
                 recheck_after=WATCH_RECHECK,
                 days=WATCH_DAYS,
-                limit=sync.plan.cap("setlistfm", limit),
+                limit=cap - len(first),
             )
+            chosen = first + [a for a in after_shows if a.id not in taken]
+            if first:
+                run.count("setlist_news_artists", len(first))
         else:
             chosen = await claim_awaiting_setlists(
                 conn,
@@ -475,6 +500,48 @@ async def watch_setlists(sync: SyncRun, *, limit: int) -> dict[str, str]:
             run.changes.append({"artist": artist.name, **counts})
     await sync.record_refused_records()
     return stopped
+
+
+async def read_setlist_news(sync: SyncRun) -> tuple[list[str], dict[str, str] | None]:
+    """setlist.fm's news for the daily plan's watch: the setlists published or edited in the
+    last ``NEWS_LOOKBACK``, every artist's (``search/setlists?lastUpdated=``, 20 a page, at
+    most ``NEWS_PAGES``), and which of our artists (by MusicBrainz id) they bring something new
+    for. It finds a setlist that no stored show announces (a show played before the artist was
+    imported, or one Ticketmaster never listed) within a run or two of its publication.
+
+    Returns those artists' MusicBrainz ids, and the APIs that stopped (a spent quota or grant,
+    a refused key: the watch ends for the run) or None. Another failure is recorded and the
+    watch goes on without the news."""
+    since = sync.now - NEWS_LOOKBACK
+    published: dict[str, tuple[str, str]] = {}
+    client = sync.upstream.require_setlistfm()
+    try:
+        for number in range(1, NEWS_PAGES + 1):
+            page = await client.recently_updated(since, page=number)
+            sync.run.count("setlist_news_pages")
+            for setlist in page.setlists:
+                if setlist.artist.mbid:
+                    published[setlist.id] = (setlist.artist.mbid, setlist.version_id)
+            if page.is_last:
+                break
+    except (QuotaExhausted, AuthError) as exc:  # a spent quota or grant, a refused key
+        await record_setlistfm_failure(
+            sync.run,
+            exc,
+            step="setlist-news",
+            artist_id=0,
+            resumes="the setlist watch resumes next run",
+        )
+        return [], {exc.api: sync.run.redact(str(exc))}
+    except Exception as exc:  # what was read so far still counts
+        await sync.run.error(
+            source="setlistfm",
+            key="setlist-news",
+            entity="api",
+            error=sync.run.redact(f"{type(exc).__name__}: {exc}"),
+        )
+    async with sync.writer.read() as conn:
+        return await artists_with_news(conn, published), None
 
 
 async def rotate_spotify(sync: SyncRun, *, limit: int) -> None:

@@ -55,6 +55,7 @@ __all__ = [
     "SongRecord",
     "StoreCounts",
     "VenueRecord",
+    "artists_with_news",
     "complete_past_shows",
     "delist_shows",
     "past_shows_to_confirm",
@@ -1216,6 +1217,34 @@ async def setlist_versions(conn: AsyncConnection, artist_id: int) -> dict[str, s
         )
     )
     return {sfm_id: version for sfm_id, version in rows.all()}
+
+
+async def artists_with_news(
+    conn: AsyncConnection, published: Mapping[str, tuple[str, str]]
+) -> list[str]:
+    """The MusicBrainz ids of our artists with news among ``published`` (setlist.fm id ->
+    (the artist's MusicBrainz id, the setlist's version)): a setlist we do not hold, or hold in
+    another version. Sorted; two statements per 500 setlists."""
+    news: set[str] = set()
+    ids = sorted(published)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        held = dict(
+            (
+                await conn.execute(
+                    select(setlists.c.setlistfm_id, setlists.c.version_id).where(
+                        setlists.c.setlistfm_id.in_(chunk)
+                    )
+                )
+            ).all()
+        )
+        fresh = {published[i][0] for i in chunk if held.get(i) != published[i][1]}
+        if fresh:
+            ours = await conn.execute(
+                select(artists.c.mbid).where(artists.c.mbid.in_(sorted(fresh)))
+            )
+            news.update(str(mbid) for mbid in ours.scalars())
+    return sorted(news)
 
 
 async def setlist_versions_of(

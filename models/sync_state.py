@@ -54,6 +54,7 @@ __all__ = [
     "claim_artist",
     "claim_artists_for_sync",
     "claim_awaiting_setlists",
+    "claim_by_mbid",
     "claim_hourly_artists",
     "claim_setlists_after_shows",
     "claim_spotify_rotation",
@@ -592,6 +593,32 @@ async def claim_setlists_after_shows(
         limit=limit,
         read_at=artists.c.setlistfm_synced_at,
         where=[artists.c.mbid.is_not(None), clause, _due_clause(now)],
+    )
+
+
+async def claim_by_mbid(
+    conn: AsyncConnection,
+    *,
+    mbids: Sequence[str],
+    run_id: int,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[ArtistToSync]:
+    """The artists holding these MusicBrainz ids (the setlist news: setlist.fm published or
+    edited one of their setlists), least recently read first, at most ``limit``, not waiting
+    out a back-off, claimed for ``run_id`` until ``now + lease``."""
+    _check_lease(now, lease)
+    if not mbids or limit <= 0:
+        return []
+    return await _claim_least_recently(
+        conn,
+        run_id=run_id,
+        now=now,
+        lease=lease,
+        limit=limit,
+        read_at=artists.c.setlistfm_synced_at,
+        where=[artists.c.mbid.in_(sorted(set(mbids))), _due_clause(now)],
     )
 
 

@@ -114,8 +114,8 @@ EXPECTED: dict[str, Any] = {
         "event_lag_hours": {"count": 1, "median": 3.67, "p95": 3.67, "pending": 0},
         "lag_hours": {
             "event_postponed": {"count": 1, "median": 3.67, "p95": 3.67, "pending": 0},
-            "setlist_edited": {"count": 3, "median": 7.61, "p95": 23.27, "pending": 1},
-            "setlist_published": {"count": 2, "median": 8.82, "p95": 10.12, "pending": 0},
+            "setlist_edited": {"count": 4, "median": 1.41, "p95": 1.61, "pending": 0},
+            "setlist_published": {"count": 2, "median": 0.82, "p95": 1.52, "pending": 0},
         },
         "spotify_never_synced": 0,
         "spotify_oldest_days": 0.75,
@@ -138,17 +138,17 @@ EXPECTED: dict[str, Any] = {
         "ticketmaster_id_right": 1.0,
     },
     "quota": {
-        "busiest_day_share": {"setlistfm": 0.1146, "ticketmaster": 0.0472},
+        "busiest_day_share": {"setlistfm": 0.1236, "ticketmaster": 0.0472},
         "days_above_90_percent": {"setlistfm": 0, "ticketmaster": 0},
         "days_over_quota": 0,
         "over_cap_answers": 0,
-        "requests_per_synced_artist": 17.2364,
+        "requests_per_synced_artist": 17.9636,
         "requests_per_synced_artist_by_api": {
-            "setlistfm": 4.9455,
+            "setlistfm": 5.6727,
             "spotify": 0.4182,
             "ticketmaster": 11.8727,
         },
-        "worst_day": {"setlistfm": "165 / 1440", "spotify": "15 / -", "ticketmaster": "236 / 5000"},
+        "worst_day": {"setlistfm": "178 / 1440", "spotify": "15 / -", "ticketmaster": "236 / 5000"},
     },
     "run": {
         "artists": 60,
@@ -163,7 +163,7 @@ EXPECTED: dict[str, Any] = {
     "setlists": {
         "artists_with_full_history": 1.0,
         "artists_with_full_history_at_end": 1.0,
-        "current_version": 0.9994,
+        "current_version": 1.0,
         "history_depth": 1.0,
         "linked_to_right_show": 1.0,
         "published_of_synced": 1602,

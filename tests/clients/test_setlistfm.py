@@ -221,6 +221,29 @@ async def test_setlists_updated_since_sends_last_updated_in_utc(
     assert route.call_count == 1
 
 
+async def test_recently_updated_asks_for_every_artist_s_setlists_since_an_instant(
+    router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    route = router.get(f"{SETLISTFM_API}/search/setlists").respond(
+        200, json=load("sfm_artist_setlists_last.json")
+    )
+    client = make_client(http, clock)
+
+    page = await client.recently_updated(datetime(2026, 3, 1, 22, 0, tzinfo=UTC), page=3)
+
+    sent = route.calls.last.request
+    assert str(sent.url) == f"{SETLISTFM_API}/search/setlists?lastUpdated=20260301220000&p=3"
+    assert sent.headers["x-api-key"] == SETLISTFM_KEY
+    assert sent.headers["Accept"] == "application/json"
+    assert (page.page, page.total, page.is_last) == (3, 43, True)
+    assert [s.id for s in page.setlists] == [
+        s["id"] for s in load("sfm_artist_setlists_last.json")["setlist"]
+    ]
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await client.recently_updated(datetime(2026, 3, 1))
+    assert route.call_count == 1
+
+
 async def test_search_artists_by_ticketmaster_id_isolates_an_artist_without_mbid(
     router: respx.MockRouter, http: httpx.AsyncClient, clock: VirtualClock
 ) -> None:
