@@ -26,7 +26,7 @@ from clients.clock import VirtualClock, use_time
 from flows.autonomous_sync import autonomous_sync
 from flows.calculate_trending import calculate_trending
 from models.request_budget import committed
-from models.tables import Artist, Show, SyncError, TrendingHistory
+from models.tables import Artist, Setlist, Show, SyncError, TrendingHistory
 from sandbox.core import Sandbox
 from sandbox.truth import Truth
 from tests.flows.conftest import SyncWorld
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.prefect
 ARTISTS = Artist.__table__  # type: ignore[attr-defined]
 ERRORS = SyncError.__table__  # type: ignore[attr-defined]
 SHOWS = Show.__table__  # type: ignore[attr-defined]
+SETLISTS = Setlist.__table__  # type: ignore[attr-defined]
 HISTORY = TrendingHistory.__table__  # type: ignore[attr-defined]
 DAY = date(2026, 3, 2)
 #: The planned runs' day: the day after the import (whose requests count on its own day).
@@ -304,3 +305,43 @@ async def _status(world: SyncWorld, event_id: str | None) -> str:
                 )
             ).scalar_one()
         )
+
+
+async def test_setlist_news_finds_a_setlist_no_stored_show_announces(
+    world: SyncWorld, virtual: Sandbox
+) -> None:
+    """The planned watch reads setlist.fm's news (every setlist published or edited in the last
+    26 h) and reads our artists among them: a setlist whose show we never stored (played
+    before the artist was imported) is stored by the next sync run, not when the history
+    backfill reaches its artist."""
+    sandbox = virtual
+    await _imported(world)
+    async with world.engine.begin() as conn:  # shows we never stored: nothing to watch
+        await conn.execute(SHOWS.delete())
+    world.configure(
+        REQUEST_PLAN="planned",
+        TICKETMASTER_REQUESTS_PER_DAY="1",  # no listing read today: no show stored again
+        SETLIST_WATCH_PER_RUN="25",
+        SETLIST_HISTORY_PAGES_PER_RUN="0",  # no backfill: only the watch reads setlist.fm
+    )
+    at = datetime(2026, 3, 3, 10, 0, 30, tzinfo=UTC)
+    _at(sandbox, at)
+    truth = Truth(sandbox.catalog)
+    async with world.engine.connect() as conn:
+        mbids = [m for m in (await conn.execute(select(ARTISTS.c.mbid))).scalars() if m is not None]
+    news = {
+        s.performance.setlist_id
+        for mbid in mbids
+        for s in truth.setlists(sandbox.catalog.artist_by_mbid[mbid], at)
+        if s.performance.versions[0] >= at - timedelta(hours=26)
+    }
+    assert len(news) == 1  # published in the last 26 h by an artist of ours (2 March, 14:47)
+
+    counts = await autonomous_sync(mode="sync", limit=1000)
+
+    async with world.engine.connect() as conn:
+        stored = set((await conn.execute(select(SETLISTS.c.setlistfm_id))).scalars())
+    assert news <= stored
+    assert counts["setlist_news_pages"] == 1
+    assert counts["setlist_news_artists"] == 1
+    assert await _errors(world) == 0
