@@ -22,7 +22,9 @@ covers, ``limit`` being only a ceiling:
    upcoming Ticketmaster shows stored with its success mark, the batch's artists in one
    transaction (each alone if that fails) [``sync-artist-batch``, ``SYNC_BATCH_SIZE`` artists
    each].
-3. ``watch_setlists`` (``sync``, ``full``; with a setlist.fm key): the artists awaiting the
+3. ``watch_setlists`` (``sync``, ``full``; with a setlist.fm key): with the plan, first the
+   artists of ours in setlist.fm's news (``read_setlist_news``: every setlist published or
+   edited in the last 26 h); then the artists awaiting the
    setlist of a show they just played (with the plan: 3 h after it started, then every 12 h
    for 3 days; fixed: a show dated in the last ``SETLIST_WATCH_DAYS`` days, read again after
    ``SETLIST_WATCH_RECHECK_HOURS``, at most ``SETLIST_WATCH_PER_RUN``): their new setlists read
