@@ -107,11 +107,14 @@ async def test_a_setlist_published_after_the_daily_turn_is_stored_by_the_next_sy
     if artist.last_synced_at == before.last_synced_at:  # not the show sync's one artist
         assert artist.next_sync_at == before.next_sync_at
 
-    # Checked a moment ago: the next run leaves setlist.fm alone.
+    # Checked a moment ago: the next run reads only setlist.fm's news (one page), in which the
+    # stored setlist is no news.
     sandbox.stats.reset()
     again = await autonomous_sync(mode="sync", limit=1)
     assert "setlists_watched" not in again
-    assert sandbox.stats.total("setlistfm") == 0
+    assert "setlist_news_artists" not in again
+    assert again["setlist_news_pages"] == 1
+    assert sandbox.stats.total("setlistfm") == 1
 
 
 def test_the_watch_needs_a_setlistfm_key_and_a_budget(world: SyncWorld) -> None:
