@@ -19,7 +19,7 @@ row, and its score moves with the clock when read.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -91,7 +91,9 @@ HISTORY_DAYS = 400
 FEED_OVERLAP = timedelta(hours=1)
 
 
-async def add_missing_rows(conn: AsyncConnection, kind: str, *, since: Any = None) -> int:
+async def add_missing_rows(
+    conn: AsyncConnection, kind: str, *, since: datetime | None = None
+) -> int:
     """A state row for each artist (or show) without one, to be counted from all its events.
 
     ``since`` (an incremental run: the change feed's start): only the catalogue rows created
