@@ -286,7 +286,11 @@ async def refresh_spotify(
         read.add(row.id)  # searched: found or not, not again before the pause
         known = await _known(sync, row, "spotify_id", [a.id for a in results], results)
         pick = pick_spotify_artist(
-            row.name, results, known, also_known_as=names_from_sort_name(row.sort_name)
+            row.name,
+            results,
+            known,
+            also_known_as=names_from_sort_name(row.sort_name),
+            ticketmaster_genres=row.ticketmaster_genres,
         )
         if pick.found is not None:
             found_for_rows.append((row.id, spotify_candidate(pick.found)))
@@ -416,6 +420,7 @@ async def find_ticketmaster_id(
         spotify_id=artist.spotify_id,
         mbid=artist.mbid,
         also_known_as=[*also_known_as, *names_from_sort_name(artist.sort_name)],
+        spotify_genres=artist.genres,
     )
     if pick.found is None:
         _unmatched(sync, artist, "Ticketmaster", pick)

@@ -39,6 +39,7 @@ from flows._runs import RunOutcome, job_flow
 from flows.master_sync import APIS, refresh_spotify, sync_artists
 from flows.params import ArtistRef, SyncArtistParams
 from models.artists import ArtistCandidate, group_candidates
+from models.genres import genres_contradict
 from models.identity import normalize_name
 from models.ledger import JOB_SYNC_ARTIST
 from models.sync_state import ArtistKey, ArtistToSync, claim_artist, find_artists
@@ -103,7 +104,8 @@ def match_by_name(
     """The one artist whose name is exactly ``name`` once normalised, from a Ticketmaster and a
     Spotify search. Results that share an id (an attraction linking its Spotify artist) are one
     artist; an unlinked attraction and a Spotify artist of that name are one too, as the
-    identity rules link them (``models/artists.py``). Anything more is ambiguous."""
+    identity rules link them (``models/artists.py``), unless their genres contradict
+    (``models/genres.py``). Anything more is ambiguous."""
     wanted = normalize_name(name)
     exact = [spotify_candidate(a) for a in spotify if normalize_name(a.name) == wanted]
     exact += [attraction_candidate(a) for a in attractions if normalize_name(a.name) == wanted]
@@ -111,7 +113,11 @@ def match_by_name(
     if len(groups) == 2:
         ticketmaster = [g for g in groups if g.ticketmaster_id and not g.spotify_id]
         spotify_only = [g for g in groups if g.spotify_id and not g.ticketmaster_id]
-        if len(ticketmaster) == 1 and len(spotify_only) == 1:
+        if (
+            len(ticketmaster) == 1
+            and len(spotify_only) == 1
+            and not genres_contradict(ticketmaster[0].ticketmaster_genres, spotify_only[0].genres)
+        ):
             groups = [spotify_only[0].combine(ticketmaster[0])]
     if not groups:
         raise ArtistNotFound(

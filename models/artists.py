@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from models.genres import genres_contradict
 from models.identity import normalize_name, slug_candidates, slugify
 from models.tables import (
     Artist,
@@ -54,6 +55,7 @@ __all__ = [
     "ArtistCandidate",
     "LinkResult",
     "ResolveResult",
+    "SameNameRow",
     "group_candidates",
     "link_artist_ids",
     "link_artists_ids",
@@ -65,7 +67,15 @@ __all__ = [
 logger = logging.getLogger("mysetlist.models.artists")
 
 ID_FIELDS = ("spotify_id", "ticketmaster_id", "mbid")
-_METADATA_FIELDS = ("sort_name", "image_url", "images", "genres", "popularity", "followers")
+_METADATA_FIELDS = (
+    "sort_name",
+    "image_url",
+    "images",
+    "genres",
+    "ticketmaster_genres",
+    "popularity",
+    "followers",
+)
 _CHUNK = 500
 #: Bind parameter of the row id in batched updates (no column has this name).
 _ROW_ID = "_row_id"
@@ -84,7 +94,8 @@ class ArtistCandidate:
     sort_name: str | None = None
     image_url: str | None = None
     images: list[dict[str, Any]] | None = None
-    genres: list[str] | None = None
+    genres: list[str] | None = None  # Spotify's
+    ticketmaster_genres: list[str] | None = None  # an attraction's genre and sub-genre names
     popularity: int | None = None
     followers: int | None = None
     #: Fields this source only fills when missing (a lesser source: Ticketmaster's image, say).
@@ -158,6 +169,14 @@ def _compatible(row: dict[str, Any], candidate: ArtistCandidate) -> bool:
     return all(row[name] in (None, value) for name, value in candidate.ids.items())
 
 
+def _genres_apart(row: Mapping[str, Any], candidate: ArtistCandidate) -> bool:
+    """The row's genres and the candidate's say two artists: Ticketmaster's of one contradict
+    Spotify's of the other (``models/genres.py``)."""
+    return genres_contradict(candidate.ticketmaster_genres, row["genres"]) or genres_contradict(
+        row["ticketmaster_genres"], candidate.genres
+    )
+
+
 def group_candidates(
     candidates: Sequence[ArtistCandidate],
 ) -> tuple[list[ArtistCandidate], list[int]]:
@@ -196,10 +215,11 @@ async def resolve_artists(
     """Map candidates onto artist rows, linking, updating, merging and (if ``create``) inserting.
 
     A candidate without a matching id falls back to its normalised name (``by_name``) only when
-    exactly one row has that name, no id of it contradicts the candidate's, and no other
-    candidate of the batch that no id places has that name too (two attractions "Young Owls"
-    are two artists: a lone row of that name cannot be told to be either). With
-    ``by_name=False``, ids only.
+    exactly one row has that name, no id of it contradicts the candidate's, its genres do not say
+    another artist (``models/genres.py``: an attraction classified "R&B" is not a Spotify artist
+    tagged only "metal"), and no other candidate of the batch that no id places has that name
+    too (two attractions "Young Owls" are two artists: a lone row of that name cannot be told to
+    be either). With ``by_name=False``, ids only.
 
     Returns the artist id of every candidate (``0`` for one not found when ``create`` is false).
     """
@@ -271,7 +291,9 @@ async def resolve_artists(
             same_name = [
                 row_id
                 for row_id in rows_by_name.get(normalized, [])
-                if row_id in rows and _compatible(rows[row_id], candidate)
+                if row_id in rows
+                and _compatible(rows[row_id], candidate)
+                and not _genres_apart(rows[row_id], candidate)
             ]
             if len(same_name) == 1:
                 matched = same_name
@@ -693,17 +715,29 @@ async def count_artists(conn: AsyncConnection) -> int:
     return int((await conn.execute(select(func.count()).select_from(artists))).scalar_one())
 
 
+SameNameRow = tuple[tuple[str, ...], tuple[str, ...]]
+"""Another row of the searched name without the searched id: its Ticketmaster and Spotify
+genres (``models/genres.py``)."""
+
+
 async def other_rows_knowledge(
     conn: AsyncConnection, artist_id: int, name: str, id_field: str, ids: Iterable[str]
-) -> tuple[frozenset[str], int]:
+) -> tuple[frozenset[str], list[SameNameRow]]:
     """What the other rows say about a search for row ``artist_id``: which of ``ids`` (any
-    kind) they hold, and how many of them share the normalised ``name`` without an ``id_field``.
-    One statement (a few for thousands of ids): the rows of either kind, told apart here."""
+    kind) they hold, and the rows sharing the normalised ``name`` without an ``id_field`` (each
+    as its Ticketmaster and Spotify genres). One statement (a few for thousands of ids): the
+    rows of either kind, told apart here."""
     wanted = set(ids)
     normalized = normalize_name(name)
     held: set[str] = set()
-    same_name = 0
-    columns = (artists.c.normalized_name, artists.c[id_field], *(artists.c[f] for f in ID_FIELDS))
+    same_name: list[SameNameRow] = []
+    columns = (
+        artists.c.normalized_name,
+        artists.c[id_field],
+        artists.c.ticketmaster_genres,
+        artists.c.genres,
+        *(artists.c[f] for f in ID_FIELDS),
+    )
     chunks = list(_chunks(sorted(wanted))) or [[]]
     for index, chunk in enumerate(chunks):
         either: list[ColumnElement[bool]] = [artists.c[f].in_(chunk) for f in ID_FIELDS if chunk]
@@ -713,6 +747,7 @@ async def other_rows_knowledge(
             )
         found = await conn.execute(select(*columns).where(artists.c.id != artist_id, or_(*either)))
         for row in found:
-            held.update(value for value in row[2:] if value in wanted)
-            same_name += int(index == 0 and row[0] == normalized and row[1] is None)
+            held.update(value for value in row[4:] if value in wanted)
+            if index == 0 and row[0] == normalized and row[1] is None:
+                same_name.append((tuple(row[2] or ()), tuple(row[3] or ())))
     return frozenset(held), same_name

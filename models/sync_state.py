@@ -107,6 +107,8 @@ class ArtistToSync:
     spotify_synced_at: datetime | None = None
     ticketmaster_synced_at: datetime | None = None
     sort_name: str | None = None  # setlist.fm's, with the MusicBrainz id ("Young Owls, The")
+    genres: tuple[str, ...] = ()  # Spotify's
+    ticketmaster_genres: tuple[str, ...] = ()  # the attraction's genre and sub-genre names
 
 
 def needs_sync_clause(now: datetime, stale_after_hours: float) -> ColumnElement[bool]:
@@ -153,6 +155,8 @@ def _to_sync(row: Any) -> ArtistToSync:
         spotify_synced_at=row.spotify_synced_at,
         ticketmaster_synced_at=row.ticketmaster_synced_at,
         sort_name=row.sort_name,
+        genres=tuple(row.genres or ()),
+        ticketmaster_genres=tuple(row.ticketmaster_genres or ()),
     )
 
 
@@ -168,6 +172,8 @@ def _columns() -> list[Any]:
         artists.c.spotify_synced_at,
         artists.c.ticketmaster_synced_at,
         artists.c.sort_name,
+        artists.c.genres,
+        artists.c.ticketmaster_genres,
     ]
 
 

@@ -97,7 +97,7 @@ class Artist(SQLModel, table=True):
     slug: str = Field(unique=True, max_length=600)
     image_url: str | None = None
     images: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
-    genres: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    genres: list[str] | None = Field(default=None, sa_column=Column(JSON))  # Spotify's
     popularity: int | None = None
     followers: int | None = None
     # Sync bookkeeping: per source, plus the overall outcome. A failure never touches these.
@@ -116,6 +116,9 @@ class Artist(SQLModel, table=True):
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # When ``followers`` was last read from Spotify (the snapshots record only real reads).
     followers_read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Ticketmaster's genre and sub-genre names, beside Spotify's ``genres``: the identity rules
+    # compare the two before linking records found by name (``models/genres.py``).
+    ticketmaster_genres: list[str] | None = Field(default=None, sa_column=Column(JSON))
 
     __table_args__ = (
         CheckConstraint("popularity IS NULL OR (popularity BETWEEN 0 AND 100)", name="popularity"),

@@ -44,6 +44,7 @@ def attraction_candidate(attraction: TmAttraction) -> ArtistCandidate:
         spotify_id=attraction.spotify_id,
         mbid=attraction.mbid,
         image_url=image,
+        ticketmaster_genres=attraction.genres or None,
         fill_only=frozenset({"image_url"}),  # Spotify's image wins where there is one
         primary="ticketmaster_id",
     )

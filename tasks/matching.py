@@ -12,10 +12,13 @@ when it is *unambiguous*:
    linking the artist's Spotify id, a setlist.fm artist with the artist's Ticketmaster id);
 2. otherwise the results of the same normalised name are the candidates, minus those whose ids
    say they are someone else: an id of theirs contradicts one of ours (a setlist.fm ``tmid`` or
-   an attraction's Spotify / MusicBrainz link that is not the artist's), or another of our rows
-   holds their id (that row is that artist);
+   an attraction's Spotify / MusicBrainz link that is not the artist's), another of our rows
+   holds their id (that row is that artist), or their genres contradict the artist's from the
+   other source (``models/genres.py``: an attraction classified "R&B" is not a Spotify artist
+   tagged only "metal");
 3. exactly one candidate left, and no other row of ours with the same name still lacking that
-   kind of id (the result could be either's);
+   kind of id (the result could be either's), unless that row's genres contradict the
+   candidate's (it cannot be that row's);
 4. and the candidate is *spelled alike* (``models.identity.spelled_alike``: the same leading
    article, or none on both sides), either with the name we searched for or with a name a
    source linked to the artist by id gives it (``also_known_as``: setlist.fm's sort name
@@ -40,7 +43,8 @@ from typing import Generic, TypeVar
 from clients.setlistfm import SfmArtist
 from clients.spotify import SpotifyArtist
 from clients.ticketmaster import TmAttraction
-from models.artists import other_rows_knowledge
+from models.artists import SameNameRow, other_rows_knowledge
+from models.genres import genres_contradict
 from models.identity import normalize_name, spelled_alike
 from tasks.store import Writer
 
@@ -71,6 +75,9 @@ class Known:
 
     held_elsewhere: frozenset[str] = frozenset()
     same_name_rows_without_id: int = 0
+    #: Of those rows, the Ticketmaster and Spotify genres (when read): a row whose genres
+    #: contradict the candidate's cannot be the candidate's artist (``models/genres.py``).
+    same_name_genres: tuple[SameNameRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,11 @@ async def known_for(
     """What our other rows say about a search for row ``artist_id`` (one read)."""
     async with writer.read() as conn:
         held, same_name = await other_rows_knowledge(conn, artist_id, name, id_field, ids)
-    return Known(held_elsewhere=held, same_name_rows_without_id=same_name)
+    return Known(
+        held_elsewhere=held,
+        same_name_rows_without_id=len(same_name),
+        same_name_genres=tuple(same_name),
+    )
 
 
 def tmid_contradicts(tmid: int | str | None, ticketmaster_id: str | None) -> bool:
@@ -137,6 +148,7 @@ def _one(
     excluded: Callable[[T], str | None],
     spelling: Callable[[T], str],
     also_known_as: Iterable[str],
+    apart: Callable[[T, SameNameRow], bool] = lambda result, row: False,
 ) -> Pick[T]:
     """Rules 2 to 4 over ``results`` (already of the searched normalised name); ``ids`` gives a
     result's own id first, then the ids it links; ``spelling`` its name."""
@@ -166,13 +178,16 @@ def _one(
                 why=f"the {label} artists named {name!r} are others: {listed}", ambiguous=True
             )
         return Pick(why=f"no {label} artist named {name!r}")
-    if known.same_name_rows_without_id:
+    (candidate,) = candidates.values()
+    others = known.same_name_rows_without_id - sum(
+        apart(candidate, row) for row in known.same_name_genres
+    )
+    if others > 0:
         return Pick(
-            why=f"one {label} artist named {name!r}, but {known.same_name_rows_without_id + 1} "
+            why=f"one {label} artist named {name!r}, but {others + 1} "
             "of our artists have that name: it could be any of theirs",
             ambiguous=True,
         )
-    (candidate,) = candidates.values()
     spelled = spelling(candidate)
     if not any(spelled_alike(known_name, spelled) for known_name in (name, *also_known_as)):
         return Pick(
@@ -185,25 +200,42 @@ def _one(
     return Pick(candidate)
 
 
+def _genres(values: Sequence[str]) -> str:
+    return ", ".join(values)
+
+
 def pick_spotify_artist(
     name: str,
     results: Sequence[SpotifyArtist],
     known: Known,
     *,
     also_known_as: Iterable[str] = (),
+    ticketmaster_genres: Sequence[str] = (),
 ) -> Pick[SpotifyArtist]:
-    """The Spotify artist named ``name`` (a search by name: Spotify artists carry no other id)."""
+    """The Spotify artist named ``name`` (a search by name: Spotify artists carry no other id).
+    ``ticketmaster_genres``: the artist's attraction's; a result whose genres contradict them is
+    another artist (``models/genres.py``)."""
     wanted = normalize_name(name)
     same = [a for a in results if normalize_name(a.name) == wanted]
+
+    def excluded(artist: SpotifyArtist) -> str | None:
+        if genres_contradict(ticketmaster_genres, artist.genres):
+            return (
+                f"its genres {_genres(artist.genres or ())} are not Ticketmaster's "
+                f"{_genres(ticketmaster_genres)}"
+            )
+        return None
+
     return _one(
         name,
         same,
         ids=lambda a: [a.id],
         label="Spotify",
         known=known,
-        excluded=lambda a: None,
+        excluded=excluded,
         spelling=lambda a: a.name,
         also_known_as=also_known_as,
+        apart=lambda artist, row: genres_contradict(row[0], artist.genres),
     )
 
 
@@ -215,9 +247,11 @@ def pick_attraction(
     spotify_id: str | None,
     mbid: str | None,
     also_known_as: Iterable[str] = (),
+    spotify_genres: Sequence[str] = (),
 ) -> Pick[TmAttraction]:
     """The Ticketmaster attraction of the artist named ``name`` with these ids: the one linking
-    its Spotify id (exact), else by name without a link to another artist."""
+    its Spotify id (exact), else by name without a link to another artist and without genres
+    that contradict the artist's Spotify ``spotify_genres`` (``models/genres.py``)."""
     if spotify_id:
         linked = {a.id: a for a in results if a.spotify_id == spotify_id}
         if len(linked) == 1:
@@ -229,6 +263,11 @@ def pick_attraction(
             return f"links Spotify {attraction.spotify_id}"
         if mbid and attraction.mbid not in (None, mbid):
             return f"links MusicBrainz {attraction.mbid}"
+        if genres_contradict(attraction.genres, spotify_genres):
+            return (
+                f"its genres {_genres(attraction.genres)} are not Spotify's "
+                f"{_genres(spotify_genres)}"
+            )
         return None
 
     same = [a for a in results if normalize_name(a.name) == wanted]
@@ -241,6 +280,7 @@ def pick_attraction(
         excluded=excluded,
         spelling=lambda a: a.name,
         also_known_as=also_known_as,
+        apart=lambda attraction, row: genres_contradict(attraction.genres, row[1]),
     )
 
 

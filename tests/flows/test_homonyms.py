@@ -358,3 +358,41 @@ async def test_the_spotify_rotation_leaves_an_article_variant_to_the_master_sync
     assert _counts(outcome, "artists_synced", "identity_ambiguous") == (1, 0)
     assert after[own]["spotify_id"] == artist.spotify_id
     assert await open_errors(world) == []
+
+
+@pytest.mark.parametrize(
+    ("ticketmaster_genres", "taken"),
+    [(["Metal", "Hard Rock"], False), (None, True), (["R&B", "Soul"], True)],
+    ids=["genres-contradict", "no-genres", "genres-fit"],
+)
+async def test_a_ticketmaster_only_twin_never_takes_the_spotify_only_artist_of_its_name(
+    world: SyncWorld,
+    use_sandbox: StartSandbox,
+    ticketmaster_genres: list[str] | None,
+    taken: bool,
+) -> None:
+    """The 5,000-artist month's last mixed rows: "X", known to Ticketmaster alone (classified
+    Metal), and another "X" on Spotify alone (tagged R&B). Spotify's search for the name finds
+    only the latter; only the genres tell them apart."""
+    sandbox = use_sandbox()
+    spotify_only = next(
+        a for a in sandbox.catalog.artists if a.kind == "spotify_only" and a.genre.name == "R&B"
+    )
+    twin = await add_row(
+        world, spotify_only.name, ticketmaster_id=NOBODY_TM, ticketmaster_genres=ticketmaster_genres
+    )
+
+    outcome = await master_sync(mode="daily", limit=1)
+    after = await rows(world)
+
+    assert _counts(outcome, "artists_synced") == (1,)
+    assert after[twin]["spotify_synced_at"] is not None  # searched: waits out its pause
+    if taken:  # nothing says two artists: the name decides, as before
+        assert after[twin]["spotify_id"] == spotify_only.spotify_id
+        assert after[twin]["popularity"] is not None
+        assert _counts(outcome, "identity_ambiguous") == (0,)
+    else:
+        assert (after[twin]["spotify_id"], after[twin]["popularity"]) == (None, None)
+        assert (after[twin]["followers"], after[twin]["genres"]) == (None, None)
+        assert _counts(outcome, "identity_ambiguous") == (1,)
+    assert await open_errors(world) == []

@@ -107,3 +107,49 @@ async def test_ids_on_two_rows_that_cannot_merge_and_no_own_row_resolve_to_none(
     assert result.artist_ids == [0]
     assert result.added == 0
     assert len(await _rows(engine)) == 2
+
+
+async def test_an_attraction_links_by_name_only_to_a_row_whose_genres_fit(
+    engine: AsyncEngine,
+) -> None:
+    """The month's cross-API twins: a Ticketmaster-only "X" classified R&B is not the
+    Spotify-only "X" tagged metal, though no id tells them apart; a fitting genre still links."""
+    metal = ArtistCandidate(
+        name="The Hollow Strangers", spotify_id=SP_H, genres=["metalcore", "metal", "hard rock"]
+    )
+    folk = ArtistCandidate(name="Baptiste Collective", spotify_id=SP_B, genres=["indie folk"])
+    async with engine.begin() as conn:
+        await resolve_artists(conn, [metal, folk], now=NOW)
+        twin = attraction_candidate(
+            TmAttraction(id="tm1", name="The Hollow Strangers", genres=["R&B", "Soul"])
+        )
+        same = attraction_candidate(
+            TmAttraction(id="tm2", name="Baptiste Collective", genres=["Folk", "Singer-Songwriter"])
+        )
+        result = await resolve_artists(conn, [twin, same], create=True, now=NOW)
+    assert result.artist_ids == [3, 2]  # the twin is a new row; the folk act links by name
+    assert await _rows(engine) == [
+        (1, "The Hollow Strangers", SP_H, None, None),
+        (2, "Baptiste Collective", SP_B, "tm2", None),
+        (3, "The Hollow Strangers", None, "tm1", None),
+    ]
+    async with engine.connect() as conn:
+        stored = await conn.execute(
+            select(artists.c.id, artists.c.genres, artists.c.ticketmaster_genres).order_by(
+                artists.c.id
+            )
+        )
+        assert [tuple(row) for row in stored] == [
+            (1, ["metalcore", "metal", "hard rock"], None),
+            (2, ["indie folk"], ["Folk", "Singer-Songwriter"]),
+            (3, None, ["R&B", "Soul"]),
+        ]
+    # And the other way: a Spotify artist found by name does not join the attraction's row.
+    async with engine.begin() as conn:
+        again = await resolve_artists(
+            conn,
+            [ArtistCandidate(name="The Hollow Strangers", spotify_id="sp-other", genres=["rap"])],
+            create=False,
+            now=NOW,
+        )
+    assert again.artist_ids == [0]  # neither row: row 1 has another id, row 3 is R&B

@@ -294,7 +294,9 @@ async def test_what_other_rows_know_is_read_in_one_statement(engine: AsyncEngine
     async with engine.begin() as conn:
         await conn.execute(
             insert(artists).values(
-                **_row(30, name="Artist 1", normalized_name="artist 1", slug="artist-1-b")
+                **_row(30, name="Artist 1", normalized_name="artist 1", slug="artist-1-b"),
+                ticketmaster_genres=["Rock", "Pop Rock"],
+                genres=["indie rock"],
             )
         )
         await conn.execute(
@@ -315,10 +317,15 @@ async def test_what_other_rows_know_is_read_in_one_statement(engine: AsyncEngine
             )
             none = await other_rows_knowledge(conn, 1, "Artist 1", "ticketmaster_id", [])
     # Held by other rows: MBID(20) (row 20), tm21 and MBID(21)'s row, MBID(31); not tm1 (row 1
-    # itself), not MBID(99). Same name without an MBID: row 30 (row 31 has one).
-    assert known == (frozenset({MBID(20), "tm21", MBID(31)}), 1)
-    # Same name without a Ticketmaster id: rows 30 and 31.
-    assert none == (frozenset(), 2)
+    # itself), not MBID(99). Same name without an MBID: row 30 (row 31 has one), with its
+    # Ticketmaster and Spotify genres.
+    assert known == (
+        frozenset({MBID(20), "tm21", MBID(31)}),
+        [(("Rock", "Pop Rock"), ("indie rock",))],
+    )
+    # Same name without a Ticketmaster id: rows 30 and 31 (in either order; 31 without genres).
+    assert none[0] == frozenset()
+    assert sorted(none[1]) == [((), ()), (("Rock", "Pop Rock"), ("indie rock",))]
     assert [verb for verb, _ in _verbs(statements)] == ["SELECT", "SELECT"]
 
 

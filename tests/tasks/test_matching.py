@@ -189,3 +189,95 @@ def test_spelled_alike_keeps_the_article_and_ignores_the_rest() -> None:
     assert spelled_alike("Beyoncé & Jay-Z", "beyonce and jay z")
     assert not spelled_alike("The Young Owls", "Young Owls")
     assert not spelled_alike("A Young Owls", "The Young Owls")
+
+
+def _tagged(spotify_id: str, name: str, *genres: str) -> SpotifyArtist:
+    return SpotifyArtist(id=spotify_id, name=name, genres=list(genres))
+
+
+def test_spotify_a_hit_whose_genres_contradict_ticketmasters_is_another_artist() -> None:
+    metal = _tagged(SP_PLAIN, "Hollow Strangers", "metalcore", "metal")
+    soul = _tagged(SP_THE, "Hollow Strangers", "neo soul")
+    alone = pick_spotify_artist(
+        "Hollow Strangers", [metal], Known(), ticketmaster_genres=["R&B", "Soul"]
+    )
+    assert (alone.found, alone.ambiguous) == (None, True)
+    assert alone.why == (
+        f"the Spotify artists named 'Hollow Strangers' are others: {SP_PLAIN} (its genres "
+        "metalcore, metal are not Ticketmaster's R&B, Soul)"
+    )
+    # Of two hits of the name, the one whose genres fit is taken.
+    both = pick_spotify_artist(
+        "Hollow Strangers", [metal, soul], Known(), ticketmaster_genres=["R&B", "Soul"]
+    )
+    assert (both.found, both.exact) == (soul, False)
+    # Without Ticketmaster's genres, or without Spotify's, nothing is known: the name decides.
+    assert pick_spotify_artist("Hollow Strangers", [metal], Known()).found == metal
+    untagged = _tagged(SP_PLAIN, "Hollow Strangers")
+    assert (
+        pick_spotify_artist(
+            "Hollow Strangers", [untagged], Known(), ticketmaster_genres=["R&B"]
+        ).found
+        == untagged
+    )
+
+
+def test_spotify_another_row_of_the_name_counts_unless_its_genres_contradict_the_hit() -> None:
+    metal = _tagged(SP_PLAIN, "Hollow Strangers", "metal")
+    apart = Known(same_name_rows_without_id=1, same_name_genres=((("R&B",), ()),))
+    could = Known(same_name_rows_without_id=1, same_name_genres=((("Metal", "Hard Rock"), ()),))
+    unknown = Known(same_name_rows_without_id=1, same_name_genres=(((), ()),))
+    mine = ["Metal"]
+    assert pick_spotify_artist(
+        "Hollow Strangers", [metal], apart, ticketmaster_genres=mine
+    ).found == (metal)
+    for known in (could, unknown):
+        pick = pick_spotify_artist("Hollow Strangers", [metal], known, ticketmaster_genres=mine)
+        assert (pick.found, pick.ambiguous) == (None, True)
+        assert pick.why == (
+            "one Spotify artist named 'Hollow Strangers', but 2 of our artists have that name: "
+            "it could be any of theirs"
+        )
+
+
+def test_attraction_whose_genres_contradict_our_spotify_genres_is_another_artist() -> None:
+    rock = TmAttraction(id="K8vZ917aaaa", name="Caleb Brennan & The Mirrors", genres=["Rock"])
+    country = TmAttraction(
+        id="K8vZ917bbbb", name="Caleb Brennan and The Mirrors", genres=["Country"]
+    )
+    ours = ["alt country"]
+    alone = pick_attraction(
+        "Caleb Brennan & The Mirrors",
+        [rock],
+        Known(),
+        spotify_id=SP_PLAIN,
+        mbid=None,
+        spotify_genres=ours,
+    )
+    assert alone.found is None
+    assert alone.why == (
+        "the Ticketmaster artists named 'Caleb Brennan & The Mirrors' are others: K8vZ917aaaa "
+        "(its genres Rock are not Spotify's alt country)"
+    )
+    both = pick_attraction(
+        "Caleb Brennan & The Mirrors",
+        [rock, country],
+        Known(),
+        spotify_id=SP_PLAIN,
+        mbid=None,
+        spotify_genres=ours,
+    )
+    assert both.found == country
+    # Another row of the name, known from Spotify as "metal" only, cannot be the country act.
+    other = Known(same_name_rows_without_id=1, same_name_genres=(((), ("metal",)),))
+    assert (
+        pick_attraction(
+            "Caleb Brennan & The Mirrors",
+            [country],
+            other,
+            spotify_id=SP_PLAIN,
+            mbid=None,
+            spotify_genres=ours,
+        ).found
+        == country
+    )
