@@ -416,6 +416,10 @@ class TrendingArtist(SQLModel, table=True):
     popularity: int | None = None
     growth_day: date | None = None
     upcoming_until: date | None = None
+    # Added by revision 0015: an upper bound of the score from ``as_of`` on, until the row is
+    # rewritten (``formula.artist_bound``; NULL: none known). The ranking scores only the
+    # artists whose bound reaches its threshold. No index: about a third of the rows pass.
+    bound: float | None = None
 
     __table_args__ = (_stale_index("trending_artists", "artist_id"), _TRENDING_STORAGE)
 

@@ -35,6 +35,7 @@ __all__ = [
     "SCORE_DECIMALS",
     "SHOW_WEIGHTS",
     "Clock",
+    "artist_bound",
     "artist_score",
     "show_bound",
     "show_score",
@@ -314,6 +315,41 @@ def show_bound(
         attendance=attendance,
     )
     return case((cancelled, float_(0.0)), else_=_combine(terms, rounded=False))
+
+
+def artist_bound(
+    *,
+    popularity: ColumnElement[Any],
+    growth: ColumnElement[Any],
+    follows: ColumnElement[Any],
+    upcoming_until: ColumnElement[Any],
+    views: ColumnElement[Any],
+    votes: ColumnElement[Any],
+    attendance: ColumnElement[Any],
+) -> ColumnElement[float]:
+    """An upper bound of an artist's unrounded score at any instant from the one its activity
+    sums are as of, until its row is rewritten: the activity points only fall between events;
+    the upcoming-shows points are at most the component's weight while the artist has a show
+    ahead (``upcoming_until`` set; a new show rewrites the row), else 0; popularity and growth
+    hold as stored, except that growth drops out of the score once its latest snapshot is 7
+    days old (the larger of the two sums is taken)."""
+    w = ARTIST_WEIGHTS
+    rest: list[Term] = [
+        (w["popularity"], popularity / float_(100.0), popularity.is_not(None)),
+        (w["app_followers"], _saturate(follows, "app_followers"), None),
+        (
+            w["upcoming_shows"],
+            case((upcoming_until.is_not(None), float_(1.0)), else_=float_(0.0)),
+            None,
+        ),
+        (w["views"], _saturate(views, "views"), None),
+        (w["votes"], _saturate(votes, "votes"), None),
+        (w["attendance"], _saturate(attendance, "attendance"), None),
+    ]
+    grown = (w["spotify_growth"], _saturate(growth, "spotify_growth"), growth.is_not(None))
+    with_growth = _combine([*rest, grown], rounded=False)
+    without = _combine(rest, rounded=False)
+    return case((with_growth >= without, with_growth), else_=without)
 
 
 # The most points a show's proximity can add: its weight over the smallest denominator (the

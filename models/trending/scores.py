@@ -13,7 +13,7 @@ score at a reader's ``now`` from them, exactly what the formula gives for those 
 - growth holds while its latest snapshot is at most 7 days old (``growth_day``);
 - a show is ahead while its ``ahead_date`` is today or later.
 
-``ranked`` gives the exact top of a kind without scoring every show: see its docstring.
+``ranked`` gives the exact top of a kind without scoring every row: see its docstring.
 """
 
 from __future__ import annotations
@@ -182,8 +182,8 @@ def entity_scores(clock: Clock, kind: str, where: ColumnElement[bool] | None = N
 #: The ranking statements, built once per process for named clocks (``Clock.named_form``)
 #: and run at any instant with ``_params``: building one costs more than running it.
 _STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
-#: Per ``limit``: the lowest score of the last full show ranking, where the next one starts.
-_LAST_CUT: dict[int, float] = {}
+#: Per kind and ``limit``: the lowest score of the last full ranking, where the next one starts.
+_LAST_CUT: dict[tuple[str, int], float] = {}
 # The ranking's named days: the growth's oldest snapshot day to the last per-date test.
 _NAMED_DAYS = range(-GROWTH_LATEST_MAX_AGE_DAYS, _DATES + 1)
 
@@ -203,7 +203,7 @@ def _ranking(clock: Clock, kind: str, limit: int, *, candidates: bool) -> Select
     if statement is None:
         named = clock.named_form()
         if kind == "artist":
-            scores = artist_scores(named)
+            scores = artist_scores(named, _artist_candidates() if candidates else None)
         else:
             scores = show_scores(named, _show_candidates(named) if candidates else None)
         query: Select[Any] = select(scores.c.id, scores.c.score).where(scores.c.score > 0)
@@ -220,6 +220,13 @@ async def _best(
     conn: AsyncConnection, statement: Select[Any], params: dict[str, Any]
 ) -> list[Scored]:
     return [Scored(int(r[0]), float(r[1])) for r in (await conn.execute(statement, params)).all()]
+
+
+def _artist_candidates() -> ColumnElement[bool]:
+    """Artists whose score may reach the threshold: their ``bound`` (``formula.artist_bound``)
+    reaches it less the slack, or they have none yet."""
+    t = ARTIST_STATE
+    return or_(t.c.bound >= bindparam("ranking_need", type_=Float), t.c.bound.is_(None))
 
 
 def _show_candidates(clock: Clock) -> ColumnElement[bool]:
@@ -263,25 +270,27 @@ async def ranked(
     *,
     start: float | None = None,
 ) -> list[Scored]:
-    """The ``limit`` best positive scores of ``kind`` at ``clock.now``, best first, ties by id.
+    """The ``limit`` best positive scores of ``kind`` at ``clock.now``, best first, ties by id,
+    exact without scoring every row.
 
-    Artists: every artist scored. Shows: exact without scoring every show. A show's score is at
-    most its ``bound`` (popularity and activity points as of its ``as_of``, which only fall
-    until the next run rewrites the row) plus ``PROXIMITY_POINTS_MAX * 2 ** (-days_until / S)``,
-    exact per date. For a threshold ``T``, the candidates are the shows whose bound for their
-    date reaches ``T``; every other show scores below ``T``. If at least ``limit`` candidates
-    score ``T`` or more, the best ``limit`` of them are the best of all shows (ties included:
-    a show left out scores below every one of them); else ``T`` is lowered and the test
-    repeated (``T`` = 0 scores every show). The bounds hold from each row's ``as_of`` on: for a
-    ``now`` before the last run, every show is scored. The first ``T`` is ``start``, by default
-    just under the lowest score of the process's previous ranking of as many shows (scores
-    move little between runs), else 40; any ``T`` gives the same, exact answer."""
+    An artist's score is at most its ``bound`` (``formula.artist_bound``: its activity points
+    as of ``as_of``, which only fall until the next run rewrites the row, the most its shows
+    ahead can add, its popularity and growth); for a threshold ``T``, the candidates are the
+    artists whose bound reaches ``T`` (or who have none yet). A show's score is at most its
+    ``bound`` (popularity and activity points as of its ``as_of``) plus
+    ``PROXIMITY_POINTS_MAX * 2 ** (-days_until / S)``, exact per date; the candidates are the
+    shows whose bound for their date reaches ``T``. Every other row scores below ``T``. If at
+    least ``limit`` candidates score ``T`` or more, the best ``limit`` of them are the best of
+    all rows (ties included: a row left out scores below every one of them); else ``T`` is
+    lowered and the test repeated (``T`` = 0 scores every row). The bounds hold from each row's
+    ``as_of`` on: for a ``now`` before the last run, every row is scored. The first ``T`` is
+    ``start``, by default just under the lowest score of the process's previous ranking of as
+    many rows of the kind (scores move little between runs), else 40; any ``T`` gives the
+    same, exact answer."""
     if limit <= 0:
         return []
-    if kind == "artist":
-        return await _best(conn, _ranking(clock, kind, limit, candidates=False), _params(clock))
     if start is None:
-        start = _LAST_CUT[limit] - 1.0 if limit in _LAST_CUT else 40.0
+        start = _LAST_CUT[kind, limit] - 1.0 if (kind, limit) in _LAST_CUT else 40.0
     last_run = await conn.scalar(select(func.max(_WATERMARKS.c.computed_at)))
     for threshold in _thresholds(start):
         if threshold <= 0.0 or last_run is None or clock.now < last_run:
@@ -293,7 +302,7 @@ async def ranked(
         if len(best) >= limit:
             break
     if len(best) >= limit:
-        _LAST_CUT[limit] = best[-1].score
+        _LAST_CUT[kind, limit] = best[-1].score
     return best
 
 

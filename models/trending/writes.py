@@ -45,7 +45,7 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.tables import ShowStatus, TrendingHistory
-from models.trending.formula import AHEAD_STATUSES, Clock, show_bound, snap
+from models.trending.formula import AHEAD_STATUSES, Clock, artist_bound, show_bound, snap
 from models.trending.queries import (
     ACTIVITY,
     ARTISTS,
@@ -248,13 +248,33 @@ def _as_of_by(clock: Clock, state: Table) -> ColumnElement[bool]:
     return and_(state.c.as_of.is_not(None), state.c.as_of <= literal(clock.now, state.c.as_of.type))
 
 
+def _bound_of(z: Any) -> ColumnElement[float]:
+    """The ranking bound of an artist's recomputed inputs ``z`` (``formula.artist_bound``)."""
+    return artist_bound(
+        popularity=z.popularity,
+        growth=z.growth,
+        follows=z.follows,
+        upcoming_until=z.until,
+        views=z.views,
+        votes=z.votes,
+        attendance=z.attendance,
+    )
+
+
+def _at_least(stored: ColumnElement[Any], fresh: ColumnElement[Any]) -> ColumnElement[bool]:
+    """A stored ranking bound still bounds the recomputed row's (NULL when none is stored)."""
+    return fresh - stored <= float_(SAME_SUM) * (func.abs(stored) + func.abs(fresh))
+
+
 def _same_artist(clock: Clock, fresh: Any) -> ColumnElement[bool]:
     """The stored row of ``fresh``'s artist gives, at any instant from now on, the scores of
     ``fresh`` (the recomputed inputs): the same popularity, growth and nearest show, sums and
-    upcoming-shows sum aged to now within ``SAME_SUM``."""
+    upcoming-shows sum aged to now within ``SAME_SUM``, and a ranking bound at least the
+    recomputed one."""
     t = STATE["artist"][0]
     return and_(
         _as_of_by(clock, t),
+        _at_least(t.c.bound, _bound_of(fresh)),
         t.c.popularity.is_not_distinct_from(fresh.popularity),
         t.c.growth.is_not_distinct_from(fresh.growth),
         t.c.growth_day.is_not_distinct_from(fresh.growth_day),
@@ -274,7 +294,7 @@ def _same_show(clock: Clock, fresh: Any) -> ColumnElement[bool]:
         t.c.popularity.is_not_distinct_from(fresh.popularity),
         t.c.cancelled == fresh.cancelled,
         t.c.ahead_date.is_not_distinct_from(fresh.ahead_date),
-        fresh.bound - t.c.bound <= float_(SAME_SUM) * (func.abs(t.c.bound) + func.abs(fresh.bound)),
+        _at_least(t.c.bound, fresh.bound),
         *_same_sums(clock, t, fresh),
     )
 
@@ -314,6 +334,7 @@ async def _refresh_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> in
             upcoming=z.upcoming,
             upcoming_until=z.until,
             as_of=literal(clock.now, state.c.as_of.type),
+            bound=_bound_of(z),
         )
     )
     return int((await conn.execute(statement)).rowcount)
@@ -333,7 +354,18 @@ async def _refresh_shows(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
 
 async def _insert_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> int:
     state = STATE["artist"][0]
-    rows = _artist_rows(clock, sums).add_columns(literal(clock.now, state.c.as_of.type))
+    z = _artist_rows(clock, sums).subquery("artist_rows").c
+    rows = select(
+        z.id,
+        z.popularity,
+        *(z[name] for name in SUMS),
+        z.growth,
+        z.growth_day,
+        z.upcoming,
+        z.until,
+        literal(clock.now, state.c.as_of.type),
+        _bound_of(z),
+    )
     columns = [
         "artist_id",
         "popularity",
@@ -343,6 +375,7 @@ async def _insert_artists(conn: AsyncConnection, clock: Clock, sums: Any) -> int
         "upcoming",
         "upcoming_until",
         "as_of",
+        "bound",
     ]
     result = await conn.execute(insert(state).from_select(columns, rows))
     return int(result.rowcount)
@@ -545,6 +578,7 @@ async def _update_artists(
             upcoming=z.upcoming,
             upcoming_until=z.until,
             as_of=literal(clock.now, state.c.as_of.type),
+            bound=_bound_of(z),
         )
     )
     return int((await conn.execute(statement)).rowcount)

@@ -550,14 +550,14 @@ async def test_a_report_takes_a_fixed_number_of_queries_whatever_the_row_count(
     engine: AsyncEngine,
 ) -> None:
     # Six for the figures, one for the reconciliation's running rows, and the trending top
-    # lists (scores computed when read, models/trending/scores.py): with nothing scored, one
-    # for the artists, two for the shows (the last run's instant, the best scores).
-    assert await _count_selects(engine) == 10
+    # lists (scores computed when read, models/trending/scores.py): with nothing scored, two
+    # for each kind (the last run's instant, the best scores).
+    assert await _count_selects(engine) == 11
     await _build(engine)
-    # With scores: each list also reads its rows (two more). No run recorded here, so the
-    # shows are all scored at once; after a run the show ranking may take up to 5 threshold
-    # steps (ranked's docstring): a bound that does not grow with the rows either.
-    assert await _count_selects(engine) == 12
+    # With scores: each list also reads its rows (two more). No run recorded here, so every
+    # row is scored at once; after a run a ranking may take up to 5 threshold steps (ranked's
+    # docstring): a bound that does not grow with the rows either.
+    assert await _count_selects(engine) == 13
 
 
 @pytest.mark.parametrize(

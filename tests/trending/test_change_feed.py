@@ -253,3 +253,26 @@ async def test_a_k_larger_than_the_positive_scores_gives_only_the_positive_ones(
         (4, EXPECTED_SHOWS[4]),
     ]
     assert nothing == []
+
+
+async def test_an_artists_ranking_bound_covers_its_growth_going_stale(engine: AsyncEngine) -> None:
+    """Falling followers score 0 of growth's 15 points; once the latest snapshot is over 7 days
+    old, growth drops out of the score and its weight out of the denominator, so the score
+    rises without a run: the stored bound is the larger of the two."""
+    async with engine.begin() as conn:
+        await conn.execute(insert(ARTISTS), [artist(1, popularity=80, followers=10_000)])
+        await conn.execute(
+            insert(SNAPSHOTS),
+            [snapshot(1, TODAY - 8 * DAY, 20_000), snapshot(1, TODAY - DAY, 10_000)],
+        )
+    await recalculate_trending(engine, mode="daily", now=NOW, settings=SETTINGS)
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(ARTIST_TRENDS.c.growth, ARTIST_TRENDS.c.bound))).one()
+    # 100 * 30 * 0.8 / (30 + 15 + 55) = 24.0 with growth; / (30 + 55) = 28.235... without.
+    assert row.growth < 0
+    assert abs(row.bound - 2400 / 85) < 1e-9
+    now, stale = await _read_at(engine, NOW), await _read_at(engine, NOW + 8 * DAY)
+    assert (now[0][1], stale[0][1]) == (24.0, 28.24)
+    async with engine.connect() as conn:
+        best = await ranked(conn, Clock.at(NOW + 8 * DAY, SETTINGS), "artist", 1, start=28.0)
+    assert [(b.id, b.score) for b in best] == [(1, 28.24)]

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from models.artists import merge_artists
 from models.trending import TrendingMode, TrendingResult, recalculate_trending
+from models.trending.formula import Clock
+from models.trending.scores import artist_scores, ranked
 from tests.trending.scenario import (
     ACTIVITY,
     ARTIST_TRENDS,
@@ -39,6 +41,7 @@ SETTINGS = trending_settings()
 START = datetime(2025, 6, 1, 7, 0, tzinfo=UTC)
 DAYS = 6
 ALL = 1000  # a ranking longer than the catalogue: every row
+DAY = timedelta(days=1)
 KINDS = ("view", "view", "view", "follow", "unfollow", "vote_up", "vote_down", "attendance")
 
 
@@ -217,6 +220,28 @@ async def _assert_equals_scratch(engine: AsyncEngine, run: TrendingResult) -> No
     assert shows == {key: full_shows.get(key, 0.0) for key in show_ids}
 
 
+async def _assert_bounds_hold(engine: AsyncEngine, at: datetime) -> None:
+    """Every artist row has a ranking bound, and no score read from now on without another run
+    (an hour, a day, nine days: growth gone stale, a month: shows passed, activity decayed)
+    exceeds it; the top K of ``ranked``, which scores only the rows whose bound reaches its
+    threshold, is the top K of every score."""
+    async with engine.connect() as conn:
+        bounds = dict(
+            (await conn.execute(select(ARTIST_TRENDS.c.artist_id, ARTIST_TRENDS.c.bound))).all()
+        )
+        assert None not in bounds.values()
+        for later in (timedelta(0), timedelta(hours=1), DAY, 9 * DAY, 30 * DAY):
+            clock = Clock.at(at + later, SETTINGS)
+            read = artist_scores(clock)
+            found = dict((await conn.execute(select(read.c.id, read.c.score))).all())
+            over = {i: (s, bounds[i]) for i, s in found.items() if s > bounds[i] + 0.005}
+            assert over == {}, (later, over)
+            best = sorted(((i, s) for i, s in found.items() if s > 0), key=lambda p: (-p[1], p[0]))
+            for k in (1, 3, 5, len(best) // 2):
+                got = await ranked(conn, clock, "artist", k, start=best[k - 1][1] + 1.0)
+                assert [(r.id, r.score) for r in got] == best[:k], (later, k)
+
+
 @pytest.mark.parametrize("seed", [15])
 async def test_incremental_runs_over_random_days_equal_full_recomputations_row_for_row(
     engine: AsyncEngine, seed: int
@@ -241,6 +266,7 @@ async def test_incremental_runs_over_random_days_equal_full_recomputations_row_f
             assert run.full is False
             incremental_runs += 1
             await _assert_equals_full(engine, run)
+            await _assert_bounds_hold(engine, at)
             if mode == "daily":
                 await _assert_equals_scratch(engine, run)
             previous = at
