@@ -642,7 +642,10 @@ async def write_history(conn: AsyncConnection, clock: Clock) -> dict[str, list[S
     )
     written: dict[str, list[Scored]] = {}
     for kind in ("artist", "show"):
-        best = await ranked(conn, clock, kind, HISTORY_TOP, start=await _last_kth(conn, kind))
+        # Just under the latest day's cut: a day of decay moves it a little lower, and a first
+        # threshold above the day's cut would cost a second ranking pass.
+        start = await _last_kth(conn, kind) - 1.0
+        best = await ranked(conn, clock, kind, HISTORY_TOP, start=start)
         if best:
             await conn.execute(
                 insert(h),
