@@ -264,6 +264,29 @@ def test_a_name_search_takes_one_exact_artist_and_refuses_two() -> None:
         match_by_name("Ghost", [near_attraction], [near_spotify])
 
 
+def test_a_name_search_keeps_apart_an_attraction_and_a_spotify_artist_whose_genres_differ() -> None:
+    rock = TmAttraction.model_validate(
+        {
+            "id": "K8vZ917gh01",
+            "name": "Ghost",
+            "classifications": [{"genre": {"name": "Rock"}, "subGenre": {"name": "Pop Rock"}}],
+        }
+    )
+    metal = SpotifyArtist.model_validate({"id": SP1, "name": "Ghost", "genres": ["metal"]})
+    rap = SpotifyArtist.model_validate({"id": SP1, "name": "Ghost", "genres": ["trap", "rap"]})
+
+    same = match_by_name("Ghost", [rock], [metal])  # rock words fit metal: one artist
+    assert (same.spotify_id, same.ticketmaster_id) == (SP1, "K8vZ917gh01")
+    assert (same.genres, same.ticketmaster_genres) == (["metal"], ["Rock", "Pop Rock"])
+    with pytest.raises(AmbiguousArtist) as apart:
+        match_by_name("Ghost", [rock], [rap])
+    assert str(apart.value) == (
+        f"'Ghost' names 2 different artists upstream: Ghost (Spotify {SP1}); Ghost "
+        "(Ticketmaster K8vZ917gh01). Ask again with the Spotify or Ticketmaster id of the one "
+        "meant."
+    )
+
+
 def test_a_reference_is_read_by_its_form() -> None:
     assert [
         kind_of(ref)
