@@ -648,7 +648,7 @@ async def write_history(conn: AsyncConnection, clock: Clock) -> dict[str, list[S
     )
     written: dict[str, list[Scored]] = {}
     for kind in ("artist", "show"):
-        start = await _last_kth(conn, kind) - HISTORY_START_BELOW[kind]
+        start = await _first_threshold(conn, kind)
         best = await ranked(conn, clock, kind, HISTORY_TOP, start=start)
         if best:
             await conn.execute(
@@ -662,15 +662,25 @@ async def write_history(conn: AsyncConnection, clock: Clock) -> dict[str, list[S
     return written
 
 
-async def _last_kth(conn: AsyncConnection, kind: str) -> float:
-    """The lowest score of the latest day's history of ``kind`` (a first threshold for the
-    ranking: the day's top moves little), or 40 without one."""
+async def _first_threshold(conn: AsyncConnection, kind: str) -> float:
+    """Where the day's ranking of ``kind`` starts: under the lowest score of the latest day's
+    history (the day's top moves little; ``HISTORY_START_BELOW``), 40 without one, and 0 (score
+    every row at once) when that day had fewer than ``HISTORY_TOP`` rows: no threshold would
+    find enough candidates, and each pass that fails costs a statement."""
     h = HISTORY
     latest = select(func.max(h.c.day)).where(h.c.entity_type == kind).scalar_subquery()
-    value = await conn.scalar(
-        select(func.min(h.c.score)).where(h.c.entity_type == kind, h.c.day == latest)
-    )
-    return 40.0 if value is None else float(value)
+    lowest, rows = (
+        await conn.execute(
+            select(func.min(h.c.score), func.count()).where(
+                h.c.entity_type == kind, h.c.day == latest
+            )
+        )
+    ).one()
+    if lowest is None:
+        return 40.0
+    if rows < HISTORY_TOP:
+        return 0.0
+    return float(lowest) - HISTORY_START_BELOW[kind]
 
 
 async def write_watermark(conn: AsyncConnection, clock: Clock, *, mode: str, event_id: int) -> None:
